@@ -1,0 +1,17 @@
+// Package agent runs hvagent's subsystems (kvp, vss, vf) in one process.
+//
+// Shape of the process:
+//
+//   - One Loop serialises control: lifecycle changes, signals (SIGHUP
+//     refresh), timers and notifications that sources post to it. Loop
+//     handlers only touch memory; anything that can block (running a
+//     command, a hook, a freeze, a DNS lookup) runs through Loop.Go, off the
+//     loop, and reports back to it.
+//   - Kernel deadlines never wait for the loop. Each device reader is a
+//     source that answers its kernel itself (the KVP kernel gives the daemon
+//     5 s, the VSS kernel 15 s), so a slow or stuck handler of one subsystem
+//     can delay control work but never another subsystem's reply.
+//   - A Supervisor runs each subsystem's Run method, restarts it after a
+//     transient failure with capped, jittered backoff, and disables it with
+//     one log line when the failure is final (no device, no permission).
+package agent

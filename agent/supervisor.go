@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hvagent/hvagent/metrics"
+)
+
+// Subsystem is one of the agent's jobs (kvp, vss, vf).
+type Subsystem interface {
+	// Name is the subsystem's label in logs and metrics.
+	Name() string
+	// Run serves until ctx ends (return nil or ctx's error) or until it
+	// fails. It calls env.Ready once it is connected and serving.
+	Run(ctx context.Context, env *Env) error
+}
+
+// Refresher is implemented by subsystems with cached facts to refresh on
+// SIGHUP. Refresh runs on the loop and must not block: it starts any slow
+// work with env.Loop.Go.
+type Refresher interface {
+	Refresh(env *Env)
+}
+
+// Env is what a running subsystem gets from the agent.
+type Env struct {
+	Loop *Loop
+	Log  *slog.Logger
+
+	ready func()
+}
+
+// Ready reports that the subsystem is serving: it marks it up and resets
+// the restart backoff.
+func (e *Env) Ready() {
+	if e.ready != nil {
+		e.ready()
+	}
+}
+
+// ErrDisabled marks a failure that no restart will cure. Wrap it (or an
+// error satisfying IsFinal) to make the supervisor give up on a subsystem.
+var ErrDisabled = errors.New("subsystem disabled")
+
+// IsFinal reports whether err means "do not restart": the device does not
+// exist, we may not open it, or the platform cannot support it.
+func IsFinal(err error) bool {
+	return errors.Is(err, ErrDisabled) ||
+		errors.Is(err, fs.ErrNotExist) ||
+		errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, errors.ErrUnsupported)
+}
+
+// Backoff bounds the wait between restarts.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+// DefaultBackoff starts at half a second and caps at 30 s: short enough to
+// take over a device as soon as an old daemon lets go, long enough not to
+// spin on a broken one.
+var DefaultBackoff = Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second}
+
+// wait returns the delay before restart number n (1-based): exponential,
+// capped, with jitter in [d/2, d) so a fleet does not retry in step.
+func (b Backoff) wait(n int) time.Duration {
+	d := b.Min
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// Supervisor runs subsystems and restarts them when they fail.
+type Supervisor struct {
+	Loop    *Loop
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Backoff Backoff
+}
+
+// Run runs every subsystem until ctx ends, then waits for all of them to
+// return. A subsystem that fails finally is disabled; the others go on.
+func (s *Supervisor) Run(ctx context.Context, subs []Subsystem) {
+	var wg sync.WaitGroup
+	for _, sub := range subs {
+		wg.Go(func() { s.supervise(ctx, sub) })
+	}
+	wg.Wait()
+}
+
+func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
+	name := sub.Name()
+	log := s.Log.With("subsystem", name)
+	up := s.Metrics.SubsystemUp.WithLabelValues(name)
+	restarts := s.Metrics.SubsystemRestarts.WithLabelValues(name)
+	b := s.Backoff
+	if b.Min <= 0 {
+		b = DefaultBackoff
+	}
+	// Ready may be called from any goroutine the subsystem starts.
+	var failures atomic.Int64
+	var everReady atomic.Bool
+	for {
+		env := &Env{Loop: s.Loop, Log: log, ready: func() {
+			up.Set(1)
+			failures.Store(0)
+			everReady.Store(true)
+		}}
+		err := sub.Run(ctx, env)
+		up.Set(0)
+		if ctx.Err() != nil {
+			return
+		}
+		// A device that never appeared is final; one that vanished after
+		// serving (module reload, peer restart) is worth waiting for.
+		if err != nil && IsFinal(err) && !everReady.Load() {
+			log.Warn("subsystem disabled", "err", err)
+			return
+		}
+		wait := b.wait(int(failures.Add(1)))
+		log.Error("subsystem failed; restarting", "err", err, "restart_in", wait.Round(time.Millisecond))
+		restarts.Inc()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

@@ -1,0 +1,530 @@
+package kvp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// recordSize is the size of one pool record: key[MaxKeySize] then
+// value[MaxValueSize], each NUL-terminated and zero-filled. A pool file is
+// a plain array of records with no header (SPEC §2.4).
+const recordSize = MaxKeySize + MaxValueSize
+
+// Errors returned by Set, Get and Delete for arguments that cannot be
+// stored. They are wrapped with context; test with errors.Is.
+var (
+	ErrTooLong  = errors.New("kvp: key or value too long for a pool record")
+	ErrEmptyKey = errors.New("kvp: empty key")
+	errPoolNUL  = errors.New("kvp: key or value contains a NUL byte")
+)
+
+// Record is one key/value pair of a pool file.
+type Record struct{ Key, Value string }
+
+// maxReopen bounds how often one operation follows a pool file that
+// another program keeps replacing by rename.
+const maxReopen = 8
+
+// Pool is one pool file, <dir>/.kvp_pool_<n>, kept in memory and reloaded
+// only when the file changed. It is safe for concurrent use; every
+// operation, reads included, runs under flock(LOCK_EX) and an fcntl write
+// lock on the file, so other processes (the CLI, cloud-init, azure-init)
+// may use the same file at the same time.
+type Pool struct {
+	n     int
+	dir   string
+	path  string
+	jpath string
+
+	mu        sync.Mutex
+	f         *os.File // nil once closed
+	fd        int      // f's descriptor, for the lock calls
+	fcntlHeld bool     // the fcntl lock is ours until end (see lockFile)
+	recs      []Record // file order
+	index     map[string]int
+	dups      bool        // some key occurs more than once in recs
+	fi        os.FileInfo // the file state recs reflects; nil forces a reload
+	loads     int         // whole-file reads, for tests
+
+	// hook, when set by a test, is called at each crash point of an
+	// update (see pool_journal.go) so a crash can be injected there.
+	hook func(step string)
+}
+
+// OpenPool opens pool n in dir, creating the directory (0700) and the file
+// (0600) if needed and tightening looser modes left by older daemons. It
+// finishes an update that a crashed writer left in the journal.
+func OpenPool(dir string, n int) (*Pool, error) {
+	if n < 0 || n >= NumPools {
+		return nil, fmt.Errorf("kvp: pool %d out of range 0-%d", n, NumPools-1)
+	}
+	if err := preparePoolDir(dir); err != nil {
+		return nil, err
+	}
+	name := ".kvp_pool_" + strconv.Itoa(n)
+	p := &Pool{
+		n:     n,
+		dir:   dir,
+		path:  filepath.Join(dir, name),
+		jpath: filepath.Join(dir, name+".journal"),
+	}
+	f, err := openPoolFile(p.path)
+	if err != nil {
+		return nil, err
+	}
+	p.setFile(f)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		p.f.Close()
+		return nil, fmt.Errorf("kvp: open pool %d: %w", n, err)
+	}
+	p.end()
+	return p, nil
+}
+
+func preparePoolDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("kvp: create pool directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("kvp: pool directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("kvp: pool directory %s is not a directory", dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(dir, perm&0o700); err != nil {
+			return fmt.Errorf("kvp: tighten pool directory mode: %w", err)
+		}
+	}
+	return nil
+}
+
+func openPoolFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("kvp: open pool file: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("kvp: pool file %s is not a regular file", path)
+	}
+	if err == nil && fi.Mode().Perm()&0o077 != 0 {
+		err = f.Chmod(fi.Mode().Perm() & 0o600)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("kvp: open pool file: %w", err)
+	}
+	return f, nil
+}
+
+func (p *Pool) setFile(f *os.File) {
+	p.f = f
+	p.fd = int(f.Fd())
+}
+
+// Path returns the pool file's path.
+func (p *Pool) Path() string { return p.path }
+
+// Get returns the value of the first record with key.
+func (p *Pool) Get(key string) (value string, ok bool, err error) {
+	if key == "" {
+		return "", false, ErrEmptyKey
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return "", false, p.wrap("get", err)
+	}
+	defer p.end()
+	i, ok := p.index[key]
+	if !ok {
+		return "", false, nil
+	}
+	return p.recs[i].Value, true, nil
+}
+
+// At returns the record at index in file order; ok is false past the end.
+func (p *Pool) At(index int) (Record, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return Record{}, false, p.wrap("read", err)
+	}
+	defer p.end()
+	if index < 0 || index >= len(p.recs) {
+		return Record{}, false, nil
+	}
+	return p.recs[index], true, nil
+}
+
+// Records returns a copy of all records in file order.
+func (p *Pool) Records() ([]Record, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return nil, p.wrap("read", err)
+	}
+	defer p.end()
+	return slices.Clone(p.recs), nil
+}
+
+// Len returns the number of whole records in the file.
+func (p *Pool) Len() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return 0, p.wrap("read", err)
+	}
+	defer p.end()
+	return len(p.recs), nil
+}
+
+// Set replaces the value of the first record with key in place, or
+// appends a record. Other records with the same key (only files written
+// by other programs have them) are removed. The change is on stable
+// storage when Set returns.
+func (p *Pool) Set(key, value string) error {
+	if err := checkRecord(key, value); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return p.wrap("set", err)
+	}
+	defer p.end()
+	if err := p.set(key, value); err != nil {
+		return p.wrap("set", err)
+	}
+	return nil
+}
+
+func (p *Pool) set(key, value string) error {
+	rec := recordBytes(key, value)
+	i, ok := p.index[key]
+	switch {
+	case !ok:
+		j := &journal{kind: kindAppend, oldSize: int64(len(p.recs)) * recordSize, rec: rec}
+		j.slot = j.oldSize / recordSize
+		if err := p.commit(j); err != nil {
+			return err
+		}
+		p.recs = append(p.recs, Record{Key: key, Value: value})
+		i = len(p.recs) - 1
+		p.index[key] = i
+	case p.recs[i].Value != value:
+		j := &journal{kind: kindReplace, slot: int64(i), oldSize: int64(len(p.recs)) * recordSize, rec: rec}
+		if err := p.commit(j); err != nil {
+			return err
+		}
+		p.recs[i].Value = value
+	}
+	for p.dups {
+		d := slices.IndexFunc(p.recs[i+1:], func(r Record) bool { return r.Key == key })
+		if d < 0 {
+			break
+		}
+		if err := p.deleteSlot(i + 1 + d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete removes every record with key and reports whether there was one.
+// The remaining records may change order: the last record moves into the
+// freed slot. The change is on stable storage when Delete returns.
+func (p *Pool) Delete(key string) (found bool, err error) {
+	if key == "" {
+		return false, ErrEmptyKey
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return false, p.wrap("delete", err)
+	}
+	defer p.end()
+	for {
+		i, ok := p.index[key]
+		if !ok {
+			return found, nil
+		}
+		if err := p.deleteSlot(i); err != nil {
+			return found, p.wrap("delete", err)
+		}
+		found = true
+	}
+}
+
+// deleteSlot removes record i by moving the last record into its slot.
+func (p *Pool) deleteSlot(i int) error {
+	last := len(p.recs) - 1
+	j := &journal{kind: kindDelete, slot: int64(i), oldSize: int64(len(p.recs)) * recordSize}
+	// The journal holds the last record's bytes as they are on disk, not
+	// re-encoded: recovery recognizes it by comparing bytes.
+	if err := p.readRecord(int64(last)*recordSize, &j.rec); err != nil {
+		return err
+	}
+	if err := p.commit(j); err != nil {
+		return err
+	}
+	key := p.recs[i].Key
+	p.recs[i] = p.recs[last]
+	p.recs = p.recs[:last]
+	if p.dups {
+		p.buildIndex()
+		return nil
+	}
+	delete(p.index, key)
+	if i != last {
+		p.index[p.recs[i].Key] = i
+	}
+	return nil
+}
+
+// Close releases the file. Operations on a closed Pool fail.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f == nil {
+		return nil
+	}
+	err := p.f.Close()
+	p.f, p.recs, p.index, p.fi = nil, nil, nil, nil
+	if err != nil {
+		return fmt.Errorf("kvp: close pool %d: %w", p.n, err)
+	}
+	return nil
+}
+
+func (p *Pool) wrap(op string, err error) error {
+	return fmt.Errorf("kvp: %s in pool %d: %w", op, p.n, err)
+}
+
+// begin takes the file locks and brings the in-memory records up to date:
+// it follows a file replaced by rename, finishes an interrupted update and
+// reloads the records if the file changed since we last read or wrote it.
+// On success the caller must call end; on failure the locks are released.
+func (p *Pool) begin() error {
+	if p.f == nil {
+		return os.ErrClosed
+	}
+	for attempt := 0; ; attempt++ {
+		held, err := lockFile(p.fd)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", p.path, err)
+		}
+		p.fcntlHeld = held
+		fi, err := p.f.Stat()
+		if err != nil {
+			p.end()
+			return err
+		}
+		cur, err := os.Stat(p.path)
+		if err == nil && os.SameFile(fi, cur) {
+			if err := p.refresh(fi); err != nil {
+				p.end()
+				return err
+			}
+			return nil
+		}
+		p.end()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if attempt == maxReopen {
+			return fmt.Errorf("%s keeps being replaced", p.path)
+		}
+		// Someone replaced or removed the file: follow the path.
+		f, err := openPoolFile(p.path)
+		if err != nil {
+			return err
+		}
+		p.f.Close()
+		p.setFile(f)
+		p.fi = nil
+	}
+}
+
+// end releases the file locks. Unlock errors are not reported: closing
+// the descriptor releases the locks anyway, and nothing is left to undo.
+func (p *Pool) end() { unlockFile(p.fd, p.fcntlHeld) }
+
+// refresh runs under the locks with fi the fresh fstat of the file.
+func (p *Pool) refresh(fi os.FileInfo) error {
+	if _, err := os.Lstat(p.jpath); err == nil {
+		if err := p.recoverJournal(); err != nil {
+			p.fi = nil
+			return fmt.Errorf("recover journal: %w", err)
+		}
+		if fi, err = p.f.Stat(); err != nil {
+			return err
+		}
+		p.fi = nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if p.fi != nil && sameState(p.fi, fi) {
+		return nil
+	}
+	return p.load(fi)
+}
+
+// sameState reports whether a and b describe the same file with the same
+// size and modification time. commit makes sure our own writes always
+// move the mtime forward, even within one tick of a coarse file clock.
+func sameState(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// loadChunk is how many records load reads per call.
+const loadChunk = 256
+
+// load reads every whole record of the file. A trailing partial record is
+// ignored. Reading is lenient: a field without a NUL is taken whole.
+func (p *Pool) load(fi os.FileInfo) error {
+	n := int(fi.Size() / recordSize)
+	recs := make([]Record, 0, n)
+	buf := make([]byte, min(n, loadChunk)*recordSize)
+	for off := 0; off < n; off += loadChunk {
+		b := buf[:min(n-off, loadChunk)*recordSize]
+		if _, err := p.f.ReadAt(b, int64(off)*recordSize); err != nil {
+			return fmt.Errorf("read %s: %w", p.path, err)
+		}
+		for ; len(b) > 0; b = b[recordSize:] {
+			recs = append(recs, parseRecord(b[:recordSize]))
+		}
+	}
+	p.recs = recs
+	p.buildIndex()
+	p.fi = fi
+	p.loads++
+	return nil
+}
+
+// buildIndex maps each key to its first record.
+func (p *Pool) buildIndex() {
+	p.index = make(map[string]int, len(p.recs))
+	p.dups = false
+	for i, r := range p.recs {
+		if _, ok := p.index[r.Key]; ok {
+			p.dups = true
+			continue
+		}
+		p.index[r.Key] = i
+	}
+}
+
+func (p *Pool) readRecord(off int64, rec *[recordSize]byte) error {
+	if _, err := p.f.ReadAt(rec[:], off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s: short record at %d: %w", p.path, off, io.ErrUnexpectedEOF)
+		}
+		return err
+	}
+	return nil
+}
+
+// checkRecord enforces the strict writing rules: a non-empty key, both
+// strings short enough to keep their NUL, no NUL inside.
+func checkRecord(key, value string) error {
+	switch {
+	case key == "":
+		return ErrEmptyKey
+	case len(key) >= MaxKeySize:
+		return fmt.Errorf("kvp: key of %d bytes (at most %d): %w", len(key), MaxKeySize-1, ErrTooLong)
+	case len(value) >= MaxValueSize:
+		return fmt.Errorf("kvp: value of %d bytes (at most %d): %w", len(value), MaxValueSize-1, ErrTooLong)
+	case strings.IndexByte(key, 0) >= 0 || strings.IndexByte(value, 0) >= 0:
+		return errPoolNUL
+	}
+	return nil
+}
+
+// recordBytes encodes a record: both fields NUL-terminated, zero-filled.
+// The strings must have passed checkRecord.
+func recordBytes(key, value string) [recordSize]byte {
+	var b [recordSize]byte
+	copy(b[:MaxKeySize-1], key)
+	copy(b[MaxKeySize:recordSize-1], value)
+	return b
+}
+
+func parseRecord(b []byte) Record {
+	return Record{Key: fieldString(b[:MaxKeySize]), Value: fieldString(b[MaxKeySize:recordSize])}
+}
+
+// fieldString returns the field up to its first NUL, or all of it.
+func fieldString(field []byte) string {
+	if i := bytes.IndexByte(field, 0); i >= 0 {
+		field = field[:i]
+	}
+	return string(field)
+}
+
+// Store holds the five pools of one directory.
+type Store struct {
+	pools [NumPools]*Pool
+}
+
+// OpenStore opens pools 0 to NumPools-1 in dir.
+func OpenStore(dir string) (*Store, error) {
+	s := &Store{}
+	for n := range NumPools {
+		p, err := OpenPool(dir, n)
+		if err != nil {
+			if cerr := s.Close(); cerr != nil {
+				return nil, multierror.Append(err, cerr)
+			}
+			return nil, err
+		}
+		s.pools[n] = p
+	}
+	return s, nil
+}
+
+// Pool returns pool n, or nil if n is not a pool number.
+func (s *Store) Pool(n int) *Pool {
+	if n < 0 || n >= NumPools {
+		return nil
+	}
+	return s.pools[n]
+}
+
+// Close closes every pool and reports all failures.
+func (s *Store) Close() error {
+	var result *multierror.Error
+	for _, p := range s.pools {
+		if p != nil {
+			if err := p.Close(); err != nil {
+				result = multierror.Append(result, err)
+			}
+		}
+	}
+	return result.ErrorOrNil()
+}
+
+// nextMtime returns a modification time strictly after prev: now, or one
+// nanosecond past prev if the clock has not moved past it.
+func nextMtime(prev time.Time) time.Time {
+	if t := time.Now(); t.After(prev) {
+		return t
+	}
+	return prev.Add(time.Nanosecond)
+}

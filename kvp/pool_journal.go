@@ -1,0 +1,412 @@
+package kvp
+
+// Crash safety of pool updates (SPEC §2.4).
+//
+// A crash, SIGKILL or power loss at any instant must leave a pool file with
+// its old or its new content, must never truncate it, and must never lose a
+// record that another program appended. Those other programs (cloud-init,
+// azure-init) append whole 2560-byte records at end of file under flock,
+// often through a descriptor they opened long before. Writing a new file
+// and renaming it over the pool would lose any record appended through such
+// a descriptor after our copy was taken, so the pool file is never replaced:
+// every update changes at most one record slot and the file length, in
+// place, guarded by a redo journal <dir>/.kvp_pool_<n>.journal.
+//
+// An update is exactly one of three kinds:
+//
+//   - replace slot i: one 2560-byte write at i*2560.
+//   - append at oldSize: ftruncate to oldSize+2560 first (the extension
+//     reads as zeros and is atomic, so an appender that runs after a crash
+//     lands after our slot, aligned), then write the record at oldSize.
+//   - delete slot i: copy the last record L into slot i, fsync, truncate
+//     the file by one record. Deleting the last record is just the truncate.
+//     The last record changes place; that is O(1), unlike shifting the tail.
+//
+// The protocol, all under both file locks:
+//
+//  1. Write the journal (magic, version, pool, kind, slot, oldSize, the
+//     record involved: the new one for replace and append, L for delete,
+//     CRC-32 over all of it) to a temporary file, fsync it, rename it to the
+//     journal name, fsync the directory.
+//  2. Apply the change in place and fsync the pool file.
+//  3. Remove the journal and fsync the directory.
+//
+// Recovery runs under the locks whenever an operation (OpenPool included)
+// finds a journal. A journal that is short, unknown or fails its CRC was
+// cut off before step 1 finished, so the pool is untouched: it is removed.
+// (With the rename in step 1 that can only come from outside corruption.)
+// A valid journal is redone with guards, because other programs may have
+// appended records between the crash and the recovery:
+//
+//   - replace: write the record at slot i again (idempotent).
+//   - append, file size < oldSize+2560: the extension never reached the
+//     disk; append again at oldSize. A size below oldSize means someone
+//     emptied the file since (cloud-init does at boot); the journal is
+//     dropped.
+//   - append, a whole slot at oldSize: if each 512-byte sector of it is all
+//     zeros or equal to our record (a torn write of ours), write our record
+//     there. Otherwise a foreign appender got there first (the extension
+//     was lost): our record is appended at the end instead, as a new
+//     journaled append.
+//   - delete: if the record at oldSize-2560 still equals L, the truncate
+//     has not happened: write L to slot i again, then drop the stale copy
+//     at oldSize-2560, by truncating if it is the last record, or else
+//     (foreign records were appended after the crash) by deleting that slot
+//     as a new journaled delete, which moves the file's last record into
+//     it. Otherwise the truncate happened: make sure slot i holds L, unless
+//     slot i was itself the last record (a foreign record may sit there
+//     now).
+//
+// Recovery steps that are not idempotent (the two "new journaled"
+// operations) first replace the journal atomically by rename, so a crash
+// during recovery is recovered the same way. Shifting the foreign tail down
+// by one record, the obvious alternative for the delete case, is not
+// idempotent with one journal: a crash halfway would duplicate a record.
+//
+// The guards compare bytes, so a foreign record that is byte-for-byte
+// identical to L or sector-for-sector identical to our new record is taken
+// for ours; a foreign writer would have to write exactly our record for
+// this to matter.
+//
+// Each update also leaves the file's mtime strictly later than before
+// (see touch), so that other processes, which reload only when the
+// file's identity, size or mtime changed, see an in-place replace even
+// when the file system clock is coarse.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"time"
+)
+
+type journalKind uint32
+
+const (
+	kindReplace journalKind = 1
+	kindAppend  journalKind = 2
+	kindDelete  journalKind = 3
+)
+
+// Journal layout, little-endian:
+//
+//	0   magic "HVKVPJNL"
+//	8   version uint32
+//	12  pool    uint32
+//	16  kind    uint32
+//	20  zero    uint32
+//	24  slot    uint64 (record index; for an append oldSize/2560)
+//	32  oldSize uint64 (record-aligned file size the update was computed on)
+//	40  record  [2560]byte
+//	2600 CRC-32 (IEEE) of bytes 0..2599
+const (
+	journalMagic   = "HVKVPJNL"
+	journalVersion = 1
+	journalHeader  = 40
+	journalSize    = journalHeader + recordSize + 4
+)
+
+// sectorSize is the unit a torn write is assumed to respect: each aligned
+// 512-byte sector holds either its old or its new bytes.
+const sectorSize = 512
+
+type journal struct {
+	kind    journalKind
+	slot    int64
+	oldSize int64
+	rec     [recordSize]byte
+}
+
+func (j *journal) marshal(pool int) []byte {
+	b := make([]byte, journalSize)
+	le := binary.LittleEndian
+	copy(b, journalMagic)
+	le.PutUint32(b[8:], journalVersion)
+	le.PutUint32(b[12:], uint32(pool))
+	le.PutUint32(b[16:], uint32(j.kind))
+	le.PutUint64(b[24:], uint64(j.slot))
+	le.PutUint64(b[32:], uint64(j.oldSize))
+	copy(b[journalHeader:], j.rec[:])
+	le.PutUint32(b[journalSize-4:], crc32.ChecksumIEEE(b[:journalSize-4]))
+	return b
+}
+
+// unmarshalJournal decodes b; ok is false for anything but a complete,
+// consistent journal of this pool.
+func unmarshalJournal(b []byte, pool int) (j *journal, ok bool) {
+	le := binary.LittleEndian
+	if len(b) != journalSize || string(b[:8]) != journalMagic ||
+		le.Uint32(b[journalSize-4:]) != crc32.ChecksumIEEE(b[:journalSize-4]) ||
+		le.Uint32(b[8:]) != journalVersion || le.Uint32(b[12:]) != uint32(pool) {
+		return nil, false
+	}
+	j = &journal{
+		kind:    journalKind(le.Uint32(b[16:])),
+		slot:    int64(le.Uint64(b[24:])),
+		oldSize: int64(le.Uint64(b[32:])),
+	}
+	copy(j.rec[:], b[journalHeader:])
+	if j.slot < 0 || j.oldSize < 0 || j.oldSize%recordSize != 0 {
+		return nil, false
+	}
+	switch j.kind {
+	case kindReplace, kindDelete:
+		ok = j.slot*recordSize < j.oldSize
+	case kindAppend:
+		ok = j.slot*recordSize == j.oldSize
+	}
+	return j, ok
+}
+
+// crash calls the test hook at a crash point.
+func (p *Pool) crash(step string) {
+	if p.hook != nil {
+		p.hook(step)
+	}
+}
+
+// commit performs one journaled update. If it fails after the journal was
+// written, the journal stays and the next operation finishes the update.
+func (p *Pool) commit(j *journal) error {
+	before, err := p.f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := p.writeJournal(j); err != nil {
+		return err
+	}
+	p.crash("journal")
+	if err := p.apply(j, before.Size()); err != nil {
+		p.fi = nil
+		return err
+	}
+	p.crash("applied")
+	if err := p.removeJournal(); err != nil {
+		p.fi = nil
+		return err
+	}
+	p.crash("removed")
+	return p.touch(before.ModTime())
+}
+
+// apply makes the change j describes; size is the current file size.
+func (p *Pool) apply(j *journal, size int64) error {
+	off := j.slot * recordSize
+	switch j.kind {
+	case kindReplace:
+		return p.writeRecord(off, &j.rec)
+	case kindAppend:
+		if size != j.oldSize {
+			// A partial record left at the end by a crashed writer:
+			// drop it so that the extension reads as zeros.
+			if err := p.f.Truncate(j.oldSize); err != nil {
+				return err
+			}
+		}
+		if err := p.f.Truncate(j.oldSize + recordSize); err != nil {
+			return err
+		}
+		p.crash("extend")
+		return p.writeRecord(off, &j.rec)
+	case kindDelete:
+		last := j.oldSize - recordSize
+		if off != last {
+			if err := p.writeRecord(off, &j.rec); err != nil {
+				return err
+			}
+			p.crash("moved")
+		}
+		return p.truncate(last)
+	}
+	return fmt.Errorf("unknown journal kind %d", j.kind)
+}
+
+func (p *Pool) writeRecord(off int64, rec *[recordSize]byte) error {
+	if _, err := p.f.WriteAt(rec[:], off); err != nil {
+		return err
+	}
+	p.crash("write")
+	return p.f.Sync()
+}
+
+func (p *Pool) truncate(size int64) error {
+	if err := p.f.Truncate(size); err != nil {
+		return err
+	}
+	p.crash("truncate")
+	return p.f.Sync()
+}
+
+// touch records the file state after our update, first moving the mtime
+// past prev if the file system clock did not: a reader that cached the
+// old state must see a difference even if the size did not change.
+func (p *Pool) touch(prev time.Time) error {
+	fi, err := p.f.Stat()
+	if err != nil {
+		p.fi = nil
+		return err
+	}
+	if !fi.ModTime().After(prev) {
+		if err := os.Chtimes(p.path, time.Time{}, nextMtime(prev)); err != nil {
+			p.fi = nil
+			return err
+		}
+		if fi, err = p.f.Stat(); err != nil {
+			p.fi = nil
+			return err
+		}
+	}
+	p.fi = fi
+	return nil
+}
+
+func (p *Pool) writeJournal(j *journal) error {
+	tmp := p.jpath + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	_, err = f.Write(j.marshal(p.n))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p.jpath)
+	}
+	if err == nil {
+		err = syncDir(p.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	return nil
+}
+
+func (p *Pool) removeJournal() error {
+	if err := os.Remove(p.jpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	if err := syncDir(p.dir); err != nil {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// recoverJournal finishes or discards the update the journal describes.
+func (p *Pool) recoverJournal() error {
+	b, err := os.ReadFile(p.jpath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if j, ok := unmarshalJournal(b, p.n); ok {
+		fi, err := p.f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := p.redo(j, fi.Size()); err != nil {
+			return err
+		}
+	}
+	return p.removeJournal()
+}
+
+// redo applies j again with the guards described at the top of this file.
+func (p *Pool) redo(j *journal, size int64) error {
+	off := j.slot * recordSize
+	aligned := size / recordSize * recordSize
+	switch j.kind {
+	case kindReplace:
+		if off+recordSize > size {
+			return nil // the slot is gone: someone emptied the file
+		}
+		return p.writeRecord(off, &j.rec)
+	case kindAppend:
+		switch {
+		case size < j.oldSize:
+			return nil
+		case size < j.oldSize+recordSize:
+			return p.apply(j, size)
+		}
+		var cur [recordSize]byte
+		if err := p.readRecord(off, &cur); err != nil {
+			return err
+		}
+		if tornOrOurs(&cur, &j.rec) {
+			return p.writeRecord(off, &j.rec)
+		}
+		moved := &journal{kind: kindAppend, slot: aligned / recordSize, oldSize: aligned, rec: j.rec}
+		return p.commit(moved)
+	case kindDelete:
+		last := j.oldSize - recordSize
+		var cur [recordSize]byte
+		if size >= j.oldSize {
+			if err := p.readRecord(last, &cur); err != nil {
+				return err
+			}
+		}
+		if size < j.oldSize || cur != j.rec {
+			// The truncate happened. Slot i is ours to fix unless it was
+			// the last slot, which may now hold a foreign record.
+			if off < last && off+recordSize <= size {
+				return p.writeRecord(off, &j.rec)
+			}
+			return nil
+		}
+		if off != last {
+			if err := p.writeRecord(off, &j.rec); err != nil {
+				return err
+			}
+		}
+		if aligned == j.oldSize {
+			return p.truncate(last)
+		}
+		// Foreign records follow the stale copy of L: delete its slot by
+		// moving the file's last record into it.
+		stale := &journal{kind: kindDelete, slot: last / recordSize, oldSize: aligned}
+		if err := p.readRecord(aligned-recordSize, &stale.rec); err != nil {
+			return err
+		}
+		return p.commit(stale)
+	}
+	return nil
+}
+
+// tornOrOurs reports whether every sector of cur is all zeros or equal to
+// the same sector of ours: what a (possibly torn) write of ours over a
+// fresh zero extension leaves behind.
+func tornOrOurs(cur, ours *[recordSize]byte) bool {
+	for s := 0; s < recordSize; s += sectorSize {
+		c, o := cur[s:s+sectorSize], ours[s:s+sectorSize]
+		if string(c) != string(o) && !allZero(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

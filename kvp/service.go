@@ -1,0 +1,277 @@
+package kvp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hvagent/hvagent/metrics"
+)
+
+// IPConfig answers GET_IP_INFO and SET_IP_INFO. Without one both operations
+// fail with HV_E_FAIL, which the host shows as "no information".
+type IPConfig interface {
+	GetIPInfo(req IPInfo) (IPInfo, Status)
+	SetIPInfo(req IPInfo) Status
+}
+
+// Service implements the operation semantics of SPEC §2.3 on top of a
+// pool Store. It is transport-agnostic: bytes in, bytes out.
+type Service struct {
+	store   *Store
+	facts   atomic.Pointer[Facts]
+	addrs   AddrSource
+	ip      IPConfig
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	now     func() time.Time
+
+	mu       sync.Mutex
+	reported map[string]bool // malformed-message classes already logged
+}
+
+// ServiceConfig holds a Service's dependencies. Store and Facts are
+// required; the rest have working defaults.
+type ServiceConfig struct {
+	Store   *Store
+	Facts   Facts
+	Addrs   AddrSource // nil: InterfaceAddrs
+	IP      IPConfig   // nil: IP operations answer HV_E_FAIL
+	Log     *slog.Logger
+	Metrics *metrics.Metrics // nil: no metrics
+}
+
+// NewService returns a Service serving cfg.Store.
+func NewService(cfg ServiceConfig) *Service {
+	s := &Service{
+		store:    cfg.Store,
+		addrs:    cfg.Addrs,
+		ip:       cfg.IP,
+		log:      cfg.Log,
+		metrics:  cfg.Metrics,
+		now:      time.Now,
+		reported: map[string]bool{},
+	}
+	if s.addrs == nil {
+		s.addrs = InterfaceAddrs
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	f := cfg.Facts
+	s.facts.Store(&f)
+	return s
+}
+
+// SetFacts replaces the auto-pool facts (after SIGHUP). Safe to call while
+// requests are served.
+func (s *Service) SetFacts(f Facts) { s.facts.Store(&f) }
+
+// Facts returns the facts currently served.
+func (s *Service) Facts() Facts { return *s.facts.Load() }
+
+// Handle answers one request. It returns nil when the message must be
+// dropped rather than answered (wrong size: there is no request to reply to).
+func (s *Service) Handle(b []byte) []byte {
+	start := s.now()
+	op, pool := "unknown", "invalid"
+	if len(b) == MsgSize {
+		op, pool = Op(b[offOp]).String(), PoolName(int(b[offPool]))
+	}
+	reply, result := s.handle(b)
+	if s.metrics != nil {
+		s.metrics.KVPRequests.WithLabelValues(op, pool, result).Inc()
+		s.metrics.KVPRequestDuration.WithLabelValues(op).Observe(s.now().Sub(start).Seconds())
+	}
+	return reply
+}
+
+// handle returns the reply bytes and the result label for metrics.
+func (s *Service) handle(b []byte) ([]byte, string) {
+	if len(b) != MsgSize {
+		s.malformed("size", "dropping message of wrong size", "bytes", len(b))
+		return nil, "dropped"
+	}
+	op, pool := Op(b[offOp]), int(b[offPool])
+	if !op.Known() {
+		s.malformed("op", "unknown operation", "op", int(op))
+		return s.reply(Msg{Op: op}, StatusNotSupported, Msg{}), resultLabel(StatusNotSupported)
+	}
+	if op != OpGetIPInfo && op != OpSetIPInfo && pool >= NumPools {
+		s.malformed("pool", "unknown pool", "op", op.String(), "pool", pool)
+		return s.reply(Msg{Op: op}, StatusFail, Msg{}), resultLabel(StatusFail)
+	}
+	req, err := DecodeRequest(b)
+	if err != nil {
+		s.malformed(op.String()+"/"+errClass(err), "malformed request", "op", op.String(), "err", err)
+		return s.reply(Msg{Op: op}, StatusInvalidArg, Msg{}), "malformed"
+	}
+	status, body := s.serve(req)
+	return s.reply(req, status, body), resultLabel(status)
+}
+
+func (s *Service) reply(req Msg, st Status, body Msg) []byte {
+	b, err := EncodeReply(req, st, body)
+	if err != nil {
+		// Pool values always fit their fields; this is a bug, and the
+		// host still deserves an answer.
+		s.log.Error("encode reply", "op", req.Op.String(), "err", err)
+		b, _ = EncodeReply(req, StatusFail, Msg{})
+	}
+	return b
+}
+
+// serve applies a decoded request.
+func (s *Service) serve(req Msg) (Status, Msg) {
+	pool := int(req.Pool)
+	switch req.Op {
+	case OpGet:
+		return s.get(pool, req.KV.Key)
+	case OpSet:
+		return s.set(pool, req.KV)
+	case OpDelete:
+		return s.delete(pool, req.KV.Key)
+	case OpEnumerate:
+		return s.enumerate(pool, req.Index)
+	case OpGetIPInfo:
+		if s.ip == nil {
+			return StatusFail, Msg{}
+		}
+		info, st := s.ip.GetIPInfo(req.IP)
+		return st, Msg{IP: info}
+	case OpSetIPInfo:
+		if s.ip == nil {
+			return StatusFail, Msg{}
+		}
+		return s.ip.SetIPInfo(req.IP), Msg{IP: req.IP}
+	}
+	return StatusNotSupported, Msg{}
+}
+
+func (s *Service) get(pool int, key string) (Status, Msg) {
+	if pool == PoolAuto {
+		v, ok := s.facts.Load().autoValue(key, s.addrs)
+		if !ok {
+			return StatusCont, Msg{}
+		}
+		return StatusOK, s.kv(key, v)
+	}
+	v, ok, err := s.store.Pool(pool).Get(key)
+	if err != nil {
+		s.log.Error("get", "pool", PoolName(pool), "err", err)
+		return StatusFail, Msg{}
+	}
+	if !ok {
+		return StatusCont, Msg{}
+	}
+	return StatusOK, s.kv(key, v)
+}
+
+func (s *Service) set(pool int, kv KeyValue) (Status, Msg) {
+	if pool == PoolAuto {
+		s.log.Warn("refusing host write to the auto pool", "op", "set")
+		return StatusFail, Msg{}
+	}
+	err := s.store.Pool(pool).Set(kv.Key, kv.Value)
+	switch {
+	case errors.Is(err, ErrEmptyKey), errors.Is(err, ErrTooLong):
+		return StatusInvalidArg, Msg{}
+	case err != nil:
+		s.log.Error("set", "pool", PoolName(pool), "err", err)
+		return StatusFail, Msg{}
+	}
+	return StatusOK, s.kv(kv.Key, kv.Value)
+}
+
+func (s *Service) delete(pool int, key string) (Status, Msg) {
+	if pool == PoolAuto {
+		s.log.Warn("refusing host write to the auto pool", "op", "delete")
+		return StatusFail, Msg{}
+	}
+	found, err := s.store.Pool(pool).Delete(key)
+	switch {
+	case err != nil:
+		s.log.Error("delete", "pool", PoolName(pool), "err", err)
+		return StatusFail, Msg{}
+	case !found:
+		return StatusCont, Msg{}
+	}
+	return StatusOK, Msg{KV: KeyValue{Key: key}}
+}
+
+func (s *Service) enumerate(pool int, index uint32) (Status, Msg) {
+	if pool == PoolAuto {
+		if index >= uint32(len(autoKeys)) {
+			return StatusCont, Msg{}
+		}
+		key := autoKeys[index]
+		v, _ := s.facts.Load().autoValue(key, s.addrs)
+		m := s.kv(key, v)
+		m.Index = index
+		return StatusOK, m
+	}
+	rec, ok, err := s.store.Pool(pool).At(int(min(index, 1<<30)))
+	switch {
+	case err != nil:
+		s.log.Error("enumerate", "pool", PoolName(pool), "err", err)
+		return StatusFail, Msg{}
+	case !ok:
+		return StatusCont, Msg{}
+	}
+	m := s.kv(rec.Key, rec.Value)
+	m.Index = index
+	return StatusOK, m
+}
+
+func (s *Service) kv(key, value string) Msg {
+	return Msg{KV: KeyValue{ValueType: RegSZ, Key: key, Value: value}}
+}
+
+// malformed logs a class of bad input once at warning level; repeats go
+// to debug so a hostile or broken peer cannot flood the log.
+func (s *Service) malformed(class, msg string, args ...any) {
+	s.mu.Lock()
+	seen := s.reported[class]
+	s.reported[class] = true
+	s.mu.Unlock()
+	level := slog.LevelWarn
+	if seen {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, msg, args...)
+}
+
+// errClass names a decode error for once-per-class logging.
+func errClass(err error) string {
+	switch {
+	case errors.Is(err, errNoNUL):
+		return "no-nul"
+	case errors.Is(err, errSizeField):
+		return "size-field"
+	case errors.Is(err, errInvalidUTF8):
+		return "utf8"
+	}
+	return "other"
+}
+
+// resultLabel is the metric label for a reply status.
+func resultLabel(st Status) string {
+	switch st {
+	case StatusOK:
+		return "ok"
+	case StatusCont:
+		return "cont" // end of enumeration, or key not found
+	case StatusFail:
+		return "fail"
+	case StatusInvalidArg:
+		return "invalid_argument"
+	case StatusGUIDNotFound:
+		return "guid_not_found"
+	case StatusNotSupported:
+		return "not_supported"
+	}
+	return "other"
+}

@@ -1,0 +1,109 @@
+package kvp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+)
+
+// Transport carries whole messages between the daemon and the kernel: the
+// FreeBSD character device, or a SOCK_SEQPACKET socket (SPEC §6). Above it
+// everything is the same code.
+type Transport interface {
+	// Read blocks until the kernel hands over one request or ctx ends.
+	// A message of the wrong size returns an error wrapping ErrWrongSize;
+	// the transport stays usable.
+	Read(ctx context.Context, buf []byte) (int, error)
+	// Write sends one whole reply.
+	Write(b []byte) error
+	Close() error
+}
+
+// ErrWrongSize reports a datagram that is not MsgSize bytes; it is dropped.
+var ErrWrongSize = errors.New("kvp: message of wrong size")
+
+// ErrBusy reports that another process holds the device.
+var ErrBusy = errors.New("kvp: device busy")
+
+// busyRemedy tells the administrator how to free the device.
+const busyRemedy = "another KVP daemon holds the device, usually the base system's hv_kvp_daemon started by devd: " +
+	"stop it with 'service hv_kvp_daemon onestop' (or 'pkill hv_kvp_daemon') and keep devd from starting it again " +
+	"(see hvagent(8), BASE SYSTEM DAEMONS)"
+
+// ReadBufSize is large enough to notice datagrams longer than MsgSize.
+const ReadBufSize = MsgSize + 1
+
+// Open connects to the kernel at path and registers as the daemon. A Unix
+// socket selects the socket transport; anything else is opened as the
+// FreeBSD device.
+func Open(ctx context.Context, path, version string) (Transport, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("kvp: device %s: %w", path, err)
+	}
+	var t Transport
+	if fi.Mode().Type() == os.ModeSocket {
+		t, err = dialSocket(ctx, path)
+	} else {
+		t, err = openDevice(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Write(EncodeRegister(version)); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("kvp: register on %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// socketTransport is the SPEC §6 transport: one datagram per message.
+type socketTransport struct {
+	conn *net.UnixConn
+	once sync.Once
+}
+
+func dialSocket(ctx context.Context, path string) (*socketTransport, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unixpacket", path)
+	if err != nil {
+		return nil, fmt.Errorf("kvp: connect %s: %w", path, err)
+	}
+	return &socketTransport{conn: c.(*net.UnixConn)}, nil
+}
+
+func (s *socketTransport) Read(ctx context.Context, buf []byte) (int, error) {
+	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
+	defer stop()
+	n, err := s.conn.Read(buf)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("kvp: read: %w", err)
+	}
+	if n == 0 {
+		// A zero-length datagram on SEQPACKET is how a closed peer reads.
+		return 0, fmt.Errorf("kvp: read: %w", net.ErrClosed)
+	}
+	if n != MsgSize {
+		return n, fmt.Errorf("%w: %d bytes", ErrWrongSize, n)
+	}
+	return n, nil
+}
+
+func (s *socketTransport) Write(b []byte) error {
+	if _, err := s.conn.Write(b); err != nil {
+		return fmt.Errorf("kvp: write: %w", err)
+	}
+	return nil
+}
+
+func (s *socketTransport) Close() error {
+	var err error
+	s.once.Do(func() { err = s.conn.Close() })
+	return err
+}
