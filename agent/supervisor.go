@@ -93,6 +93,13 @@ type Supervisor struct {
 // Run runs every subsystem until ctx ends, then waits for all of them to
 // return. A subsystem that fails finally is disabled; the others go on.
 func (s *Supervisor) Run(ctx context.Context, subs []Subsystem) {
+	// Series exist from the start for every supervised subsystem, so a
+	// dashboard sees 0 rather than nothing; subsystems not run (--disable)
+	// have none, so "up == 0" alerts only on real trouble.
+	for _, sub := range subs {
+		s.Metrics.SubsystemUp.WithLabelValues(sub.Name()).Set(0)
+		s.Metrics.SubsystemRestarts.WithLabelValues(sub.Name()).Add(0)
+	}
 	var wg sync.WaitGroup
 	for _, sub := range subs {
 		wg.Go(func() { s.supervise(ctx, sub) })

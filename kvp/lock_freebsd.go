@@ -14,7 +14,7 @@ import (
 
 // posixLockTimeout bounds how long lockFile waits for another process's
 // POSIX lock while holding the flock.
-const posixLockTimeout = 5 * time.Second
+const posixLockTimeout = lockTimeout
 
 // lockFile takes flock(LOCK_EX), which cloud-init uses, and a POSIX
 // whole-file write lock (F_SETLK), which FreeBSD's hv_kvp_daemon uses. It
@@ -35,7 +35,7 @@ const posixLockTimeout = 5 * time.Second
 // Pool's mutex do), and closing any descriptor of the file in this process
 // drops them.
 func lockFile(fd int) (fcntlHeld bool, err error) {
-	if err := flockRetry(fd, unix.LOCK_EX); err != nil {
+	if err := flockWait(fd); err != nil {
 		return false, fmt.Errorf("flock: %w", err)
 	}
 	held, err := posixLock(fd)
@@ -85,6 +85,17 @@ func unlockFile(fd int, fcntlHeld bool) {
 		unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &lk)
 	}
 	flockRetry(fd, unix.LOCK_UN)
+}
+
+// flockWait takes flock(LOCK_EX) within lockTimeout.
+func flockWait(fd int) error {
+	return waitLock(func() (bool, error) {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
+			return true, nil
+		}
+		return false, err
+	})
 }
 
 func flockRetry(fd, how int) error {

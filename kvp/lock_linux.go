@@ -16,20 +16,22 @@ import (
 // and both belong to the open file description, so two Pools of one
 // process exclude each other as long as each has its own descriptor.
 // It reports whether the fcntl lock is held, for unlockFile.
+// Neither wait is unbounded: see lockTimeout.
 func lockFile(fd int) (fcntlHeld bool, err error) {
-	if err := flockRetry(fd, unix.LOCK_EX); err != nil {
+	if err := flockWait(fd); err != nil {
 		return false, fmt.Errorf("flock: %w", err)
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
-	for {
-		err = unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLKW, &lk)
-		if !errors.Is(err, unix.EINTR) {
-			break
+	err = waitLock(func() (bool, error) {
+		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EINTR) {
+			return true, nil
 		}
-	}
+		return false, err
+	})
 	if err != nil {
 		flockRetry(fd, unix.LOCK_UN)
-		return false, fmt.Errorf("fcntl(F_OFD_SETLKW): %w", err)
+		return false, fmt.Errorf("fcntl(F_OFD_SETLK): %w", err)
 	}
 	return true, nil
 }
@@ -41,6 +43,17 @@ func unlockFile(fd int, fcntlHeld bool) {
 		unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
 	}
 	flockRetry(fd, unix.LOCK_UN)
+}
+
+// flockWait takes flock(LOCK_EX) within lockTimeout.
+func flockWait(fd int) error {
+	return waitLock(func() (bool, error) {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
+			return true, nil
+		}
+		return false, err
+	})
 }
 
 func flockRetry(fd, how int) error {

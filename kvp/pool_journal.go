@@ -330,63 +330,71 @@ func (p *Pool) recoverJournal() error {
 
 // redo applies j again with the guards described at the top of this file.
 func (p *Pool) redo(j *journal, size int64) error {
-	off := j.slot * recordSize
-	aligned := size / recordSize * recordSize
 	switch j.kind {
 	case kindReplace:
-		if off+recordSize > size {
-			return nil // the slot is gone: someone emptied the file
-		}
-		return p.writeRecord(off, &j.rec)
-	case kindAppend:
-		switch {
-		case size < j.oldSize:
-			return nil
-		case size < j.oldSize+recordSize:
-			return p.apply(j, size)
-		}
-		var cur [recordSize]byte
-		if err := p.readRecord(off, &cur); err != nil {
-			return err
-		}
-		if tornOrOurs(&cur, &j.rec) {
+		if off := j.slot * recordSize; off+recordSize <= size {
 			return p.writeRecord(off, &j.rec)
 		}
-		moved := &journal{kind: kindAppend, slot: aligned / recordSize, oldSize: aligned, rec: j.rec}
-		return p.commit(moved)
+		return nil // the slot is gone: someone emptied the file
+	case kindAppend:
+		return p.redoAppend(j, size)
 	case kindDelete:
-		last := j.oldSize - recordSize
-		var cur [recordSize]byte
-		if size >= j.oldSize {
-			if err := p.readRecord(last, &cur); err != nil {
-				return err
-			}
-		}
-		if size < j.oldSize || cur != j.rec {
-			// The truncate happened. Slot i is ours to fix unless it was
-			// the last slot, which may now hold a foreign record.
-			if off < last && off+recordSize <= size {
-				return p.writeRecord(off, &j.rec)
-			}
-			return nil
-		}
-		if off != last {
-			if err := p.writeRecord(off, &j.rec); err != nil {
-				return err
-			}
-		}
-		if aligned == j.oldSize {
-			return p.truncate(last)
-		}
-		// Foreign records follow the stale copy of L: delete its slot by
-		// moving the file's last record into it.
-		stale := &journal{kind: kindDelete, slot: last / recordSize, oldSize: aligned}
-		if err := p.readRecord(aligned-recordSize, &stale.rec); err != nil {
-			return err
-		}
-		return p.commit(stale)
+		return p.redoDelete(j, size)
 	}
 	return nil
+}
+
+func (p *Pool) redoAppend(j *journal, size int64) error {
+	switch {
+	case size < j.oldSize:
+		return nil // emptied since
+	case size < j.oldSize+recordSize:
+		return p.apply(j, size) // the extension did not reach the disk
+	}
+	var cur [recordSize]byte
+	if err := p.readRecord(j.oldSize, &cur); err != nil {
+		return err
+	}
+	if tornOrOurs(&cur, &j.rec) {
+		return p.writeRecord(j.oldSize, &j.rec)
+	}
+	// A foreign record took our slot: append ours after everything.
+	end := size / recordSize * recordSize
+	return p.commit(&journal{kind: kindAppend, slot: end / recordSize, oldSize: end, rec: j.rec})
+}
+
+func (p *Pool) redoDelete(j *journal, size int64) error {
+	off, last := j.slot*recordSize, j.oldSize-recordSize
+	var cur [recordSize]byte
+	if size >= j.oldSize {
+		if err := p.readRecord(last, &cur); err != nil {
+			return err
+		}
+	}
+	if size < j.oldSize || cur != j.rec {
+		// The truncate happened. Slot i is ours to fix unless it was the
+		// last slot, which may hold a foreign record by now.
+		if off < last && off+recordSize <= size {
+			return p.writeRecord(off, &j.rec)
+		}
+		return nil
+	}
+	if off != last {
+		if err := p.writeRecord(off, &j.rec); err != nil {
+			return err
+		}
+	}
+	end := size / recordSize * recordSize
+	if end == j.oldSize {
+		return p.truncate(last)
+	}
+	// Foreign records follow the stale copy of L: delete its slot by
+	// moving the file's last record into it.
+	stale := &journal{kind: kindDelete, slot: last / recordSize, oldSize: end}
+	if err := p.readRecord(end-recordSize, &stale.rec); err != nil {
+		return err
+	}
+	return p.commit(stale)
 }
 
 // tornOrOurs reports whether every sector of cur is all zeros or equal to

@@ -160,6 +160,9 @@ func (s *Service) get(pool int, key string) (Status, Msg) {
 		return StatusOK, s.kv(key, v)
 	}
 	v, ok, err := s.store.Pool(pool).Get(key)
+	if errors.Is(err, ErrEmptyKey) {
+		return StatusInvalidArg, Msg{}
+	}
 	if err != nil {
 		s.log.Error("get", "pool", PoolName(pool), "err", err)
 		return StatusFail, Msg{}
@@ -193,6 +196,8 @@ func (s *Service) delete(pool int, key string) (Status, Msg) {
 	}
 	found, err := s.store.Pool(pool).Delete(key)
 	switch {
+	case errors.Is(err, ErrEmptyKey):
+		return StatusInvalidArg, Msg{}
 	case err != nil:
 		s.log.Error("delete", "pool", PoolName(pool), "err", err)
 		return StatusFail, Msg{}

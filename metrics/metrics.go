@@ -26,10 +26,6 @@ type Metrics struct {
 	KVPRequestDuration *prometheus.HistogramVec
 }
 
-// Subsystems are the names the agent knows; their series exist from the
-// start so a dashboard sees 0 rather than nothing.
-var Subsystems = []string{"kvp", "vss", "vf"}
-
 // New creates the registry and the agent-wide families. version and
 // revision label hvagent_build_info.
 func New(version, revision string) *Metrics {
@@ -57,9 +53,9 @@ func New(version, revision string) *Metrics {
 			Subsystem: "kvp",
 			Name:      "request_duration_seconds",
 			Help:      "Time from reading a KVP request to writing its reply; the kernel gives up after 5 s.",
-			// 10 µs .. ~5 s: most requests take microseconds, a durable
-			// SET milliseconds, and 5 s is the kernel's deadline.
-			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),
+			// Most requests take microseconds, a durable SET milliseconds;
+			// the top buckets show requests nearing the kernel's 5 s deadline.
+			Buckets: []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 4, 5},
 		}, []string{"operation"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -78,9 +74,5 @@ func New(version, revision string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, s := range Subsystems {
-		m.SubsystemUp.WithLabelValues(s).Set(0)
-		m.SubsystemRestarts.WithLabelValues(s).Add(0)
-	}
 	return m
 }

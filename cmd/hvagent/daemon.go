@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"slices"
 	"strings"
@@ -97,6 +98,11 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Catch SIGHUP before the slow start-up work (FQDN lookup): its default
+	// action would kill the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	m := metrics.New(agent.Version, agent.Revision())
 	disabled := splitList(f.disable)
@@ -118,6 +124,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		Metrics:    m,
 		Server:     metrics.ServerConfig{ListenAddress: f.listen, WebConfigFile: f.webConfig, Version: agent.Version},
 		Log:        log,
+		Hangup:     hup,
 	})
 	if err != nil {
 		log.Error("agent failed", "err", err)

@@ -166,6 +166,12 @@ func (s *sim) firstRound(ctx context.Context) error {
 	if autoItems != 10 {
 		return fmt.Errorf("host saw %d auto-pool items, want 10", autoItems)
 	}
+	// What a guest-side tool would do: publish an item for the host.
+	out, err := exec.CommandContext(ctx, s.cfg.agent, "kvp", "set", "--pool-dir", s.poolDir(),
+		"--pool", "guest", "GuestNote", "written with 'hvagent kvp set'").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("hvagent kvp set: %v: %s", err, out)
+	}
 	if err := s.showPools(ctx); err != nil {
 		return err
 	}
@@ -178,7 +184,7 @@ func (s *sim) showPools(ctx context.Context) error {
 		return fmt.Errorf("hvagent kvp list: %v: %s", err, out)
 	}
 	s.printf("\nhvsim: pool files in %s, read back with 'hvagent kvp list':\n%s", s.poolDir(), indent(string(out)))
-	for _, want := range []string{"VirtualMachineName", "BackupWindow"} {
+	for _, want := range []string{"VirtualMachineName", "BackupWindow", "GuestNote"} {
 		if !strings.Contains(string(out), want) {
 			return fmt.Errorf("pushed item %s is not in the pool files", want)
 		}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The README's first command, in its scripted form: the host receives the
+// ten auto-pool items, the pushed items land in the pool files, /metrics
+// answers, and the agent stops cleanly.
+func TestDemoOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	if err := run(ctx, options{once: true, listen: addr, every: time.Second}, &out); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"host: enumerated pool 2 (auto): 10 items, ended with HV_S_CONT",
+		"IntegrationServicesVersion",
+		"host: pushed 11 items into pool 3 (auto_external)",
+		"auto_external  VirtualMachineName",
+		"external       BackupWindow",
+		`hvagent_subsystem_up{subsystem="kvp"} 1`,
+		"hvagent stopped cleanly",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("demo output:\n%s", got)
+	}
+}

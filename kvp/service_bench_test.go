@@ -1,0 +1,117 @@
+package kvp
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// writeRawPool writes n records straight into pool file n of dir, the way
+// an independent writer would, so big pools need no n durable SETs.
+func writeRawPool(tb testing.TB, dir string, pool, n int) {
+	tb.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	b := make([]byte, n*recordSize)
+	for i := range n {
+		rec := b[i*recordSize:]
+		copy(rec[:MaxKeySize-1], fmt.Sprintf("key-%06d", i))
+		copy(rec[MaxKeySize:recordSize-1], fmt.Sprintf("value of record %d", i))
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf(".kvp_pool_%d", pool)), b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func benchService(b *testing.B, records int) *Service {
+	dir := filepath.Join(b.TempDir(), "pool")
+	writeRawPool(b, dir, PoolGuest, records)
+	store, err := OpenStore(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}})
+}
+
+func mustRequest(b *testing.B, m Msg) []byte {
+	req, err := EncodeRequest(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return req
+}
+
+var benchSizes = []int{10, 1000, 10000}
+
+// BenchmarkRequestGet is the service time of one GET, the key in the
+// middle of the pool: decode, lock, change check, lookup, encode.
+func BenchmarkRequestGet(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			svc := benchService(b, n)
+			req := mustRequest(b, Msg{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: fmt.Sprintf("key-%06d", n/2)}})
+			for b.Loop() {
+				if st := replyStatus(svc.Handle(req)); st != StatusOK {
+					b.Fatalf("status %v", st)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRequestSet is one durable SET replacing a value in place
+// (journal, write, fsync).
+func BenchmarkRequestSet(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			svc := benchService(b, n)
+			// Two values in turn: setting an unchanged value writes nothing.
+			key := fmt.Sprintf("key-%06d", n/2)
+			reqs := [2][]byte{
+				mustRequest(b, Msg{Op: OpSet, Pool: PoolGuest, KV: KeyValue{Key: key, Value: "new value A"}}),
+				mustRequest(b, Msg{Op: OpSet, Pool: PoolGuest, KV: KeyValue{Key: key, Value: "new value B"}}),
+			}
+			i := 0
+			for b.Loop() {
+				i++
+				if st := replyStatus(svc.Handle(reqs[i%2])); st != StatusOK {
+					b.Fatalf("status %v", st)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRequestEnumerate walks the whole pool as the host does, index
+// 0 to HV_S_CONT; ns/request is the cost of each ENUMERATE.
+func BenchmarkRequestEnumerate(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			svc := benchService(b, n)
+			reqs := make([][]byte, n+1)
+			for i := range reqs {
+				reqs[i] = mustRequest(b, Msg{Op: OpEnumerate, Pool: PoolGuest, Index: uint32(i)})
+			}
+			for b.Loop() {
+				for i, req := range reqs {
+					st := replyStatus(svc.Handle(req))
+					if (i < n && st != StatusOK) || (i == n && st != StatusCont) {
+						b.Fatalf("index %d: status %v", i, st)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n+1)), "ns/request")
+		})
+	}
+}
+
+func replyStatus(b []byte) Status {
+	m, err := DecodeReply(b, OpGet)
+	if err != nil {
+		return Status(0xffffffff)
+	}
+	return m.Status
+}
