@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -119,14 +120,20 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 	// Ready may be called from any goroutine the subsystem starts.
 	var failures atomic.Int64
 	var everReady atomic.Bool
+	lastErr := "" // the same failure again is logged at debug level only
+	var clearLast atomic.Bool
 	for {
 		env := &Env{Loop: s.Loop, Log: log, ready: func() {
 			up.Set(1)
 			failures.Store(0)
+			clearLast.Store(true)
 			everReady.Store(true)
 		}}
 		err := sub.Run(ctx, env)
 		up.Set(0)
+		if clearLast.Swap(false) {
+			lastErr = "" // it served in between: a new failure is news
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -137,7 +144,13 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 			return
 		}
 		wait := b.wait(int(failures.Add(1)))
-		log.Error("subsystem failed; restarting", "err", err, "restart_in", wait.Round(time.Millisecond))
+		level := slog.LevelError
+		if msg := fmt.Sprint(err); msg == lastErr {
+			level = slog.LevelDebug
+		} else {
+			lastErr = msg
+		}
+		log.Log(ctx, level, "subsystem failed; restarting", "err", err, "restart_in", wait.Round(time.Millisecond))
 		restarts.Inc()
 		select {
 		case <-ctx.Done():
