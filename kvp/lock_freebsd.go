@@ -86,23 +86,3 @@ func unlockFile(fd int, fcntlHeld bool) {
 	}
 	flockRetry(fd, unix.LOCK_UN)
 }
-
-// flockWait takes flock(LOCK_EX) within lockTimeout.
-func flockWait(fd int) error {
-	return waitLock(func() (bool, error) {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
-			return true, nil
-		}
-		return false, err
-	})
-}
-
-func flockRetry(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
-	}
-}

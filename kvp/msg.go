@@ -238,6 +238,14 @@ func DecodeRequest(b []byte) (Msg, error) {
 		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
 	}
 	m := Msg{Op: Op(b[offOp]), Pool: b[offPool]}
+	if err := decodeBody(b, &m); err != nil {
+		return Msg{}, fmt.Errorf("%s: %w", m.Op, err)
+	}
+	return m, nil
+}
+
+// decodeBody fills the body that m.Op selects; unknown operations have none.
+func decodeBody(b []byte, m *Msg) error {
 	le := binary.LittleEndian
 	var err error
 	switch m.Op {
@@ -251,10 +259,7 @@ func DecodeRequest(b []byte) (Msg, error) {
 	case OpGetIPInfo, OpSetIPInfo:
 		m.IP, err = decodeIP(b)
 	}
-	if err != nil {
-		return Msg{}, fmt.Errorf("%s: %w", m.Op, err)
-	}
-	return m, nil
+	return err
 }
 
 // decodeKV reads the GET/SET block starting at its value_type field.
@@ -354,20 +359,7 @@ func DecodeReply(b []byte, op Op) (Msg, error) {
 		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
 	}
 	m := Msg{Op: op, Status: Status(binary.LittleEndian.Uint32(b[0:]))}
-	le := binary.LittleEndian
-	var err error
-	switch op {
-	case OpGet, OpSet:
-		m.KV, err = decodeKV(b[offVType:])
-	case OpEnumerate:
-		m.Index = le.Uint32(b[offIndex:])
-		m.KV, err = decodeKV(b[offVType+enumOff:])
-	case OpDelete:
-		m.KV.Key, err = sized(b[offDelK:offDelK+MaxKeySize], le.Uint32(b[offDelKS:]))
-	case OpGetIPInfo, OpSetIPInfo:
-		m.IP, err = decodeIP(b)
-	}
-	if err != nil {
+	if err := decodeBody(b, &m); err != nil {
 		return Msg{}, fmt.Errorf("%s reply: %w", op, err)
 	}
 	return m, nil
