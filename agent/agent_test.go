@@ -194,3 +194,31 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Store(0)
 	return s.w.Write(p)
 }
+
+// hangup registers and loses its peer at once, every time.
+type hangup struct{}
+
+func (hangup) Name() string { return "kvp" }
+
+func (hangup) Run(ctx context.Context, env *agent.Env) error {
+	env.Ready()
+	return errors.New("peer closed the connection")
+}
+
+// A subsystem that is ready only for a moment still backs off: its
+// restarts do not come at the minimum interval forever.
+func TestSupervisorBacksOffAfterShortRuns(t *testing.T) {
+	m := metrics.New("test", "test")
+	log := slog.New(slog.DiscardHandler)
+	loop := agent.NewLoop(log, 16)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	go loop.Run(ctx)
+	sup := &agent.Supervisor{Loop: loop, Log: log, Metrics: m, Backoff: agent.Backoff{Min: 10 * time.Millisecond, Max: time.Second}}
+	sup.Run(ctx, []agent.Subsystem{hangup{}})
+	// Growing waits of at least 5, 10, 20, 40, 80, 160 ms fit at most six
+	// restarts in 300 ms; a reset after each Ready would allow thirty.
+	if got := testutil.ToFloat64(m.SubsystemRestarts.WithLabelValues("kvp")); got > 8 {
+		t.Fatalf("%v restarts in 300 ms: the backoff did not grow", got)
+	}
+}

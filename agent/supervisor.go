@@ -39,8 +39,8 @@ type Env struct {
 	ready func()
 }
 
-// Ready reports that the subsystem is serving: it marks it up and resets
-// the restart backoff.
+// Ready reports that the subsystem is serving: it marks it up, and once
+// it has served for a while a later failure restarts the backoff afresh.
 func (e *Env) Ready() {
 	if e.ready != nil {
 		e.ready()
@@ -65,6 +65,10 @@ func IsFinal(err error) bool {
 type Backoff struct {
 	Min, Max time.Duration
 }
+
+// stableRun is how long a subsystem must have been ready before a failure
+// starts the backoff afresh.
+const stableRun = 10 * time.Second
 
 // DefaultBackoff starts at half a second and caps at 30 s: short enough to
 // take over a device as soon as an old daemon lets go, long enough not to
@@ -117,33 +121,41 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 	if b.Min <= 0 {
 		b = DefaultBackoff
 	}
-	// Ready may be called from any goroutine the subsystem starts.
-	var failures atomic.Int64
-	var everReady atomic.Bool
+	// Ready may be called from any goroutine the subsystem starts; it
+	// stores when the subsystem became ready in this run (0: not yet).
+	var readyAt atomic.Int64
+	everReady := false
+	failures := 0
 	lastErr := "" // the same failure again is logged at debug level only
-	var clearLast atomic.Bool
 	for {
+		readyAt.Store(0)
 		env := &Env{Loop: s.Loop, Log: log, ready: func() {
 			up.Set(1)
-			failures.Store(0)
-			clearLast.Store(true)
-			everReady.Store(true)
+			readyAt.CompareAndSwap(0, time.Now().UnixNano())
 		}}
 		err := sub.Run(ctx, env)
 		up.Set(0)
-		if clearLast.Swap(false) {
-			lastErr = "" // it served in between: a new failure is news
+		if at := readyAt.Load(); at != 0 {
+			everReady = true
+			// Only a run that stayed up a while resets the backoff: a peer
+			// that accepts the registration and hangs up at once must not
+			// make the agent reconnect in a tight loop.
+			if time.Since(time.Unix(0, at)) >= stableRun {
+				failures = 0
+				lastErr = "" // it served in between: a new failure is news
+			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		// A device that never appeared is final; one that vanished after
 		// serving (module reload, peer restart) is worth waiting for.
-		if err != nil && IsFinal(err) && !everReady.Load() {
+		if err != nil && IsFinal(err) && !everReady {
 			log.Warn("subsystem disabled", "err", err)
 			return
 		}
-		wait := b.wait(int(failures.Add(1)))
+		failures++
+		wait := b.wait(failures)
 		level := slog.LevelError
 		if msg := fmt.Sprint(err); msg == lastErr {
 			level = slog.LevelDebug

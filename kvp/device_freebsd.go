@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,6 +54,11 @@ func (d *deviceTransport) Read(ctx context.Context, buf []byte) (int, error) {
 		}
 		if err != nil {
 			return 0, fmt.Errorf("kvp: read %s: %w", d.path, err)
+		}
+		if n == 0 {
+			// Readable but empty: the device is gone, not a short
+			// message. Looping here would spin the CPU.
+			return 0, fmt.Errorf("kvp: read %s: %w", d.path, io.EOF)
 		}
 		if n != MsgSize {
 			return n, fmt.Errorf("%w: %d bytes", ErrWrongSize, n)

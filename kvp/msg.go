@@ -238,16 +238,30 @@ func DecodeRequest(b []byte) (Msg, error) {
 		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
 	}
 	m := Msg{Op: Op(b[offOp]), Pool: b[offPool]}
-	if err := decodeBody(b, &m); err != nil {
+	if err := decodeBody(b, &m, true); err != nil {
 		return Msg{}, fmt.Errorf("%s: %w", m.Op, err)
 	}
 	return m, nil
 }
 
 // decodeBody fills the body that m.Op selects; unknown operations have none.
-func decodeBody(b []byte, m *Msg) error {
+// In a request, fields only the reply fills (the key and value of an
+// ENUMERATE, everything but adapter_id of a GET_IP_INFO) are not read:
+// whatever the kernel left there must not fail the request.
+func decodeBody(b []byte, m *Msg, request bool) error {
 	le := binary.LittleEndian
 	var err error
+	switch {
+	case request && m.Op == OpEnumerate:
+		m.Index = le.Uint32(b[offIndex:])
+		return nil
+	case request && m.Op == OpGetIPInfo:
+		m.IP.AdapterID, err = cstring(b[offAdapt : offAdapt+adapterIDSize])
+		if err != nil {
+			return fmt.Errorf("adapter_id: %w", err)
+		}
+		return nil
+	}
 	switch m.Op {
 	case OpGet, OpSet:
 		m.KV, err = decodeKV(b[offVType:])
@@ -359,7 +373,7 @@ func DecodeReply(b []byte, op Op) (Msg, error) {
 		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
 	}
 	m := Msg{Op: op, Status: Status(binary.LittleEndian.Uint32(b[0:]))}
-	if err := decodeBody(b, &m); err != nil {
+	if err := decodeBody(b, &m, false); err != nil {
 		return Msg{}, fmt.Errorf("%s reply: %w", op, err)
 	}
 	return m, nil

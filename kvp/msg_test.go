@@ -28,7 +28,7 @@ var requestGoldens = []struct {
 }{
 	{"set_request.bin", Msg{Op: OpSet, Pool: 3, KV: KeyValue{ValueType: RegSZ, Key: "VirtualMachineName", Value: "vm-01 ünïcode"}}},
 	{"get_request.bin", Msg{Op: OpGet, Pool: 0, KV: KeyValue{ValueType: RegSZ, Key: "BackupWindow"}}},
-	{"enumerate_request.bin", Msg{Op: OpEnumerate, Pool: 2, Index: 7, KV: KeyValue{ValueType: RegSZ}}},
+	{"enumerate_request.bin", Msg{Op: OpEnumerate, Pool: 2, Index: 7}},
 	{"delete_request.bin", Msg{Op: OpDelete, Pool: 1, KV: KeyValue{Key: "CLOUD_INIT|1"}}},
 	{"get_ip_info_request.bin", Msg{Op: OpGetIPInfo, IP: IPInfo{AdapterID: "00:15:5D:01:02:03"}}},
 	{"set_ip_info_request.bin", Msg{Op: OpSetIPInfo, IP: IPInfo{
@@ -121,6 +121,7 @@ func TestDecodeRequestMalformed(t *testing.T) {
 		{"invalid UTF-8 key", mutate(func(b []byte) { b[16] = 0xff }), errInvalidUTF8},
 		{"delete key_size past field", mutate(func(b []byte) { b[0] = byte(OpDelete); binary.LittleEndian.PutUint32(b[4:], 9999) }), errSizeField},
 		{"ip field without NUL", mutate(func(b []byte) { b[0] = byte(OpSetIPInfo); copy(b[4:260], bytes.Repeat([]byte("a"), 256)) }), errNoNUL},
+		{"get_ip_info adapter without NUL", mutate(func(b []byte) { b[0] = byte(OpGetIPInfo); copy(b[4:260], bytes.Repeat([]byte("a"), 256)) }), errNoNUL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +130,21 @@ func TestDecodeRequestMalformed(t *testing.T) {
 				t.Fatalf("DecodeRequest error = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// Fields only the reply fills are not validated in a request: leftovers
+// there must not turn an ENUMERATE or GET_IP_INFO into HV_INVALIDARG.
+func TestDecodeRequestIgnoresOutputFields(t *testing.T) {
+	enum := bytes.Clone(golden(t, "enumerate_request.bin"))
+	copy(enum[20:20+512], bytes.Repeat([]byte{0xff}, 512)) // key: no NUL, not UTF-8
+	if m, err := DecodeRequest(enum); err != nil || m.Index != 7 {
+		t.Fatalf("ENUMERATE with garbage in its key field: %+v, %v", m, err)
+	}
+	ip := bytes.Clone(golden(t, "get_ip_info_request.bin"))
+	copy(ip[262:262+2048], bytes.Repeat([]byte("x"), 2048)) // ip_addr: no NUL
+	if m, err := DecodeRequest(ip); err != nil || m.IP.AdapterID != "00:15:5D:01:02:03" {
+		t.Fatalf("GET_IP_INFO with garbage in ip_addr: %+v, %v", m, err)
 	}
 }
 

@@ -409,13 +409,14 @@ func TestRecoverJournal(t *testing.T) {
 		copy(out[:1024], newer[:1024])
 		return out
 	}
-	j := func(kind journalKind, slot int64, r []byte) []byte {
+	j := func(kind journalKind, slot int64, r, old []byte) []byte {
 		jj := &journal{kind: kind, slot: slot, oldSize: 4 * 2560}
 		copy(jj.rec[:], r)
+		copy(jj.old[:], old)
 		return jj.marshal(1)
 	}
-	replace, appendN := j(kindReplace, 1, B2), j(kindAppend, 4, N)
-	delMid, delLast := j(kindDelete, 1, D), j(kindDelete, 3, D)
+	replace, appendN := j(kindReplace, 1, B2, B), j(kindAppend, 4, N, nil)
+	delMid, delLast := j(kindDelete, 1, D, B), j(kindDelete, 3, D, D)
 	badCRC := slices.Clone(replace)
 	badCRC[100] ^= 1
 	otherPool := (&journal{kind: kindReplace, slot: 1, oldSize: 4 * 2560}).marshal(2)
@@ -435,6 +436,7 @@ func TestRecoverJournal(t *testing.T) {
 		{"replace/applied", [][]byte{A, B2, C, D}, replace, []Record{rA, rB2, rC, rD}},
 		{"replace/not applied+foreign", [][]byte{A, B, C, D, F}, replace, []Record{rA, rB2, rC, rD, rF}},
 		{"replace/file emptied", nil, replace, nil},
+		{"replace/file emptied and refilled", [][]byte{F, G}, replace, []Record{rF, rG}},
 
 		{"append/not extended", [][]byte{A, B, C, D}, appendN, []Record{rA, rB, rC, rD, rN}},
 		{"append/extended", [][]byte{A, B, C, D, zero}, appendN, []Record{rA, rB, rC, rD, rN}},
@@ -456,6 +458,8 @@ func TestRecoverJournal(t *testing.T) {
 		{"delete/moved+2 foreign", [][]byte{A, D, C, D, F, G}, delMid, []Record{rA, rD, rC, rG, rF}},
 		{"delete/truncated+foreign", [][]byte{A, D, C, F}, delMid, []Record{rA, rD, rC, rF}},
 		{"delete/truncated+2 foreign", [][]byte{A, D, C, F, G}, delMid, []Record{rA, rD, rC, rF, rG}},
+		{"delete/file emptied and refilled", [][]byte{F, G}, delMid, []Record{rF, rG}},
+		{"delete/file emptied and refilled to old size", [][]byte{F, G, A, D}, delMid, []Record{rF, rG, rA, rD}},
 
 		{"delete last/not applied", [][]byte{A, B, C, D}, delLast, []Record{rA, rB, rC}},
 		{"delete last/not applied+foreign", [][]byte{A, B, C, D, F}, delLast, []Record{rA, rB, rC, rF}},

@@ -26,7 +26,8 @@ package kvp
 //
 //  1. Write the journal (magic, version, pool, kind, slot, oldSize, the
 //     record involved: the new one for replace and append, L for delete,
-//     CRC-32 over all of it) to a temporary file, fsync it, rename it to the
+//     the slot's previous bytes for replace and delete, CRC-32 over all of
+//     it) to a temporary file, fsync it, rename it to the
 //     journal name, fsync the directory.
 //  2. Apply the change in place and fsync the pool file.
 //  3. Remove the journal and fsync the directory.
@@ -38,7 +39,11 @@ package kvp
 // A valid journal is redone with guards, because other programs may have
 // appended records between the crash and the recovery:
 //
-//   - replace: write the record at slot i again (idempotent).
+//   - replace: write the record at slot i again (idempotent), provided
+//     every sector of the slot still holds the old or the new record's
+//     bytes; anything else means the file was emptied and refilled by
+//     another writer since (cloud-init empties pool 1 at boot), and the
+//     slot is now theirs.
 //   - append, file size < oldSize+2560: the extension never reached the
 //     disk; append again at oldSize. A size below oldSize means someone
 //     emptied the file since (cloud-init does at boot); the journal is
@@ -100,13 +105,14 @@ const (
 //	20  zero    uint32
 //	24  slot    uint64 (record index; for an append oldSize/2560)
 //	32  oldSize uint64 (record-aligned file size the update was computed on)
-//	40  record  [2560]byte
-//	2600 CRC-32 (IEEE) of bytes 0..2599
+//	40  record  [2560]byte (the new record; L for a delete)
+//	2600 old    [2560]byte (slot's content before the update; replace, delete)
+//	5160 CRC-32 (IEEE) of bytes 0..5159
 const (
 	journalMagic   = "HVKVPJNL"
-	journalVersion = 1
+	journalVersion = 2
 	journalHeader  = 40
-	journalSize    = journalHeader + recordSize + 4
+	journalSize    = journalHeader + 2*recordSize + 4
 )
 
 // sectorSize is the unit a torn write is assumed to respect: each aligned
@@ -118,6 +124,12 @@ type journal struct {
 	slot    int64
 	oldSize int64
 	rec     [recordSize]byte
+	// old is what slot held before a replace or delete. Recovery writes
+	// the slot again only while it still holds old or rec (sector by
+	// sector): if it holds anything else, the file was emptied and
+	// refilled by another writer since (cloud-init does so at boot), and
+	// the slot is theirs.
+	old [recordSize]byte
 }
 
 func (j *journal) marshal(pool int) []byte {
@@ -130,6 +142,7 @@ func (j *journal) marshal(pool int) []byte {
 	le.PutUint64(b[24:], uint64(j.slot))
 	le.PutUint64(b[32:], uint64(j.oldSize))
 	copy(b[journalHeader:], j.rec[:])
+	copy(b[journalHeader+recordSize:], j.old[:])
 	le.PutUint32(b[journalSize-4:], crc32.ChecksumIEEE(b[:journalSize-4]))
 	return b
 }
@@ -149,6 +162,7 @@ func unmarshalJournal(b []byte, pool int) (j *journal, ok bool) {
 		oldSize: int64(le.Uint64(b[32:])),
 	}
 	copy(j.rec[:], b[journalHeader:])
+	copy(j.old[:], b[journalHeader+recordSize:])
 	if j.slot < 0 || j.oldSize < 0 || j.oldSize%recordSize != 0 {
 		return nil, false
 	}
@@ -168,28 +182,44 @@ func (p *Pool) crash(step string) {
 	}
 }
 
-// commit performs one journaled update. If it fails after the journal was
-// written, the journal stays and the next operation finishes the update.
+// commit performs one journaled update. If applying it fails, it is redone
+// once at once; if that fails too, the journal stays and the next
+// operation finishes the update (so an update reported as failed may still
+// take effect later, as the journal promised).
 func (p *Pool) commit(j *journal) error {
 	before, err := p.f.Stat()
 	if err != nil {
 		return err
+	}
+	if j.kind == kindReplace || j.kind == kindDelete {
+		if err := p.readRecord(j.slot*recordSize, &j.old); err != nil {
+			return err
+		}
 	}
 	if err := p.writeJournal(j); err != nil {
 		return err
 	}
 	p.crash("journal")
 	if err := p.apply(j, before.Size()); err != nil {
-		p.fi = nil
-		return err
+		// Finish it now if the failure was passing; otherwise the journal
+		// stays and every later operation tries again before serving.
+		if rerr := p.recoverJournal(); rerr != nil {
+			p.fi = nil
+			return err
+		}
 	}
 	p.crash("applied")
+	// The mtime moves (and reaches the disk) before the journal goes, so
+	// no crash leaves an applied update that other readers' caches miss.
+	if err := p.touch(before.ModTime()); err != nil {
+		return err
+	}
 	if err := p.removeJournal(); err != nil {
 		p.fi = nil
 		return err
 	}
 	p.crash("removed")
-	return p.touch(before.ModTime())
+	return nil
 }
 
 // apply makes the change j describes; size is the current file size.
@@ -250,7 +280,12 @@ func (p *Pool) touch(prev time.Time) error {
 		return err
 	}
 	if !fi.ModTime().After(prev) {
+		// By path: begin has made sure the path names our descriptor's file.
 		if err := os.Chtimes(p.path, time.Time{}, nextMtime(prev)); err != nil {
+			p.fi = nil
+			return err
+		}
+		if err := p.f.Sync(); err != nil {
 			p.fi = nil
 			return err
 		}
@@ -332,10 +367,7 @@ func (p *Pool) recoverJournal() error {
 func (p *Pool) redo(j *journal, size int64) error {
 	switch j.kind {
 	case kindReplace:
-		if off := j.slot * recordSize; off+recordSize <= size {
-			return p.writeRecord(off, &j.rec)
-		}
-		return nil // the slot is gone: someone emptied the file
+		return p.redoSlot(j, size)
 	case kindAppend:
 		return p.redoAppend(j, size)
 	case kindDelete:
@@ -374,12 +406,15 @@ func (p *Pool) redoDelete(j *journal, size int64) error {
 	if size < j.oldSize || cur != j.rec {
 		// The truncate happened. Slot i is ours to fix unless it was the
 		// last slot, which may hold a foreign record by now.
-		if off < last && off+recordSize <= size {
-			return p.writeRecord(off, &j.rec)
+		if off < last {
+			return p.redoSlot(j, size)
 		}
 		return nil
 	}
 	if off != last {
+		if ours, err := p.slotIsOurs(j, size); err != nil || !ours {
+			return err // refilled by another writer since: leave it
+		}
 		if err := p.writeRecord(off, &j.rec); err != nil {
 			return err
 		}
@@ -395,6 +430,36 @@ func (p *Pool) redoDelete(j *journal, size int64) error {
 		return err
 	}
 	return p.commit(stale)
+}
+
+// redoSlot writes j.rec to slot j.slot again if the slot still holds the
+// old record, the new one, or a torn mix of the two.
+func (p *Pool) redoSlot(j *journal, size int64) error {
+	ours, err := p.slotIsOurs(j, size)
+	if err != nil || !ours {
+		return err
+	}
+	return p.writeRecord(j.slot*recordSize, &j.rec)
+}
+
+// slotIsOurs reports whether slot j.slot exists and each of its sectors
+// holds j.old's or j.rec's bytes.
+func (p *Pool) slotIsOurs(j *journal, size int64) (bool, error) {
+	off := j.slot * recordSize
+	if off+recordSize > size {
+		return false, nil // the slot is gone: someone emptied the file
+	}
+	var cur [recordSize]byte
+	if err := p.readRecord(off, &cur); err != nil {
+		return false, err
+	}
+	for s := 0; s < recordSize; s += sectorSize {
+		c := string(cur[s : s+sectorSize])
+		if c != string(j.old[s:s+sectorSize]) && c != string(j.rec[s:s+sectorSize]) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // tornOrOurs reports whether every sector of cur is all zeros or equal to
