@@ -94,6 +94,9 @@ func freezerChild(d *childData) {
 	// another is frozen before the one below it.
 	for i := n; i > 0; i-- {
 		j := i - 1
+		if j >= maxTargets { // never true; lets the compiler drop the bounds check
+			continue
+		}
 		fd, _, e := syscall.RawSyscall6(sysOpenat, atFDCWD, d.path[j], d.openFlags, 0, 0, 0)
 		if e != 0 {
 			childAbort(d, recOpenFailed, j, n, e)
