@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,14 +73,6 @@ func TestParseMountinfo(t *testing.T) {
 	}
 }
 
-func dirs(ms []Mount) []string {
-	var out []string
-	for _, m := range ms {
-		out = append(out, m.Dir)
-	}
-	return out
-}
-
 // TestPlanPolicy is the SPEC §3.3 policy table: for each mount-table mix
 // and --vss.zfs value, the CHECK answer and the freeze plan.
 func TestPlanPolicy(t *testing.T) {
@@ -121,7 +114,7 @@ func TestPlanPolicy(t *testing.T) {
 			if got := p.Refusal == nil; got != tt.check {
 				t.Errorf("CHECK ok = %v, want %v (refusal %v)", got, tt.check, p.Refusal)
 			}
-			if got := dirs(p.Freeze); !reflect.DeepEqual(got, tt.freeze) {
+			if got := dirs(p.Freeze); !slices.Equal(got, tt.freeze) {
 				t.Errorf("freeze (-want +got):\n-%q\n+%q", tt.freeze, got)
 			}
 			if !reflect.DeepEqual(p.Pools, tt.pools) {
