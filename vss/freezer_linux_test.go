@@ -35,7 +35,7 @@ func startWrite(t *testing.T, dir, name string) *writer {
 		}
 		w.err = err
 	}()
-	t.Cleanup(func() { vsstest.Thaw(dir); <-w.done })
+	t.Cleanup(func() { vsstest.ThawFS(dir); <-w.done })
 	return w
 }
 
@@ -85,7 +85,7 @@ func TestFreezerFreezesAndThaws(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.kill(); vsstest.Thaw(mnt) })
+	t.Cleanup(func() { f.kill(); vsstest.ThawFS(mnt) })
 	if n := procThreads(t, f.Pid()); n != 1 {
 		t.Errorf("freezer has %d threads, want 1", n)
 	}
@@ -119,7 +119,7 @@ func TestFreezerThawsOnEOF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.kill(); vsstest.Thaw(mnt) })
+	t.Cleanup(func() { f.kill(); vsstest.ThawFS(mnt) })
 	w := startWrite(t, mnt, "a")
 	f.closeCmd(false) // what the agent's death looks like to the child
 	w.wait(t, 5*time.Second)
@@ -134,7 +134,7 @@ func TestFreezerOwnDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.kill(); vsstest.Thaw(mnt) })
+	t.Cleanup(func() { f.kill(); vsstest.ThawFS(mnt) })
 	select {
 	case <-f.Exited():
 	case <-time.After(10 * time.Second):
@@ -152,7 +152,7 @@ func TestFreezerKilledAgentThaws(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.kill(); vsstest.Thaw(mnt) })
+	t.Cleanup(func() { f.kill(); vsstest.ThawFS(mnt) })
 	w := startWrite(t, mnt, "a")
 	if err := syscall.Kill(f.Pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestFreezeFailureLeavesNothingFrozen(t *testing.T) {
 			f, err := Freeze(tt.targets, 10*time.Second, 0)
 			if err == nil {
 				f.kill()
-				vsstest.Thaw(mnt)
+				vsstest.ThawFS(mnt)
 				t.Fatal("Freeze succeeded")
 			}
 			if !errors.Is(err, tt.errno) {

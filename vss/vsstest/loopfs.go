@@ -55,7 +55,7 @@ func LoopFS(t testing.TB) string {
 		need(false, "mount -o loop failed: "+string(out))
 	}
 	t.Cleanup(func() {
-		Thaw(mnt)
+		ThawFS(mnt)
 		for i := 0; ; i++ {
 			out, err := exec.Command("umount", mnt).CombinedOutput()
 			if err == nil {
@@ -71,9 +71,9 @@ func LoopFS(t testing.TB) string {
 	return mnt
 }
 
-// Thaw thaws dir with fsfreeze -u, ignoring "not frozen". Tests call it
+// ThawFS thaws dir with fsfreeze -u, ignoring "not frozen". Tests call it
 // before anything that could block on a frozen filesystem.
-func Thaw(dir string) {
+func ThawFS(dir string) {
 	_ = exec.Command("fsfreeze", "-u", dir).Run()
 }
 
