@@ -25,6 +25,7 @@ func revision() string { return agent.Revision() }
 type daemonFlags struct {
 	kvpDevice  string
 	kvpPoolDir string
+	vss        vssFlags
 	listen     string
 	webConfig  string
 	disable    string
@@ -43,6 +44,7 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
 	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
+	f.vss.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
 	fs.StringVar(&f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf")
@@ -58,6 +60,9 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	}
 	if f.debug {
 		f.logLevel = "debug"
+	}
+	if err := f.vss.validate(); err != nil {
+		return nil, err
 	}
 	for _, name := range splitList(f.disable) {
 		if !slices.Contains(subsystemNames, name) {
@@ -114,6 +119,14 @@ func runDaemon(args []string, stderr io.Writer) int {
 			return exitError
 		}
 		defer closeKVP()
+		subs = append(subs, sub)
+	}
+	if !slices.Contains(disabled, "vss") {
+		sub, err := newVSS(f, m, log)
+		if err != nil {
+			log.Error("vss subsystem cannot start", "err", err)
+			return exitError
+		}
 		subs = append(subs, sub)
 	}
 	for _, name := range disabled {
