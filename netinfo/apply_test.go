@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -66,6 +67,9 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		HookFile:     filepath.Join(dir, "db", "set-ip.conf"),
 		Log:          slog.New(slog.NewTextHandler(logs, nil)),
 		Metrics:      e.metrics,
+		// Each fake is a start of the (race-enabled) test binary on a
+		// shared machine: far slower than the real commands.
+		Budget: time.Minute,
 	}
 	store, err := kvp.OpenStore(filepath.Join(dir, "pool"))
 	if err != nil {
