@@ -39,15 +39,24 @@ func pidAlive(pidfile string) bool {
 	return err == nil || err == syscall.EPERM
 }
 
-// procHasDHClient scans procDir/<pid>/cmdline for a dhclient (or
-// dhclient3) whose argument vector holds ifname as a whole argument.
+// procHasDHClient looks through procDir for a dhclient (or dhclient3)
+// whose argument vector holds ifname as a whole argument. The program
+// is told by the target of <pid>/exe, one readlink per process; only a
+// dhclient's cmdline is read.
 func procHasDHClient(procDir, ifname string) bool {
 	ents, err := os.ReadDir(procDir)
 	if err != nil {
 		return false
 	}
 	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		if c := e.Name()[0]; c < '0' || c > '9' {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join(procDir, e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		if base := filepath.Base(exe); base != "dhclient" && base != "dhclient3" {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(procDir, e.Name(), "cmdline"))
@@ -55,9 +64,6 @@ func procHasDHClient(procDir, ifname string) bool {
 			continue
 		}
 		argv := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
-		if base := filepath.Base(string(argv[0])); base != "dhclient" && base != "dhclient3" {
-			continue
-		}
 		for _, a := range argv[1:] {
 			if string(a) == ifname {
 				return true

@@ -159,10 +159,13 @@ func TestDHCPDetection(t *testing.T) {
 		}, 0},
 		{"stale pidfile", func(d string) { write(t, filepath.Join(d, "run", "dhclient.hn1.pid"), "999999999\n") }, 0},
 		{"dhclient process", func(d string) {
-			write(t, filepath.Join(d, "proc", "4242", "cmdline"), "/sbin/dhclient\x00-4\x00-pf\x00/run/x.pid\x00hn1\x00")
+			fakeProc(t, d, "4242", "/sbin/dhclient", "/sbin/dhclient\x00-4\x00-pf\x00/run/x.pid\x00hn1\x00")
 		}, 1},
+		{"another program naming hn1", func(d string) {
+			fakeProc(t, d, "4243", "/usr/bin/tcpdump", "tcpdump\x00-i\x00hn1\x00")
+		}, 0},
 		{"dhclient for hn10", func(d string) {
-			write(t, filepath.Join(d, "proc", "4242", "cmdline"), "/sbin/dhclient\x00hn10\x00")
+			fakeProc(t, d, "4242", "/sbin/dhclient", "/sbin/dhclient\x00hn10\x00")
 		}, 0},
 	}
 	for _, tt := range tests {
@@ -236,5 +239,14 @@ func TestAddrsSameSource(t *testing.T) {
 	}
 	if len(addrs) != 7 {
 		t.Fatalf("Addrs = %v", addrs)
+	}
+}
+
+// fakeProc makes procDir/<pid> with an exe link and a cmdline.
+func fakeProc(t *testing.T, dir, pid, exe, cmdline string) {
+	t.Helper()
+	write(t, filepath.Join(dir, "proc", pid, "cmdline"), cmdline)
+	if err := os.Symlink(exe, filepath.Join(dir, "proc", pid, "exe")); err != nil {
+		t.Fatal(err)
 	}
 }
