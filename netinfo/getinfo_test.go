@@ -108,6 +108,10 @@ func TestGetIPInfo(t *testing.T) {
 			AddrFamily: 1, DHCPEnabled: 1, IPAddr: "203.0.113.9", SubNet: "255.255.255.0", Gateway: "203.0.113.1",
 			DNSAddr: "192.0.2.53;2001:db8::53",
 		}, kvp.StatusOK},
+		{"MAC without separators", "00155d0a0b0d", kvp.IPInfo{
+			AddrFamily: 1, IPAddr: "198.51.100.7", SubNet: "255.255.255.128", DNSAddr: "192.0.2.53;2001:db8::53",
+		}, kvp.StatusOK},
+		{"mixed separators", "00:15-5d:0a:0b:0d", kvp.IPInfo{}, kvp.StatusFail},
 		{"unknown MAC", "00:15:5d:ff:ff:ff", kvp.IPInfo{}, kvp.StatusFail},
 		{"not a MAC", "hn0", kvp.IPInfo{}, kvp.StatusFail},
 		{"MAC with trailing junk", "00:15:5d:0a:0b:0c;x", kvp.IPInfo{}, kvp.StatusFail},

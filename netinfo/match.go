@@ -11,12 +11,22 @@ import (
 var errBadMAC = errors.New("adapter_id is not a MAC address")
 
 // parseMAC reads the host's adapter_id: six hex octets separated by ':'
-// or '-', in either case ("00-15-5D-0A-0B-0C").
+// or '-' ("00-15-5D-0A-0B-0C"), or not separated at all as WMI writes
+// them ("00155D0A0B0C"), in either case.
 func parseMAC(s string) (net.HardwareAddr, error) {
-	if len(s) != 17 {
+	switch len(s) {
+	case 17:
+		sep := s[2]
+		if sep != ':' && sep != '-' || strings.Count(s, string(sep)) != 5 {
+			return nil, errBadMAC
+		}
+		s = strings.ReplaceAll(s, "-", ":")
+	case 12:
+		s = s[0:2] + ":" + s[2:4] + ":" + s[4:6] + ":" + s[6:8] + ":" + s[8:10] + ":" + s[10:12]
+	default:
 		return nil, errBadMAC
 	}
-	mac, err := net.ParseMAC(strings.ReplaceAll(s, "-", ":"))
+	mac, err := net.ParseMAC(s)
 	if err != nil || len(mac) != 6 {
 		return nil, errBadMAC
 	}
