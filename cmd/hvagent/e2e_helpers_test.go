@@ -75,6 +75,7 @@ type env struct {
 	stderr  *lockedBuffer
 	listen  string
 	wrap    []string // command the agent runs under, e.g. ip netns exec NS
+	environ []string // added to the agent's environment
 	exited  chan struct{}
 	waitErr error
 }
@@ -124,6 +125,9 @@ func (e *env) startNoWait(extra ...string) {
 	}
 	argv := append(append(append(slices.Clone(e.wrap), agentBin), args...), extra...)
 	e.cmd = exec.Command(argv[0], argv[1:]...)
+	if e.environ != nil {
+		e.cmd.Env = append(os.Environ(), e.environ...)
+	}
 	e.stderr = &lockedBuffer{}
 	e.cmd.Stderr = e.stderr
 	if err := e.cmd.Start(); err != nil {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -40,9 +42,9 @@ func ipCmd(t *testing.T, args ...string) {
 }
 
 // testNetns is a network namespace the test made: a veth pair whose ends
-// share one MAC, hvt0 with addresses and default routes, hvvf0 without
-// any (as an Azure VF beside hnN), and a resolv.conf that ip netns exec
-// puts over /etc/resolv.conf.
+// share one MAC, named as on Azure: hn0 with addresses and default
+// routes, mce0 without any (the VF beside it), and a resolv.conf that ip
+// netns exec puts over /etc/resolv.conf.
 type testNetns struct {
 	name string
 	mac  string
@@ -70,16 +72,16 @@ func newTestNetns(t *testing.T) *testNetns {
 		t.Fatal(err)
 	}
 	n := []string{"-n", ns.name}
-	ipCmd(t, append(n, "link", "add", "hvvf0", "type", "veth", "peer", "name", "hvt0")...)
-	for _, l := range []string{"hvvf0", "hvt0"} {
+	ipCmd(t, append(n, "link", "add", "mce0", "type", "veth", "peer", "name", "hn0")...)
+	for _, l := range []string{"mce0", "hn0"} {
 		ipCmd(t, append(n, "link", "set", l, "address", ns.mac, "addrgenmode", "none")...)
 		ipCmd(t, append(n, "link", "set", l, "up")...)
 	}
-	ipCmd(t, append(n, "addr", "add", "192.0.2.10/24", "dev", "hvt0")...)
-	ipCmd(t, append(n, "addr", "add", "192.0.2.11/24", "dev", "hvt0")...)
-	ipCmd(t, append(n, "addr", "add", "2001:db8:1::10/64", "dev", "hvt0", "nodad")...)
-	ipCmd(t, append(n, "route", "add", "default", "via", "192.0.2.1", "dev", "hvt0")...)
-	ipCmd(t, append(n, "-6", "route", "add", "default", "via", "2001:db8:1::1", "dev", "hvt0")...)
+	ipCmd(t, append(n, "addr", "add", "192.0.2.10/24", "dev", "hn0")...)
+	ipCmd(t, append(n, "addr", "add", "192.0.2.11/24", "dev", "hn0")...)
+	ipCmd(t, append(n, "addr", "add", "2001:db8:1::10/64", "dev", "hn0", "nodad")...)
+	ipCmd(t, append(n, "route", "add", "default", "via", "192.0.2.1", "dev", "hn0")...)
+	ipCmd(t, append(n, "-6", "route", "add", "default", "via", "2001:db8:1::1", "dev", "hn0")...)
 	return ns
 }
 
@@ -125,5 +127,92 @@ func TestE2EGetIPInfoNetns(t *testing.T) {
 	e.stop()
 	if !strings.Contains(e.stderr.String(), "set_ip_info rejected") {
 		t.Errorf("rejection not logged:\n%s", e.stderr)
+	}
+}
+
+// fakeCommands builds testdata/fakecmd and links it as sysrc, ifconfig,
+// route and service in a directory; it returns that directory and the
+// log the fakes append their argument vectors to.
+func fakeCommands(t *testing.T) (bin, logPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "bin")
+	fake := filepath.Join(dir, "fakecmd")
+	if out, err := exec.Command("go", "build", "-o", fake, "./testdata/fakecmd").CombinedOutput(); err != nil {
+		t.Fatalf("building the fake commands: %v\n%s", err, out)
+	}
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sysrc", "ifconfig", "route", "service"} {
+		if err := os.Symlink(fake, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin, filepath.Join(dir, "commands.log")
+}
+
+func readCommands(t *testing.T, logPath string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var argv []string
+		if err := json.Unmarshal([]byte(line), &argv); err != nil {
+			t.Fatalf("fake log line %q: %v", line, err)
+		}
+		out = append(out, argv)
+	}
+	return out
+}
+
+// The real binary applies a SET_IP_INFO to hn0 in the namespace with
+// the commands an administrator would run (fakes that record them), and
+// runs nothing for a hostile one.
+func TestE2ESetIPInfoNetns(t *testing.T) {
+	ns := newTestNetns(t)
+	bin, logPath := fakeCommands(t)
+	e := newEnv(t, kvptest.KernelOptions{})
+	e.wrap = []string{"ip", "netns", "exec", ns.name}
+	e.environ = []string{"PATH=" + bin, "HVAGENT_FAKE_LOG=" + logPath}
+	e.start()
+	ctx := ctxT(t)
+
+	r, err := e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "$(reboot)", SubNet: "255.255.255.0"}})
+	if err != nil || r.Status != kvp.StatusInvalidArg {
+		t.Fatalf("hostile SET_IP_INFO: %v, %v; want HV_INVALIDARG", r.Status, err)
+	}
+	if cmds := readCommands(t, logPath); cmds != nil {
+		t.Fatalf("hostile SET_IP_INFO ran %q", cmds)
+	}
+	r, err = e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3,
+		IPAddr: "192.0.2.20;2001:db8:1::20", SubNet: "255.255.255.0;/64", Gateway: "192.0.2.1;2001:db8:1::1"}})
+	if err != nil || r.Status != kvp.StatusOK {
+		t.Fatalf("SET_IP_INFO: %v, %v\nagent log:\n%s", r.Status, err, e.stderr)
+	}
+	want := [][]string{
+		{"sysrc", "-f", "/etc/rc.conf", "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
+			"ifconfig_hn0_ipv6=inet6 2001:db8:1::20 prefixlen 64", "ipv6_defaultrouter=2001:db8:1::1"},
+		{"ifconfig", "hn0", "inet", "192.0.2.10", "-alias"},
+		{"ifconfig", "hn0", "inet", "192.0.2.11", "-alias"},
+		{"ifconfig", "hn0", "inet6", "2001:db8:1::10", "-alias"},
+		{"ifconfig", "hn0", "inet", "192.0.2.20/24", "alias"},
+		{"ifconfig", "hn0", "inet6", "2001:db8:1::20/64", "alias"},
+		// both default routes already point at the requested gateways
+	}
+	if got := readCommands(t, logPath); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
+	}
+	e.stop()
+	log := e.stderr.String()
+	if !strings.Contains(log, `msg="set_ip_info applied"`) ||
+		!strings.Contains(log, `interface=hn0 target=hn0 mode=native before="static addrs=[192.0.2.10/24,192.0.2.11/24,2001:db8:1::10/64]`) {
+		t.Errorf("no audit line with the state before:\n%s", log)
 	}
 }
