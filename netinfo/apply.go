@@ -41,9 +41,12 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 	defer cancel()
 
 	mode := "native"
-	if hookInstalled(s.cfg.Hook) {
+	if hook, herr := hookState(s.cfg.Hook); hook {
 		mode = "hook"
-		err = s.runHook(ctx, set, target.Name)
+		err = herr
+		if err == nil {
+			err = s.runHook(ctx, set, target.Name)
+		}
 	} else {
 		err = s.applyNative(ctx, set, before)
 	}

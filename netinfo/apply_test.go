@@ -271,6 +271,28 @@ DNS_SERVERS="192.0.2.53"
 	}
 }
 
+// A hook others may write is not run, and the request is not applied
+// natively behind the administrator's back either.
+func TestSetIPInfoUnsafeHook(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	write(t, e.cfg.Hook, "#!/bin/sh\nexit 0\n")
+	if err := os.Chmod(e.cfg.Hook, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
+		t.Fatalf("status %v, want HV_E_FAIL", st)
+	}
+	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+		t.Fatalf("ran %q", cmds)
+	}
+	if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
+		t.Fatalf("hook file written (%v)", err)
+	}
+	if !strings.Contains(e.logs.String(), "writable by group or others") {
+		t.Errorf("refusal not logged:\n%s", e.logs)
+	}
+}
+
 func TestSetIPInfoFailures(t *testing.T) {
 	t.Run("command fails", func(t *testing.T) {
 		e := newApplyEnv(t, nil)

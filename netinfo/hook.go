@@ -1,6 +1,7 @@
 package netinfo
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -8,10 +9,24 @@ import (
 	"strings"
 )
 
-// hookInstalled reports whether path is an executable regular file.
-func hookInstalled(path string) bool {
+// hookState says whether an administrator installed the hook at path:
+// absent (apply natively), usable, or present but unsafe to run because
+// group or others may write it (refused, never silently bypassed).
+func hookState(path string) (installed bool, err error) {
 	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	switch {
+	case !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0:
+		return false, nil
+	case st.Mode().Perm()&0o022 != 0:
+		return true, fmt.Errorf("%s is writable by group or others (mode %04o); refusing to run it", path, st.Mode().Perm())
+	}
+	return true, nil
 }
 
 // hookConfig renders a validated Setting as the hook's key=value file.
