@@ -1,6 +1,7 @@
 package netinfo
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -92,4 +93,31 @@ func TestWriteAtomicKeepsMode(t *testing.T) {
 	if len(ents) != 1 {
 		t.Fatalf("left behind: %v", ents)
 	}
+}
+
+// FuzzSystemFiles: the readers of rc.conf, resolv.conf and Linux's
+// route tables never panic, and what they return is well formed.
+func FuzzSystemFiles(f *testing.F) {
+	f.Add([]byte("ifconfig_hn0=\"DHCP\"\nnameserver 192.0.2.53\n"))
+	f.Add([]byte("eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"))
+	f.Add([]byte("00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n"))
+	f.Add([]byte("x='unterminated\nsearch a\nnameserver fe80::1%eth0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for name := range parseRCConf(b) {
+			if !isVarName(name) {
+				t.Fatalf("variable name %q", name)
+			}
+		}
+		for _, a := range nameservers(b) {
+			if !a.IsValid() || a.Zone() != "" {
+				t.Fatalf("nameserver %v", a)
+			}
+		}
+		_ = withNameservers(b, nil)
+		for _, r := range append(parseProcRoute(bytes.NewReader(b)), parseProcIPv6Route(bytes.NewReader(b))...) {
+			if !r.Gateway.IsValid() || r.Gateway.IsUnspecified() || r.Link == "" {
+				t.Fatalf("route %+v", r)
+			}
+		}
+	})
 }
