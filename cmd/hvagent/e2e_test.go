@@ -228,6 +228,7 @@ func TestE2EMetrics(t *testing.T) {
 		`hvagent_kvp_request_duration_seconds_bucket{operation="set"`,
 		`hvagent_kvp_pool_records{pool="guest"} 1`,
 		`hvagent_kvp_pool_records{pool="auto"} 10`,
+		`hvagent_kvp_set_ip_rejected_total{reason="address"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %s", want)
