@@ -38,10 +38,9 @@ func SystemLinks() ([]Link, error) {
 	links := make([]Link, 0, len(ifs))
 	for _, ifc := range ifs {
 		l := Link{Name: ifc.Name, MAC: ifc.HardwareAddr}
-		addrs, err := ifc.Addrs()
-		if err != nil {
-			return nil, err
-		}
+		// An interface can vanish between the two calls (a VF leaving
+		// during host servicing): it is then listed without addresses.
+		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
 			n, ok := a.(*net.IPNet)
 			if !ok {
