@@ -72,7 +72,9 @@ func newTestNetns(t *testing.T) *testNetns {
 		t.Fatal(err)
 	}
 	n := []string{"-n", ns.name}
-	ipCmd(t, append(n, "link", "add", "mce0", "type", "veth", "peer", "name", "hn0")...)
+	// The kernel registers the peer first: mce0 comes before hn0 in the
+	// interface list, so taking the first interface with the MAC fails.
+	ipCmd(t, append(n, "link", "add", "hn0", "type", "veth", "peer", "name", "mce0")...)
 	for _, l := range []string{"mce0", "hn0"} {
 		ipCmd(t, append(n, "link", "set", l, "address", ns.mac, "addrgenmode", "none")...)
 		ipCmd(t, append(n, "link", "set", l, "up")...)
