@@ -67,8 +67,8 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		HookFile:     filepath.Join(dir, "db", "set-ip.conf"),
 		Log:          slog.New(slog.NewTextHandler(logs, nil)),
 		Metrics:      e.metrics,
-		// Each fake is a start of the (race-enabled) test binary on a
-		// shared machine: far slower than the real commands.
+		// Each fake is a start of the test binary, possibly race-enabled,
+		// on a shared machine: slower than the real commands.
 		Budget: time.Minute,
 	}
 	store, err := kvp.OpenStore(filepath.Join(dir, "pool"))

@@ -77,6 +77,9 @@ func fakeBin(t *testing.T, names ...string) (dir, logPath string) {
 	t.Setenv("PATH", bin)
 	t.Setenv(fakeLogEnv, logPath)
 	t.Setenv(fakeFailEnv, "")
+	// A race-enabled binary sleeps a second before exiting by default;
+	// the fakes have nothing to report.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	return dir, logPath
 }
 
