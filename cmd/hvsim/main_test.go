@@ -52,6 +52,10 @@ func TestDemoOnce(t *testing.T) {
 		"external       BackupWindow",
 		`hvagent_subsystem_up{subsystem="kvp"} 1`,
 		"hvagent stopped cleanly",
+		"host: backup cycle: CHECK ok",
+		"THAW ok",
+		"demo hook called with 'freeze'",
+		`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
 	}
 	if macs := machineMACs(); len(macs) > 0 {
 		// The host asked about this machine's real adapter and got its

@@ -34,6 +34,7 @@ type sim struct {
 	host   *kvptest.Host
 	agent  *exec.Cmd
 	events chan kvptest.Event
+	vss    *vssDemo // nil where the agent cannot read a mount table
 	macs   []string // this machine's adapters, asked about with GET_IP_INFO
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -66,11 +67,21 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		return nil, err
 	}
 	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs()}
-	s.agent = exec.Command(cfg.agent, "run",
+	if s.vss, err = newVSSDemo(cfg.dir); err != nil {
+		k.Close()
+		return nil, err
+	}
+	args := []string{"run",
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
 		"--web.listen-address", cfg.listen,
-		"--disable", "vss,vf")
+		"--disable", "vf"}
+	if s.vss != nil {
+		args = append(args, s.vss.agentArgs()...)
+	} else {
+		args[len(args)-1] = "vss,vf"
+	}
+	s.agent = exec.Command(cfg.agent, args...)
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()
@@ -84,6 +95,9 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 	if err != nil {
 		stderr.Close()
 		k.Close()
+		if s.vss != nil {
+			s.vss.kernel.Close()
+		}
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
 	s.printf("hvsim: started %s (pid %d) against the simulated kernel at %s\n", cfg.agent, s.agent.Process.Pid, k.Path())
@@ -106,6 +120,9 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 			},
 		})
 	})
+	if s.vss != nil {
+		s.wg.Go(func() { s.vss.run(hctx, cfg.every, s.printf) })
+	}
 	return s, nil
 }
 
@@ -183,6 +200,9 @@ func (s *sim) firstRound(ctx context.Context) error {
 	if err := s.showPools(ctx); err != nil {
 		return err
 	}
+	if err := s.firstBackup(ctx); err != nil {
+		return err
+	}
 	return s.showMetrics(ctx)
 }
 
@@ -257,5 +277,8 @@ func (s *sim) stop() {
 	}
 	s.cancel()
 	s.kernel.Close()
+	if s.vss != nil {
+		s.vss.kernel.Close()
+	}
 	s.wg.Wait()
 }
