@@ -6,7 +6,7 @@
 //
 // It builds hvagent, starts it on the socket transport (SPEC §6), plays the
 // host (pushes host parameters and admin items, enumerates the auto and
-// guest pools), prints what the host saw and what landed in the pool files,
+// guest pools, runs VSS backup cycles), prints what the host saw and what landed in the pool files,
 // and leaves the agent's /metrics up until interrupted.
 package main
 
