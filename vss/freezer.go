@@ -174,7 +174,11 @@ func (f *Frozen) closeCmd(say bool) {
 
 // kill ends the freezer at once and reaps it.
 func (f *Frozen) kill() {
-	_ = syscall.Kill(f.pid, syscall.SIGKILL)
+	select {
+	case <-f.exited: // reaped: the pid may belong to someone else now
+	default:
+		_ = syscall.Kill(f.pid, syscall.SIGKILL)
+	}
 	f.closeCmd(false)
 	f.reap()
 }

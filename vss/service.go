@@ -175,7 +175,10 @@ func (s *Service) freeze() error {
 	}
 	sess := &session{hooks: ran, done: make(chan struct{})}
 	if len(p.Freeze) > 0 {
-		f, err := Freeze(p.Targets(), time.Until(deadline)-time.Second, s.cfg.MaxFrozen+selfThawMargin)
+		// What is left of the budget, keeping a second to abort in; at
+		// least a second, even when the hooks took their whole share.
+		wait := max(time.Until(deadline)-time.Second, time.Second)
+		f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
 		if err != nil {
 			return s.abort(ran, deadline, err)
 		}

@@ -224,3 +224,18 @@ func TestSkipsTimedOutAndUnknown(t *testing.T) {
 		t.Errorf("unknown op = %v, want failure", st)
 	}
 }
+
+func TestZpoolSyncFailureAborts(t *testing.T) {
+	dir, logf := hookDir(t, map[string]string{"10-a": ""})
+	failSync := func(context.Context, []string) error { return errors.New("pool suspended") }
+	s, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}, SyncPools: failSync})
+	if st := do(t, s, OpFreeze); st != StatusFailure {
+		t.Fatalf("FREEZE with a failing zpool sync = %v, want failure", st)
+	}
+	if got, want := hookLog(t, logf), []string{"10-a freeze", "10-a freeze-fail"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
+	}
+	if s.Frozen() {
+		t.Error("frozen after an aborted freeze")
+	}
+}
