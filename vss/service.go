@@ -40,8 +40,9 @@ type Config struct {
 
 // Service answers CHECK, FREEZE and THAW. It holds at most one freeze.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	held *holdState // holds log records while frozen
 
 	mu   sync.Mutex
 	sess *session
@@ -65,13 +66,17 @@ func NewService(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Hooks == nil {
-		cfg.Hooks = &Hooks{}
+	held := &holdState{}
+	hooks := Hooks{}
+	if cfg.Hooks != nil {
+		hooks = *cfg.Hooks
 	}
-	if cfg.Hooks.Log == nil {
-		cfg.Hooks.Log = cfg.Log
+	if hooks.Log == nil {
+		hooks.Log = cfg.Log
 	}
-	return &Service{cfg: cfg, log: cfg.Log}
+	hooks.Log = holding(hooks.Log, held)
+	cfg.Hooks = &hooks
+	return &Service{cfg: cfg, log: holding(cfg.Log, held), held: held}
 }
 
 // Handle answers one request. ok is false when no reply is due: the
@@ -173,6 +178,7 @@ func (s *Service) freeze() error {
 			return s.abort(ran, deadline, err)
 		}
 		sess.frozen = f
+		s.held.hold() // nothing may write to a frozen filesystem, logs included
 		s.log.Info("frozen", "filesystems", dirs(p.Freeze), "zfs_synced", p.Pools, "freezer_pid", f.Pid())
 	} else {
 		s.log.Info("nothing to freeze; hooks ran", "zfs_synced", p.Pools)

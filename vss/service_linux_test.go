@@ -1,6 +1,9 @@
 package vss
 
 import (
+	"log/slog"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -77,4 +80,52 @@ func TestServiceShutdownThaws(t *testing.T) {
 	w := startWrite(t, mnt, "a")
 	s.Shutdown("SIGTERM")
 	w.wait(t, 5*time.Second)
+}
+
+// Nothing is logged while frozen (a log file on the frozen filesystem
+// would block the agent); the held lines come out after the thaw.
+func TestServiceHoldsLogsWhileFrozen(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	var buf lockedBuf
+	s, _ := newTestService(t, Config{
+		Policy:     Policy{ZFS: ZFSSync, Include: []string{mnt}},
+		ReadMounts: ReadMounts,
+		Log:        slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if st := do(t, s, OpFreeze); st != StatusSuccess {
+		t.Fatalf("FREEZE = %v", st)
+	}
+	before := buf.String()
+	do(t, s, OpCheck) // logs while frozen, too
+	if got := buf.String(); got != before {
+		t.Errorf("logged while frozen:\n%s", strings.TrimPrefix(got, before))
+	}
+	if strings.Contains(before, `msg=frozen`) {
+		t.Errorf("the freeze was logged before the thaw:\n%s", before)
+	}
+	if st := do(t, s, OpThaw); st != StatusSuccess {
+		t.Fatalf("THAW = %v", st)
+	}
+	after := buf.String()
+	iFrozen, iCheck, iThawed := strings.Index(after, "msg=frozen"), strings.Index(after, "operation=check"), strings.Index(after, "msg=thawed")
+	if iFrozen < 0 || iCheck < iFrozen || iThawed < iCheck {
+		t.Errorf("held lines missing or out of order after the thaw:\n%s", after)
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

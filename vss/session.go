@@ -54,6 +54,7 @@ func (s *Service) end(why string) error {
 			err = fmt.Errorf("vss: the freezer had thawed by itself (%s)", reason)
 		}
 	}
+	s.held.release(s.log)
 	d := time.Since(sess.start)
 	s.cfg.Metrics.Frozen.Set(0)
 	s.cfg.Metrics.FrozenDuration.Observe(d.Seconds())
