@@ -115,8 +115,7 @@ func Freeze(targets []Target, wait, selfThaw time.Duration) (*Frozen, error) {
 	case <-timer.C:
 		// A freeze stuck in the kernel (FIFREEZE syncs first): give up, so
 		// the host hears back within its 15 s.
-		f.kill()
-		return nil, errors.Join(fmt.Errorf("vss: freeze did not finish within %s", wait), thawAll(targets))
+		return nil, errors.Join(fmt.Errorf("vss: freeze did not finish within %s", wait), f.killAndThaw(time.Second))
 	}
 }
 
@@ -150,8 +149,7 @@ func (f *Frozen) Thaw(wait time.Duration) (ThawReason, error) {
 		}
 		return ThawReason(rec.a), nil
 	case <-timer.C:
-		f.kill()
-		return 0, errors.Join(fmt.Errorf("vss: freezer did not thaw within %s", wait), thawAll(f.targets))
+		return 0, errors.Join(fmt.Errorf("vss: freezer did not thaw within %s", wait), f.killAndThaw(time.Second))
 	}
 }
 
@@ -174,13 +172,36 @@ func (f *Frozen) closeCmd(say bool) {
 
 // kill ends the freezer at once and reaps it.
 func (f *Frozen) kill() {
+	f.signalKill()
+	f.reap()
+}
+
+func (f *Frozen) signalKill() {
 	select {
 	case <-f.exited: // reaped: the pid may belong to someone else now
 	default:
 		_ = syscall.Kill(f.pid, syscall.SIGKILL)
 	}
 	f.closeCmd(false)
-	f.reap()
+}
+
+// killAndThaw kills a freezer that stopped answering and thaws its
+// targets once it is gone. A freezer stuck in the kernel (a FIFREEZE
+// waiting for writeback) dies only when the call returns, and may have
+// frozen one more filesystem by then, so the thaw must come after its
+// exit: within d here, else in the background when it exits.
+func (f *Frozen) killAndThaw(d time.Duration) error {
+	f.signalKill()
+	select {
+	case <-f.exited:
+		return thawAll(f.targets)
+	case <-time.After(d):
+		go func() {
+			<-f.exited
+			_ = thawAll(f.targets)
+		}()
+		return fmt.Errorf("vss: freezer %d is stuck in the kernel; its filesystems are thawed when it exits", f.pid)
+	}
 }
 
 // reap waits for the child to exit. The child exits right after its last

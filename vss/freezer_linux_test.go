@@ -195,3 +195,27 @@ func TestFreezeFailureLeavesNothingFrozen(t *testing.T) {
 		})
 	}
 }
+
+// A freeze that does not report in time is abandoned: the freezer is
+// killed, and whatever it froze meanwhile is thawed once it is gone.
+func TestFreezeTimeoutThaws(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	hit := false
+	for i := 0; i < 50 && !hit; i++ {
+		f, err := Freeze([]Target{{Dir: mnt}}, time.Nanosecond, 0)
+		if err == nil { // the report won the race against the timer
+			if _, err := f.Thaw(5 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if !strings.Contains(err.Error(), "did not finish") {
+			t.Fatalf("Freeze: %v", err)
+		}
+		hit = true
+		startWrite(t, mnt, fmt.Sprint("w", i)).wait(t, 5*time.Second)
+	}
+	if !hit {
+		t.Skip("the freezer always reported before a 1 ns timer; timeout path not exercised")
+	}
+}
