@@ -1,0 +1,239 @@
+package vf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// Mode is --vf.mode.
+type Mode string
+
+const (
+	ModeAuto    Mode = "auto"    // manage in non-transparent mode unless the base devd rules are active
+	ModeObserve Mode = "observe" // never act
+	ModeManage  Mode = "manage"  // act (still never while the base rules are active)
+)
+
+// ParseMode checks a --vf.mode value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeAuto, ModeObserve, ModeManage:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown VF mode %q (want auto, observe or manage)", s)
+}
+
+// Config is what the VF subsystem needs; zero fields take the defaults.
+type Config struct {
+	DevdSocket  string
+	Mode        Mode
+	BaseRules   string // devd file whose hyperv_vf* rules make the agent observe
+	OverrideDir string // where hyperv_vfup.hnN overrides live
+	Runner      Runner
+	Sysctl      Sysctl
+	Metrics     *Metrics
+	// Now is the clock for events without a timestamp.
+	Now func() time.Time
+	// Burst and Interval set the per-hn action rate limit.
+	Burst    int
+	Interval time.Duration
+}
+
+// Subsystem is the vf subsystem.
+type Subsystem struct {
+	cfg Config
+
+	once    sync.Once
+	tracker *Tracker
+	mg      *manager
+	// managing is the effective mode (loop-owned); lastManaging the one
+	// last logged, so the reason is said once, not at every reconnect.
+	managing     bool
+	lastManaging *bool
+}
+
+// New returns the subsystem with cfg's defaults filled in.
+func New(cfg Config) *Subsystem {
+	if cfg.DevdSocket == "" {
+		cfg.DevdSocket = DefaultDevdSocket
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeAuto
+	}
+	if cfg.BaseRules == "" {
+		cfg.BaseRules = DefaultBaseRules
+	}
+	if cfg.OverrideDir == "" {
+		cfg.OverrideDir = DefaultOverrideDir
+	}
+	if cfg.Runner == nil {
+		cfg.Runner = ExecRunner{}
+	}
+	if cfg.Sysctl == nil {
+		cfg.Sysctl = DefaultSysctl(cfg.Runner)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	return &Subsystem{cfg: cfg}
+}
+
+// Name implements agent.Subsystem.
+func (s *Subsystem) Name() string { return "vf" }
+
+// Run implements agent.Subsystem: it follows devd until ctx ends. The
+// per-hn state survives restarts of Run.
+func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
+	s.once.Do(func() {
+		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
+		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
+			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval}
+		s.mg.init()
+	})
+	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
+	if err != nil {
+		return err
+	}
+	in := newInterpreter(s.cfg.Sysctl, env.Log)
+	obs, err := in.snapshot(s.cfg.Now())
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("vf: read the hn topology: %w", err)
+	}
+	managing, why := s.decideMode(in.topo)
+	var delay time.Duration
+	if managing {
+		delay = readVFDelay(ctx, s.cfg.Runner)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !env.Loop.Post(func() { s.apply(mctx, managing, why, delay, env.Log, obs, s.bootTriggers(obs)) }) {
+		conn.Close()
+		return ctx.Err()
+	}
+	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", in.topo.Transparent)
+	env.Ready()
+
+	connected := func(again bool) {
+		if !again {
+			return
+		}
+		obs, err := in.snapshot(s.cfg.Now())
+		if err != nil {
+			env.Log.Warn("cannot re-read the hn topology after devd came back", "err", err)
+			return
+		}
+		env.Loop.Post(func() { s.observe(obs, nil) })
+	}
+	var malformed int
+	line := func(b []byte) {
+		e, err := ParseEvent(b)
+		switch {
+		case errors.Is(err, ErrNotNotify):
+			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+			return
+		case err != nil:
+			s.cfg.Metrics.DevdLines.WithLabelValues("malformed").Inc()
+			if malformed++; malformed == 1 || malformed%1000 == 0 {
+				env.Log.Warn("skipping malformed devd lines", "err", err, "count", malformed)
+			}
+			return
+		case !relevant(e):
+			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+			return
+		}
+		s.cfg.Metrics.DevdLines.WithLabelValues("relevant").Inc()
+		at := e.At
+		if at.IsZero() {
+			at = s.cfg.Now()
+		}
+		obs, trig := in.handle(e, at)
+		if len(obs) > 0 || len(trig) > 0 {
+			env.Loop.Post(func() { s.observe(obs, trig) })
+		}
+	}
+	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, line)
+	return nil
+}
+
+// decideMode applies --vf.mode to what the system says.
+func (s *Subsystem) decideMode(t Topology) (bool, string) {
+	if s.cfg.Mode == ModeObserve {
+		return false, "--vf.mode=observe"
+	}
+	active, err := BaseRulesActive(s.cfg.BaseRules)
+	if err != nil {
+		return false, fmt.Sprintf("cannot tell whether the base devd rules are active (%v); observing only", err)
+	}
+	if active {
+		return false, "the base system's hyperv_vfattach/hyperv_vfup devd rules in " + s.cfg.BaseRules +
+			" are active; comment them out (see hvagent(8)) and restart devd and hvagent to let hvagent manage the VF"
+	}
+	if t.Transparent {
+		return false, "hw.hn.vf_transparent=1: hn(4) brings the VF up itself; nothing to manage"
+	}
+	return true, "non-transparent VF mode and no base devd rules"
+}
+
+// bootTriggers is what a boot in manage mode must catch up on: devd ran
+// the events before the agent was there. A VF not yet carrying traffic
+// is brought up; one that does gets its lagg.
+func (s *Subsystem) bootTriggers(obs []Observation) []trigger {
+	var out []trigger
+	for _, o := range obs {
+		switch {
+		case o.Transparent || o.VF == "":
+		case o.Datapath:
+			out = append(out, trigger{kind: trigVFUp, hn: o.HN, vf: o.VF, at: o.At})
+		default:
+			out = append(out, trigger{kind: trigAttached, hn: o.HN, vf: o.VF, at: o.At})
+		}
+	}
+	return out
+}
+
+// apply sets the mode and the first snapshot. Runs on the loop.
+func (s *Subsystem) apply(ctx context.Context, managing bool, why string, delay time.Duration, log *slog.Logger, obs []Observation, boot []trigger) {
+	s.mg.ctx = ctx
+	s.mg.delay = delay
+	s.managing = managing
+	s.cfg.Metrics.Managing.Set(b2f(managing))
+	if s.lastManaging == nil || *s.lastManaging != managing {
+		if managing {
+			log.Info("managing the VF (hyperv_vfattach/hyperv_vfup done natively)", "reason", why, "vf_delay", delay)
+		} else {
+			log.Info("observing the VF only; hvagent changes nothing", "reason", why)
+		}
+		s.lastManaging = &managing
+	}
+	if !managing {
+		boot = nil
+	}
+	s.observe(obs, boot)
+}
+
+// observe feeds observations to the tracker and triggers to the
+// manager. Runs on the loop.
+func (s *Subsystem) observe(obs []Observation, trig []trigger) {
+	for _, o := range obs {
+		s.tracker.Observe(o)
+	}
+	if !s.managing {
+		return
+	}
+	for _, t := range trig {
+		s.mg.trigger(t)
+	}
+}
