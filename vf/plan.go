@@ -12,10 +12,10 @@ import (
 
 // Actions, as the action label of hvagent_vf_lagg_actions_total.
 const (
-	ActionVFUp     = "vf_up"     // hyperv_vfattach: ifconfig VF up
-	ActionCreate   = "create"    // hyperv_vfup: laggN created and configured
-	ActionAddPort  = "add_port"  // hyperv_vfup: VF re-added to an existing laggN
-	ActionOverride = "override"  // hyperv_vfup.hnN run instead
+	ActionVFUp     = "vf_up"    // hyperv_vfattach: ifconfig VF up
+	ActionCreate   = "create"   // hyperv_vfup: laggN created and configured
+	ActionAddPort  = "add_port" // hyperv_vfup: VF re-added to an existing laggN
+	ActionOverride = "override" // hyperv_vfup.hnN run instead
 )
 
 // failMode says what a failed step means.
