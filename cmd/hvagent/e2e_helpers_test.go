@@ -16,7 +16,6 @@ import (
 
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/kvp/kvptest"
-	"github.com/hvagent/hvagent/vf/vftest"
 )
 
 // agentBin is the hvagent binary built once for the package's tests.
@@ -25,9 +24,6 @@ var agentBin string
 func TestMain(m *testing.M) {
 	if os.Getenv(appenderEnv) != "" {
 		os.Exit(appenderMain())
-	}
-	if vftest.IsFake(os.Args[0]) { // sysctl, ifconfig, ... of e2e_vf_test.go
-		os.Exit(vftest.Main(os.Args, os.Stdout, os.Stderr))
 	}
 	dir, err := os.MkdirTemp("", "hvagent-e2e")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,26 @@ type vfEnv struct {
 	t0 time.Time
 }
 
+var fakes struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// fakeBin builds the fake commands once, next to the agent binary.
+func fakeBin(t *testing.T) string {
+	t.Helper()
+	fakes.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		fakes.path, fakes.err = vftest.BuildFakes(ctx, filepath.Dir(agentBin))
+	})
+	if fakes.err != nil {
+		t.Fatal(fakes.err)
+	}
+	return fakes.path
+}
+
 func newVFEnv(t *testing.T, setup func(*vftest.State)) *vfEnv {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "hvf") // short: socket paths are limited
@@ -46,11 +67,7 @@ func newVFEnv(t *testing.T, setup func(*vftest.State)) *vfEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Install(exe); err != nil {
+	if err := w.Install(fakeBin(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Update(setup); err != nil {

@@ -161,8 +161,7 @@ func TestE2EVFOverride(t *testing.T) {
 	if err := os.MkdirAll(e.overrideDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	exe, _ := os.Executable()
-	if err := os.Symlink(exe, e.overrideDir()+"/hyperv_vfup.hn0"); err != nil {
+	if err := os.Symlink(fakeBin(t), e.overrideDir()+"/hyperv_vfup.hn0"); err != nil {
 		t.Fatal(err)
 	}
 	e.start("manage")
