@@ -261,3 +261,22 @@ func mutating(calls []string) []string {
 		return f[0] == "sysrc" || (f[0] == "ifconfig" && len(f) == 2)
 	})
 }
+
+// promtoolCheckMetrics lints a real scrape with promtool. Without
+// promtool the check is skipped, except in CI, which installs it.
+func promtoolCheckMetrics(t *testing.T, body string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("promtool is not on PATH, and CI must install it: %v", err)
+		}
+		t.Logf("promtool is not on PATH (%v); skipping 'promtool check metrics'", err)
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}

@@ -209,3 +209,176 @@ func TestE2EVFNeverActs(t *testing.T) {
 		})
 	}
 }
+
+// Live migration to hosts with other VF drivers (mlx5 -> mlx4 -> MANA):
+// hyperv_vfattach's delayed bring-up of each new VF, then hyperv_vfup
+// re-adding it to the existing lagg0; the info series follows the name.
+func TestE2EVFMigrationRenamesVF(t *testing.T) {
+	e := newVFEnv(t, nonTransparentWithVF("DHCP"))
+	e.start("auto")
+	e.waitMetric(`hvagent_vf_lagg_actions_total{action="create",hn="hn0",result="success"}`, 1)
+	at := time.Duration(0)
+	prev := "mce0"
+	for i, vf := range []string{"mlxen0", "mana0"} {
+		n := len(e.calls())
+		e.update(func(st *vftest.State) { st.DetachVF("hn0") })
+		e.send(at, "IFNET", prev, "DETACH")
+		e.send(at, "HYPERV_NIC_VF", "hn0", "VF_DOWN")
+		e.update(func(st *vftest.State) { st.AttachVF("hn0", vf) })
+		e.send(at+20*time.Second, "IFNET", vf, "ATTACH")
+		e.send(at+20*time.Second, "ETHERNET", vf, "IFATTACH")
+		got := e.waitCalls(n + 1) // after hyperv_vf_delay (2 s)
+		if want := "ifconfig " + vf + " up"; got[n] != want {
+			t.Fatalf("after %s attached: %q, want %q", vf, got[n:], want)
+		}
+		e.update(func(st *vftest.State) { st.SetDatapath("hn0", true) })
+		e.send(at+23*time.Second, "HYPERV_NIC_VF", "hn0", "VF_UP")
+		got = e.waitCalls(n + 3)
+		if want := []string{"ifconfig " + vf + " up", "ifconfig lagg0", "ifconfig lagg0 laggport " + vf}; !slices.Equal(got[n:], want) {
+			t.Fatalf("migration to %s ran %q, want %q", vf, got[n:], want)
+		}
+		e.waitMetrics(map[string]float64{
+			`hvagent_vf_info{hn="hn0",mode="non_transparent",vf="` + vf + `"}`:           1,
+			`hvagent_vf_transitions_total{direction="to_synthetic",hn="hn0"}`:            float64(i + 1),
+			`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`:                   float64(i + 1),
+			`hvagent_vf_degraded_duration_seconds_count{hn="hn0"}`:                       float64(i + 1),
+			`hvagent_vf_degraded_duration_seconds_sum{hn="hn0"}`:                         float64(23 * (i + 1)),
+			`hvagent_vf_lagg_actions_total{action="vf_up",hn="hn0",result="success"}`:    float64(i + 1),
+			`hvagent_vf_lagg_actions_total{action="add_port",hn="hn0",result="success"}`: float64(i + 1),
+		})
+		got2, _ := e.scrape()
+		if _, ok := got2[`hvagent_vf_info{hn="hn0",mode="non_transparent",vf="`+prev+`"}`]; ok {
+			t.Errorf("info series for the departed %s remains", prev)
+		}
+		prev, at = vf, at+time.Hour
+	}
+	st, _ := e.world.Read()
+	if got := st.Ifaces["lagg0"].Ports; !slices.Equal(got, []string{"hn0", "mana0"}) {
+		t.Errorf("lagg0 ports %q, want hn0 and mana0", got)
+	}
+	if c := mutating(e.calls()); hasDup(c) {
+		t.Errorf("a command ran twice: %q", c)
+	}
+	e.stop()
+}
+
+// hasDup reports a command run twice, other than the expected repeat of
+// "ifconfig hn0 -alias" (run until it fails).
+func hasDup(calls []string) bool {
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if seen[c] && c != "ifconfig hn0 -alias" {
+			return true
+		}
+		seen[c] = true
+	}
+	return false
+}
+
+// A flap storm of 900 VF removals an hour (MicrosoftDocs/azure-docs
+// #100444): every transition is counted, each 2 s window observed, and
+// manage-mode actions are rate limited and counted as held back.
+func TestE2EVFFlapStorm(t *testing.T) {
+	e := newVFEnv(t, func(st *vftest.State) {
+		nonTransparentWithVF("DHCP")(st)
+		st.Ifaces["lagg0"] = &vftest.Iface{Up: true, Proto: "failover", Ports: []string{"hn0", "mce0"}}
+	})
+	e.start("auto")
+	const flaps = 900
+	for i := range flaps {
+		at := time.Duration(i) * 4 * time.Second // 900 in the hour
+		e.send(at, "IFNET", "mce0", "DETACH")
+		e.send(at, "HYPERV_NIC_VF", "hn0", "VF_DOWN")
+		e.send(at+time.Second, "ETHERNET", "mce0", "IFATTACH")
+		e.send(at+2*time.Second, "HYPERV_NIC_VF", "hn0", "VF_UP")
+	}
+	e.waitMetrics(map[string]float64{
+		`hvagent_vf_transitions_total{direction="to_synthetic",hn="hn0"}`: flaps,
+		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`:        flaps,
+		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"}`:            flaps,
+		`hvagent_vf_degraded_duration_seconds_sum{hn="hn0"}`:              2 * flaps,
+		`hvagent_vf_degraded_duration_seconds_bucket{hn="hn0",le="2"}`:    flaps,
+		`hvagent_vf_devd_lines_total{result="relevant"}`:                  4 * flaps,
+		`hvagent_vf_datapath_vf{hn="hn0"}`:                                1,
+	})
+	got, body := e.scrape()
+	// 1800 triggers (attach + VF_UP per flap); the bucket allows a burst
+	// of 10 and then one a minute over the hour's event time.
+	held := got[`hvagent_vf_actions_held_back_total{hn="hn0"}`]
+	if held < 1700 || held > 1800-10 {
+		t.Errorf("held back %v actions, want most of 1800\n%s", held, vfLines(body))
+	}
+	time.Sleep(2500 * time.Millisecond) // past the last delayed bring-up
+	ups := 0
+	for _, c := range mutating(e.calls()) {
+		if c == "ifconfig mce0 up" {
+			ups++
+		}
+	}
+	t.Logf("storm: %v actions held back, %d VF bring-ups run", held, ups)
+	if ups > 75 {
+		t.Errorf("ran 'ifconfig mce0 up' %d times in the storm; the rate limit allows about 70", ups)
+	}
+	if !strings.Contains(e.stderr.String(), "holding back") {
+		t.Errorf("the log does not say actions were held back")
+	}
+	promtoolCheckMetrics(t, body)
+	e.stop()
+}
+
+// devd restarts mid-stream: the agent reconnects, re-reads the topology
+// (catching up on what happened meanwhile), and follows events again.
+// Hostile lines on the way are counted and skipped.
+func TestE2EVFDevdRestartAndHostileLines(t *testing.T) {
+	e := newVFEnv(t, transparentWithVF)
+	e.t0 = time.Now()
+	e.start("observe")
+	e.update(func(st *vftest.State) { st.DetachVF("hn0") })
+	e.send(0, "IFNET", "mce0", "DETACH")
+	e.waitMetric(`hvagent_vf_datapath_vf{hn="hn0"}`, 0)
+
+	// The VF comes back while devd is down: no events reach the agent.
+	e.update(func(st *vftest.State) {
+		st.AttachVF("hn0", "mce0")
+		st.SetDatapath("hn0", true)
+	})
+	if err := e.devd.Restart(300 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if err := e.devd.WaitClients(ctx, 1); err != nil {
+		t.Fatalf("agent did not reconnect: %v\n%s", err, e.stderr)
+	}
+	e.waitMetrics(map[string]float64{
+		`hvagent_vf_datapath_vf{hn="hn0"}`:                         1,
+		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`: 1,
+		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"}`:     1,
+		`hvagent_subsystem_up{subsystem="vf"}`:                     1,
+	})
+
+	hostile := [][]byte{
+		[]byte(strings.Repeat("!system=IFNET subsystem=mce0 type=DETACH ", 200)),
+		[]byte("!system=IFNET\x00 subsystem=mce0 type=DETACH\n"),
+		[]byte("!system=IFNET subsystem=mce0 type=DETACH \xff\xfe\n"),
+		[]byte("garbage\n"),
+		[]byte("!system=IFNET subsystem=mce0\n"),
+		[]byte("!system=IFNET subsystem=../../etc type=DETACH\n"),
+		[]byte("+mce0 at pci0\n"),
+		[]byte("!system=IFNET subsystem=mce0 type=LINK_UP unknown=key x=y\n"),
+		{},
+	}
+	for _, h := range hostile {
+		e.devd.SendRaw(h)
+	}
+	e.update(func(st *vftest.State) { st.DetachVF("hn0") })
+	e.send(time.Minute, "IFNET", "mce0", "DETACH")
+	e.waitMetrics(map[string]float64{
+		`hvagent_vf_datapath_vf{hn="hn0"}`:                                0,
+		`hvagent_vf_transitions_total{direction="to_synthetic",hn="hn0"}`: 2,
+		`hvagent_vf_devd_lines_total{result="malformed"}`:                 5,
+	})
+	if !strings.Contains(e.stderr.String(), "reconnected to devd") {
+		t.Errorf("the log does not mention the reconnection")
+	}
+	e.stop()
+}
