@@ -30,11 +30,12 @@ man-lint:
 
 FUZZ_TIME ?= 15s
 fuzz:
-	for t in $$($(GO) test -list '^Fuzz' ./kvp/ | grep '^Fuzz'); do \
-		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) ./kvp/ || exit 1; done
+	for p in ./kvp/ ./vf/; do \
+		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) $$p || exit 1; done; done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./kvp/
+	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./vf/
 
 clean:
 	rm -rf $(DIST)
