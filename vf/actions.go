@@ -117,8 +117,9 @@ func (mg *manager) start(w work) {
 		return
 	}
 	mg.busy[w.hn] = true
+	ctx := mg.ctx
 	var results []actionResult
-	mg.loop.Go(func() { results = mg.vfUp(w) }, func() { mg.finish(w.hn, results) })
+	mg.loop.Go(func() { results = mg.vfUp(ctx, w) }, func() { mg.finish(w.hn, results) })
 }
 
 // scheduleVFUp is hyperv_vfattach: ifconfig VF up after the delay, if
@@ -136,10 +137,11 @@ func (mg *manager) scheduleVFUp(w work) {
 			return
 		}
 		mg.busy[w.hn] = true
+		ctx := mg.ctx
 		var results []actionResult
 		mg.loop.Go(func() {
 			p := PlanVFUp(w.hn, w.vf)
-			results = []actionResult{{p, Execute(mg.ctx, mg.run, p)}}
+			results = []actionResult{{p, Execute(ctx, mg.run, p)}}
 		}, func() { mg.finish(w.hn, results) })
 	})
 }
@@ -176,15 +178,15 @@ func (mg *manager) finish(hn string, results []actionResult) {
 }
 
 // vfUp is hyperv_vfup for one hn, run off the loop.
-func (mg *manager) vfUp(w work) []actionResult {
+func (mg *manager) vfUp(ctx context.Context, w work) []actionResult {
 	override := filepath.Join(mg.overrideDir, "hyperv_vfup."+w.hn)
 	if fi, err := os.Stat(override); err == nil && fi.Mode().IsRegular() {
 		p := PlanOverride(w.hn, override)
-		return []actionResult{{p, Execute(mg.ctx, mg.run, p)}}
+		return []actionResult{{p, Execute(ctx, mg.run, p)}}
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		mg.log.Warn("cannot check the override script", "path", override, "err", err)
 	}
-	p, err := mg.planVFUp(w.hn)
+	p, err := mg.planVFUp(ctx, w.hn)
 	switch {
 	case errors.Is(err, errVFGone):
 		mg.log.Info("VF detached before hyperv_vfup's work; nothing to do", "hn", w.hn)
@@ -195,12 +197,12 @@ func (mg *manager) vfUp(w work) []actionResult {
 		mg.log.Debug("lagg already has the VF", "hn", w.hn)
 		return nil
 	}
-	return []actionResult{{p, Execute(mg.ctx, mg.run, p)}}
+	return []actionResult{{p, Execute(ctx, mg.run, p)}}
 }
 
 // planVFUp decides hyperv_vfup's work from the system's current state.
 // An empty plan means there is nothing to do.
-func (mg *manager) planVFUp(hn string) (Plan, error) {
+func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
 	unit, _ := unitOf(hn)
 	vf, err := mg.sc.Sysctl("dev.hn." + strconv.Itoa(unit) + ".vf")
 	if err != nil && !errors.Is(err, ErrNoSysctl) {
@@ -210,11 +212,11 @@ func (mg *manager) planVFUp(hn string) (Plan, error) {
 		return Plan{}, errVFGone
 	}
 	lagg := laggOf(hn)
-	out, err := mg.run.Run(mg.ctx, []string{"ifconfig", lagg})
+	out, err := mg.run.Run(ctx, []string{"ifconfig", lagg})
 	var ee *ExitError
 	switch {
 	case errors.As(err, &ee):
-		rc, err := ReadRCConf(mg.ctx, mg.run, hn)
+		rc, err := ReadRCConf(ctx, mg.run, hn)
 		if err != nil {
 			return Plan{}, fmt.Errorf("vf: rc.conf of %s: %w", hn, err)
 		}

@@ -43,6 +43,10 @@ type Config struct {
 	// Burst and Interval set the per-hn action rate limit.
 	Burst    int
 	Interval time.Duration
+	// Recheck is how long after a VF attached in transparent mode its
+	// datapath is read even without a link event; 0 means 5 s (hn(4)
+	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
+	Recheck time.Duration
 }
 
 // Subsystem is the vf subsystem.
@@ -59,6 +63,9 @@ type Subsystem struct {
 	// observed, if set, runs on the loop after observations updated the
 	// metrics (a seam for the latency benchmark).
 	observed func()
+	// rechecks holds the hns with a transparent-mode datapath check
+	// pending (loop-owned).
+	rechecks map[string]bool
 }
 
 // New returns the subsystem with cfg's defaults filled in.
@@ -89,6 +96,9 @@ func New(cfg Config) *Subsystem {
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = defaultRecheck
 	}
 	return &Subsystem{cfg: cfg}
 }
@@ -232,6 +242,9 @@ func (s *Subsystem) apply(ctx context.Context, managing bool, why string, delay 
 func (s *Subsystem) observe(obs []Observation, trig []trigger) {
 	for _, o := range obs {
 		s.tracker.Observe(o)
+		if o.Transparent && o.state() == VFAttached {
+			s.recheckLater(o.HN)
+		}
 	}
 	if s.observed != nil {
 		s.observed()
@@ -242,4 +255,35 @@ func (s *Subsystem) observe(obs []Observation, trig []trigger) {
 	for _, t := range trig {
 		s.mg.trigger(t)
 	}
+}
+
+// defaultRecheck is Config.Recheck's default.
+const defaultRecheck = 5 * time.Second
+
+// recheckLater reads hn's sysctls once Config.Recheck has passed,
+// in case the VF's link event that normally prompts it never comes.
+// Runs on the loop.
+func (s *Subsystem) recheckLater(hn string) {
+	if s.rechecks[hn] {
+		return
+	}
+	if s.rechecks == nil {
+		s.rechecks = map[string]bool{}
+	}
+	s.rechecks[hn] = true
+	s.mg.loop.AfterFunc(s.cfg.Recheck, func() {
+		var h HN
+		var ok bool
+		var err error
+		s.mg.loop.Go(func() { h, ok, err = ReadHN(s.cfg.Sysctl, hn) }, func() {
+			delete(s.rechecks, hn)
+			cur, known := s.tracker.Get(hn)
+			if err != nil || !ok || !known || cur.state() != VFAttached || h.VF != cur.VF {
+				return
+			}
+			if h.Datapath {
+				s.tracker.Observe(Observation{HN: hn, VF: h.VF, Datapath: true, Transparent: true, At: s.cfg.Now()})
+			}
+		})
+	})
 }
