@@ -1,6 +1,7 @@
 package vf
 
 import (
+	"context"
 	"log/slog"
 	"time"
 )
@@ -40,6 +41,20 @@ func (o Observation) state() State {
 type hnState struct {
 	obs           Observation
 	degradedSince time.Time // zero unless a to_synthetic transition started a window
+	lastInfo      time.Time // when a change of this hn was last logged at INFO
+}
+
+// quietLog is how often per hn a state change is logged at INFO; in a
+// flap storm the others go to DEBUG (the metrics count every one).
+const quietLog = time.Minute
+
+// level returns the log level for a change of s at at.
+func (s *hnState) level(at time.Time) slog.Level {
+	if !s.lastInfo.IsZero() && at.Sub(s.lastInfo) < quietLog {
+		return slog.LevelDebug
+	}
+	s.lastInfo = at
+	return slog.LevelInfo
 }
 
 // Tracker keeps the per-hn state machine and the metrics in step. It is
@@ -108,7 +123,7 @@ func (t *Tracker) Observe(o Observation) string {
 	}
 	s.obs = o
 	if o.state() != prev.state() {
-		t.log.Info("VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+		t.log.Log(context.Background(), s.level(o.At), "VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
 	}
 	if o.Datapath == prev.Datapath {
 		return ""
@@ -124,7 +139,7 @@ func (t *Tracker) Observe(o Observation) string {
 	if !s.degradedSince.IsZero() {
 		d := o.At.Sub(s.degradedSince)
 		t.m.Degraded.WithLabelValues(o.HN).Observe(d.Seconds())
-		t.log.Info("VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
+		t.log.Log(context.Background(), s.level(o.At), "VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
 		s.degradedSince = time.Time{}
 	}
 	return DirToVF
