@@ -122,8 +122,10 @@ func (t *Tracker) Observe(o Observation) string {
 		t.setInfo(o)
 	}
 	s.obs = o
+	lvl := slog.LevelDebug
 	if o.state() != prev.state() {
-		t.log.Log(context.Background(), s.level(o.At), "VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+		lvl = s.level(o.At)
+		t.log.Log(context.Background(), lvl, "VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
 	}
 	if o.Datapath == prev.Datapath {
 		return ""
@@ -139,7 +141,7 @@ func (t *Tracker) Observe(o Observation) string {
 	if !s.degradedSince.IsZero() {
 		d := o.At.Sub(s.degradedSince)
 		t.m.Degraded.WithLabelValues(o.HN).Observe(d.Seconds())
-		t.log.Log(context.Background(), s.level(o.At), "VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
+		t.log.Log(context.Background(), lvl, "VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
 		s.degradedSince = time.Time{}
 	}
 	return DirToVF
