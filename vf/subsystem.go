@@ -148,7 +148,8 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 			env.Log.Warn("cannot re-read the hn topology after devd came back", "err", err)
 			return
 		}
-		env.Loop.Post(func() { s.observe(obs, nil) })
+		// Events may have been missed: manage mode catches up as at boot.
+		env.Loop.Post(func() { s.observe(obs, s.bootTriggers(obs)) })
 	}
 	var malformed int
 	line := func(b []byte) {

@@ -97,6 +97,7 @@ func (e *vfEnv) start(mode string) {
 		"--vf.mode", mode,
 		"--vf.base-rules", e.baseRules(),
 		"--vf.override-dir", e.overrideDir(),
+		"--vf.sysctl-command",
 		"--web.listen-address", e.listen,
 		"--log.level", "debug")
 	e.cmd.Env = e.world.Env()

@@ -57,6 +57,7 @@ func (v *vfSim) agentArgs() []string {
 		"--vf.mode", "observe",
 		"--vf.base-rules", filepath.Join(v.world.Dir, "hyperv.conf"),
 		"--vf.override-dir", filepath.Join(v.world.Dir, "libexec"),
+		"--vf.sysctl-command", // the simulated kernel, also on FreeBSD
 	}
 }
 
