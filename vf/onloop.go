@@ -5,28 +5,38 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/hvagent/hvagent/agent"
 )
 
 // The subsystem's loop side: the mode, the snapshot and the per-event
 // observations reach the tracker and the manager here, on the loop.
 
-// decideMode applies --vf.mode to what the system says.
-func (s *Subsystem) decideMode(t Topology) (bool, string) {
+// decision is the effective mode and what goes with it.
+type decision struct {
+	managing bool
+	why      string
+	delay    time.Duration // hyperv_vf_delay, when managing
+}
+
+// decide applies --vf.mode to what the system says. It reads a file and
+// runs sysrc: call it off the loop.
+func (s *Subsystem) decide(ctx context.Context, transparent bool) decision {
 	if s.cfg.Mode == ModeObserve {
-		return false, "--vf.mode=observe"
+		return decision{why: "--vf.mode=observe"}
 	}
 	active, err := BaseRulesActive(s.cfg.BaseRules)
 	if err != nil {
-		return false, fmt.Sprintf("cannot tell whether the base devd rules are active (%v); observing only", err)
+		return decision{why: fmt.Sprintf("cannot tell whether the base devd rules are active (%v); observing only", err)}
 	}
 	if active {
-		return false, "the base system's hyperv_vfattach/hyperv_vfup devd rules in " + s.cfg.BaseRules +
-			" are active; comment them out (see hvagent(8)) and restart devd and hvagent to let hvagent manage the VF"
+		return decision{why: "the base system's hyperv_vfattach/hyperv_vfup devd rules in " + s.cfg.BaseRules +
+			" are active; comment them out (see hvagent(8)), restart devd, and send hvagent SIGHUP to let it manage the VF"}
 	}
-	if t.Transparent {
-		return false, "hw.hn.vf_transparent=1: hn(4) brings the VF up itself; nothing to manage"
+	if transparent {
+		return decision{why: "hw.hn.vf_transparent=1: hn(4) brings the VF up itself; nothing to manage"}
 	}
-	return true, "non-transparent VF mode and no base devd rules"
+	return decision{managing: true, why: "non-transparent VF mode and no base devd rules", delay: readVFDelay(ctx, s.cfg.Runner)}
 }
 
 // bootTriggers is what a boot in manage mode must catch up on: devd ran
@@ -47,23 +57,51 @@ func (s *Subsystem) bootTriggers(obs []Observation) []trigger {
 }
 
 // apply sets the mode and the first snapshot. Runs on the loop.
-func (s *Subsystem) apply(ctx context.Context, managing bool, why string, delay time.Duration, log *slog.Logger, obs []Observation, boot []trigger) {
+func (s *Subsystem) apply(ctx context.Context, d decision, transparent bool, log *slog.Logger, obs []Observation) {
 	s.mg.ctx = ctx
-	s.mg.delay = delay
-	s.managing = managing
-	s.cfg.Metrics.Managing.Set(b2f(managing))
-	if s.lastManaging == nil || *s.lastManaging != managing {
-		if managing {
-			log.Info("managing the VF (hyperv_vfattach/hyperv_vfup done natively)", "reason", why, "vf_delay", delay)
-		} else {
-			log.Info("observing the VF only; hvagent changes nothing", "reason", why)
+	s.started, s.transparent = true, transparent
+	s.setMode(d, log)
+	s.observe(obs, s.bootTriggers(obs))
+}
+
+// setMode switches to d, saying so when the mode changes. Runs on the
+// loop.
+func (s *Subsystem) setMode(d decision, log *slog.Logger) {
+	s.mg.delay = d.delay
+	s.managing = d.managing
+	s.cfg.Metrics.Managing.Set(b2f(d.managing))
+	if s.lastManaging != nil && *s.lastManaging == d.managing {
+		return
+	}
+	if d.managing {
+		log.Info("managing the VF (hyperv_vfattach/hyperv_vfup done natively)", "reason", d.why, "vf_delay", d.delay)
+	} else {
+		log.Info("observing the VF only; hvagent changes nothing", "reason", d.why)
+	}
+	s.lastManaging = &d.managing
+}
+
+// Refresh implements agent.Refresher: on SIGHUP the mode is decided
+// again (the base devd rules may have been commented out) and
+// hyperv_vf_delay re-read. Becoming a manager catches up as at boot.
+func (s *Subsystem) Refresh(env *agent.Env) {
+	if !s.started {
+		return
+	}
+	transparent := s.transparent
+	var d decision
+	env.Loop.Go(func() { d = s.decide(context.Background(), transparent) }, func() {
+		was := s.managing
+		s.setMode(d, env.Log)
+		if d.managing && !was {
+			var obs []Observation
+			for _, hn := range s.tracker.HNs() {
+				o, _ := s.tracker.Get(hn)
+				obs = append(obs, o)
+			}
+			s.observe(nil, s.bootTriggers(obs))
 		}
-		s.lastManaging = &managing
-	}
-	if !managing {
-		boot = nil
-	}
-	s.observe(obs, boot)
+	})
 }
 
 // observe feeds observations to the tracker and triggers to the

@@ -59,6 +59,8 @@ type Subsystem struct {
 	// last logged, so the reason is said once, not at every reconnect.
 	managing     bool
 	lastManaging *bool
+	// started: the first snapshot is applied; transparent is its mode.
+	started, transparent bool
 	// observed, if set, runs on the loop after observations updated the
 	// metrics (a seam for the latency benchmark).
 	observed func()
@@ -124,14 +126,10 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		conn.Close()
 		return fmt.Errorf("vf: read the hn topology: %w", err)
 	}
-	managing, why := s.decideMode(in.topo)
-	var delay time.Duration
-	if managing {
-		delay = readVFDelay(ctx, s.cfg.Runner)
-	}
+	d := s.decide(ctx, in.topo.Transparent)
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if !env.Loop.Post(func() { s.apply(mctx, managing, why, delay, env.Log, obs, s.bootTriggers(obs)) }) {
+	if !env.Loop.Post(func() { s.apply(mctx, d, in.topo.Transparent, env.Log, obs) }) {
 		conn.Close()
 		return ctx.Err()
 	}

@@ -3,6 +3,7 @@ package vf
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,20 +18,22 @@ import (
 )
 
 // runSubsystem runs s on a real loop until the test ends.
-func runSubsystem(t *testing.T, s *Subsystem, d *vftest.Devd) {
+func runSubsystem(t *testing.T, s *Subsystem, d *vftest.Devd) *agent.Env {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	loop := agent.NewLoop(log, 256)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	env := &agent.Env{Loop: loop, Log: log}
 	wg.Go(func() { loop.Run(ctx) })
-	wg.Go(func() { _ = s.Run(ctx, &agent.Env{Loop: loop, Log: log}) })
+	wg.Go(func() { _ = s.Run(ctx, env) })
 	t.Cleanup(func() { cancel(); wg.Wait(); d.Close() })
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := d.WaitClients(wctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	return env
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -133,5 +136,40 @@ func (l *lockedSysctl) set(kv map[string]string) {
 	defer l.mu.Unlock()
 	for k, v := range kv {
 		l.s.v[k] = v
+	}
+}
+
+// SIGHUP after the base devd rules were commented out: the agent starts
+// managing, and catches up on the VF it only watched so far.
+func TestRefreshTakesOver(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "hyperv.conf")
+	if err := os.WriteFile(rules, []byte("notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
+		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
+	}}}
+	run := &lockedRecorder{r: recorder{out: map[string]string{"ifconfig lagg0": "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"}}}
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeAuto, BaseRules: rules, Sysctl: sc, Runner: run, Metrics: m})
+	env := runSubsystem(t, s, d)
+	waitFor(t, "the first snapshot", func() bool { return testutil.CollectAndCount(m.Datapath) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if testutil.ToFloat64(m.Managing) != 0 || len(run.calls()) != 0 {
+		t.Fatalf("acted while the base rules are active: managing %v, calls %q", testutil.ToFloat64(m.Managing), run.calls())
+	}
+	if err := os.WriteFile(rules, []byte("# rules moved to hvagent\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env.Loop.Post(func() { s.Refresh(env) })
+	added := m.LaggActions.WithLabelValues("hn0", ActionAddPort, "success")
+	waitFor(t, "the catch-up add_port", func() bool { return testutil.ToFloat64(added) == 1 })
+	if testutil.ToFloat64(m.Managing) != 1 {
+		t.Error("hvagent_vf_managing is not 1 after the SIGHUP")
 	}
 }
