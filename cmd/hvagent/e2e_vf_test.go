@@ -383,3 +383,45 @@ func TestE2EVFDevdRestartAndHostileLines(t *testing.T) {
 	}
 	e.stop()
 }
+
+// Boot in manage mode with the VF attached but not yet up (devd's
+// hyperv_vfattach never ran): the agent brings it up after
+// hyperv_vf_delay, hn(4) switches the datapath and says VF_UP, and the
+// agent builds lagg0, the whole chain of the two scripts.
+func TestE2EVFManageBootBringsVFUp(t *testing.T) {
+	e := newVFEnv(t, func(st *vftest.State) {
+		st.AddHN("hn0", false, "10.0.0.4/24")
+		st.AttachVF("hn0", "mce0")
+		st.RC["ifconfig_hn0"] = "SYNCDHCP"
+		st.RC["hyperv_vf_delay"] = "3"
+	})
+	start := time.Now()
+	e.start("auto")
+	got := e.waitCalls(2)
+	if want := []string{"sysrc -n hyperv_vf_delay", "ifconfig mce0 up"}; !slices.Equal(got, want) {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	if waited := time.Since(start); waited < 3*time.Second {
+		t.Errorf("the VF came up after %v, before hyperv_vf_delay=3", waited)
+	}
+	e.waitMetrics(map[string]float64{
+		`hvagent_vf_lagg_actions_total{action="vf_up",hn="hn0",result="success"}`: 1,
+		`hvagent_vf_datapath_vf{hn="hn0"}`:                                        0,
+	})
+	e.update(func(st *vftest.State) { st.SetDatapath("hn0", true) })
+	e.send(5*time.Second, "HYPERV_NIC_VF", "hn0", "VF_UP")
+	e.waitMetrics(map[string]float64{
+		`hvagent_vf_lagg_actions_total{action="create",hn="hn0",result="success"}`: 1,
+		`hvagent_vf_datapath_vf{hn="hn0"}`:                                         1,
+		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`:                 1,
+	})
+	got = mutating(e.calls())
+	if got[len(got)-1] != "dhclient lagg0" {
+		t.Errorf("SYNCDHCP: last command %q, want a synchronous 'dhclient lagg0'", got[len(got)-1])
+	}
+	st, _ := e.world.Read()
+	if !st.Ifaces["mce0"].Up || !slices.Equal(st.Ifaces["lagg0"].Ports, []string{"hn0", "mce0"}) {
+		t.Errorf("mce0 %+v, lagg0 %+v", st.Ifaces["mce0"], st.Ifaces["lagg0"])
+	}
+	e.stop()
+}
