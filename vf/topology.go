@@ -3,8 +3,7 @@ package vf
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
+		"strconv"
 	"strings"
 )
 
@@ -67,12 +66,6 @@ func (t Topology) HNOf(vf string) (string, bool) {
 	return hn, ok
 }
 
-// IsVF reports whether name is a VF the kernel knows.
-func (t Topology) IsVF(name string) bool {
-	_, ok := t.VFMap[name]
-	return ok || slices.Contains(t.VFList, name)
-}
-
 // Sysctl reads one sysctl as a string. A name that does not exist
 // returns an error wrapping ErrNoSysctl.
 type Sysctl interface {
@@ -108,7 +101,7 @@ func Discover(sc Sysctl, extra ...string) (Topology, error) {
 		}
 	}
 	for name := range names {
-		h, ok, err := readHN(sc, name)
+		h, ok, err := ReadHN(sc, name)
 		if err != nil {
 			return t, err
 		}
@@ -148,9 +141,7 @@ func discoverMap(sc Sysctl) (Topology, error) {
 }
 
 // ReadHN reads the sysctls of one hn; ok is false if it does not exist.
-func ReadHN(sc Sysctl, name string) (HN, bool, error) { return readHN(sc, name) }
-
-func readHN(sc Sysctl, name string) (HN, bool, error) {
+func ReadHN(sc Sysctl, name string) (HN, bool, error) {
 	unit, ok := unitOf(name)
 	if !ok {
 		return HN{}, false, fmt.Errorf("vf: %q is not an interface name", name)
