@@ -3,7 +3,7 @@ package vf
 import (
 	"errors"
 	"fmt"
-		"strconv"
+	"strconv"
 	"strings"
 )
 
