@@ -126,3 +126,35 @@ func TestInterpreterNonTransparentStorm(t *testing.T) {
 		t.Errorf("final state %v", in.cur["hn0"].state())
 	}
 }
+
+// FuzzDiscover: whatever the sysctls hold, discovery does not panic and
+// yields only valid interface names (they become labels and arguments).
+func FuzzDiscover(f *testing.F) {
+	f.Add("mce0 mce1", "mce0:hn0 mce1:hn1", "mce0", "1", "0")
+	f.Add("", "x:y :: hn0:mce0 mce0:hn99999999999999999", "../etc", "", "2")
+	f.Fuzz(func(t *testing.T, vflist, vfmap, vf, xpnt, transparent string) {
+		sc := &mapSysctl{v: map[string]string{
+			"hw.hn.vflist": vflist, "hw.hn.vfmap": vfmap, "hw.hn.vf_transparent": transparent,
+			"dev.hn.0.vf": vf, "dev.hn.0.vf_xpnt_enabled": xpnt,
+		}}
+		topo, err := Discover(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range topo.VFList {
+			if !ValidIfName(n) {
+				t.Errorf("vflist name %q", n)
+			}
+		}
+		for v, h := range topo.VFMap {
+			if !ValidIfName(v) || !ValidIfName(h) {
+				t.Errorf("vfmap pair %q:%q", v, h)
+			}
+		}
+		for name, h := range topo.HNs {
+			if !ValidIfName(name) || (h.VF != "" && !ValidIfName(h.VF)) || (h.Datapath && h.VF == "") {
+				t.Errorf("hn %q: %+v", name, h)
+			}
+		}
+	})
+}
