@@ -173,3 +173,25 @@ func TestRefreshTakesOver(t *testing.T) {
 		t.Error("hvagent_vf_managing is not 1 after the SIGHUP")
 	}
 }
+
+// No devd socket: a final error, so the supervisor disables the
+// subsystem with one log line instead of retrying forever.
+func TestNoDevdIsFinal(t *testing.T) {
+	s := New(Config{DevdSocket: filepath.Join(t.TempDir(), "missing.pipe"), Metrics: NewMetrics(prometheus.NewRegistry())})
+	log := slog.New(slog.DiscardHandler)
+	err := s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
+	if err == nil || !agent.IsFinal(err) {
+		t.Errorf("Run without devd = %v, want a final error", err)
+	}
+}
+
+func TestReconnectBackoff(t *testing.T) {
+	b := reconnectBackoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
+	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 5: 1600 * time.Millisecond, 50: 10 * time.Second} {
+		for range 20 {
+			if got := b.wait(n); got < want/2 || got > want {
+				t.Errorf("wait(%d) = %v, want in [%v, %v]", n, got, want/2, want)
+			}
+		}
+	}
+}
