@@ -36,8 +36,9 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Topology{
-		VFList: []string{"mce0"},
-		VFMap:  map[string]string{"mce0": "hn1"},
+		modeKnown: true,
+		VFList:    []string{"mce0"},
+		VFMap:     map[string]string{"mce0": "hn1"},
 		HNs: map[string]HN{
 			"hn0": {Name: "hn0"},
 			"hn1": {Name: "hn1", VF: "mce0", Datapath: true},
@@ -45,6 +46,13 @@ func TestDiscover(t *testing.T) {
 	}
 	if !reflect.DeepEqual(topo, want) {
 		t.Errorf("Discover = %+v\nwant %+v", topo, want)
+	}
+
+	// Without hw.hn.vf_transparent (an older kernel), rxvf says
+	// non-transparent.
+	delete(sc.v, "hw.hn.vf_transparent")
+	if topo, err := Discover(sc); err != nil || topo.Transparent {
+		t.Errorf("without hw.hn.vf_transparent: transparent %v, %v; want false", topo.Transparent, err)
 	}
 }
 

@@ -58,6 +58,7 @@ type Topology struct {
 	VFList      []string          // hw.hn.vflist
 	VFMap       map[string]string // hw.hn.vfmap: VF name -> hn name
 	HNs         map[string]HN     // by hn name
+	modeKnown   bool              // hw.hn.vf_transparent exists
 }
 
 // HNOf returns the hn a VF belongs to, from vfmap.
@@ -109,6 +110,14 @@ func Discover(sc Sysctl, extra ...string) (Topology, error) {
 			t.HNs[name] = h
 		}
 	}
+	if !t.modeKnown && len(t.HNs) > 0 {
+		// No hw.hn.vf_transparent (a kernel older than transparent VF
+		// support): the per-hn sysctls tell the mode.
+		t.Transparent = false
+		for _, h := range t.HNs {
+			t.Transparent = t.Transparent || h.Transparent
+		}
+	}
 	return t, nil
 }
 
@@ -119,7 +128,8 @@ func discoverMap(sc Sysctl) (Topology, error) {
 	if err != nil {
 		return t, err
 	}
-	t.Transparent = strings.TrimSpace(v) != "0" // default 1 when absent
+	t.modeKnown = v != ""
+	t.Transparent = strings.TrimSpace(v) != "0" // if_hn.c's default when unknown
 	if v, err = readOpt(sc, "hw.hn.vflist"); err != nil {
 		return t, err
 	}
