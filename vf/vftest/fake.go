@@ -154,10 +154,6 @@ func ifconfig(st *State, args []string, stdout, stderr io.Writer) int {
 					i.Ports = append(i.Ports, args[k])
 				}
 			case "inet":
-				if args[k] == "6" || args[k] == "no_dad" {
-					i.Args = append(i.Args, a, args[k])
-					continue
-				}
 				i.Inet = append(i.Inet, args[k])
 			}
 		default:
