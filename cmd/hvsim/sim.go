@@ -36,6 +36,7 @@ type sim struct {
 	events chan kvptest.Event
 	vss    *vssDemo // nil where the agent cannot read a mount table
 	macs   []string // this machine's adapters, asked about with GET_IP_INFO
+	vf     *vfSim   // the VF side (vf.go)
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex // serialises writes to cfg.out
@@ -67,26 +68,32 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		return nil, err
 	}
 	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs()}
-	if s.vss, err = newVSSDemo(cfg.dir); err != nil {
+	if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
 		k.Close()
 		return nil, err
 	}
-	args := []string{"run",
+	if s.vss, err = newVSSDemo(cfg.dir); err != nil {
+		k.Close()
+		s.vf.close()
+		return nil, err
+	}
+	args := append([]string{"run",
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
-		"--web.listen-address", cfg.listen,
-		"--disable", "vf"}
+		"--web.listen-address", cfg.listen}, s.vf.agentArgs()...)
 	if s.vss != nil {
 		args = append(args, s.vss.agentArgs()...)
 	} else {
-		args[len(args)-1] = "vss,vf"
+		args = append(args, "--disable", "vss")
 	}
 	s.agent = exec.Command(cfg.agent, args...)
+	s.agent.Env = s.vf.world.Env() // the fake sysctl first on PATH
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()
 	if err != nil {
 		k.Close()
+		s.vf.close()
 		return nil, err
 	}
 	s.agent.Stderr = w
@@ -98,6 +105,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		if s.vss != nil {
 			s.vss.kernel.Close()
 		}
+		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
 	s.printf("hvsim: started %s (pid %d) against the simulated kernel at %s\n", cfg.agent, s.agent.Process.Pid, k.Path())
@@ -280,5 +288,6 @@ func (s *sim) stop() {
 	if s.vss != nil {
 		s.vss.kernel.Close()
 	}
+	s.vf.close()
 	s.wg.Wait()
 }
