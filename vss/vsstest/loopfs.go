@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // LoopFS creates a 64 MiB ext4 image in a test directory, mounts it on a
@@ -71,10 +73,22 @@ func LoopFS(t testing.TB) string {
 	return mnt
 }
 
-// ThawFS thaws dir with fsfreeze -u, ignoring "not frozen". Tests call it
-// before anything that could block on a frozen filesystem.
+// fiThaw is Linux's FITHAW, _IOWR('X', 120, int) (include/uapi/linux/fs.h).
+const fiThaw = 0xC0045878
+
+// ThawFS thaws dir with FITHAW (what fsfreeze -u does), ignoring "not
+// frozen". Tests call it before anything that could block on a frozen
+// filesystem. It does nothing except on Linux.
 func ThawFS(dir string) {
-	_ = exec.Command("fsfreeze", "-u", dir).Run()
+	if runtime.GOOS != "linux" {
+		return
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	_ = unix.IoctlSetInt(fd, fiThaw, 0)
+	unix.Close(fd)
 }
 
 func run(t testing.TB, name string, args ...string) {
