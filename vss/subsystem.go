@@ -44,7 +44,8 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, ErrWrongSize):
-			env.Log.Warn("dropped a datagram of the wrong size", "bytes", n)
+			// Through the service's logger: held while frozen.
+			s.Service.log.Warn("dropped a datagram of the wrong size", "bytes", n)
 			continue
 		case err != nil:
 			return err
