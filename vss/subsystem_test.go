@@ -87,6 +87,19 @@ func TestSubsystemBackupCycle(t *testing.T) {
 	if svc.Frozen() {
 		t.Error("froze for an expired request")
 	}
+
+	// Datagrams of the wrong size are dropped; the agent goes on.
+	for _, n := range []int{1, 63, 65, 7430} {
+		if err := k.SendRaw(make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := k.Transact(context.Background(), vsstest.OpCheck); err != nil || st != vsstest.StatusSuccess {
+		t.Fatalf("CHECK after wrong-size datagrams: %v, %v", st, err)
+	}
+	if s := k.Stats(); s.LateReplies != 0 || s.BadReplies != 0 {
+		t.Errorf("stats %+v: the agent answered a wrong-size datagram", s)
+	}
 }
 
 func TestSubsystemLateFreezeReplyDropped(t *testing.T) {

@@ -81,6 +81,18 @@ func (k *Kernel) SendExpired(op uint32) error {
 	return err
 }
 
+// SendRaw hands the daemon any datagram, such as one of the wrong size,
+// which the daemon must drop without a reply.
+func (k *Kernel) SendRaw(b []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.conn == nil {
+		return ErrNoPeer
+	}
+	_, err := k.conn.Write(b)
+	return err
+}
+
 func (k *Kernel) drop(t *txn) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
