@@ -75,10 +75,22 @@ func (h *Hooks) List() ([]string, error) {
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 			continue
 		}
+		if !trusted(fi) {
+			h.Log.Warn("hook not run: writable by others or not owned by the agent's user", "hook", e.Name(), "mode", fi.Mode().Perm())
+			continue
+		}
 		names = append(names, e.Name())
 	}
 	slices.Sort(names) // ReadDir sorts already; say it where it matters
 	return names, nil
+}
+
+// trusted reports whether a hook may run as the agent's user (root): it
+// must belong to that user and be writable by nobody else, or anyone who
+// can write it runs code as root at the next backup.
+func trusted(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o022 == 0
 }
 
 // Run runs names in order with arg. With stopOnError it stops at the first

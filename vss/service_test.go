@@ -86,6 +86,8 @@ func TestHooksOrderAndArguments(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, junk), []byte("#!/bin/sh\nexit 1\n"), 0o755)
 	}
 	os.WriteFile(filepath.Join(dir, "80-not-executable"), []byte("#!/bin/sh\nexit 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "90-world-writable"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
+	os.Chmod(filepath.Join(dir, "90-world-writable"), 0o777) // beyond the umask
 	s, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
 	if st := do(t, s, OpCheck); st != StatusSuccess {
 		t.Fatalf("CHECK = %v", st)
