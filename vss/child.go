@@ -45,7 +45,11 @@ type childData struct {
 
 // forkFreezer forks the child with every signal blocked on the forking
 // thread (the child must never run a Go signal handler) and returns its
-// pid. The child starts freezing at once.
+// pid. The child starts freezing at once. It keeps every signal blocked:
+// a report written after the agent died fails with EPIPE instead of
+// killing it with SIGPIPE before it thaws, and a terminal's SIGINT goes
+// to the agent, which thaws through the pipe. Only SIGKILL ends it, and
+// then the kernel (FreeBSD) or the agent (Linux) thaws.
 func forkFreezer(d *childData) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
