@@ -42,6 +42,7 @@ func (s *Service) thaw() error {
 // reverse order. Hook failures are logged and counted; the error is about
 // the filesystems. Called with s.mu held.
 func (s *Service) end(why string) error {
+	deadline := time.Now().Add(opBudget) // the THAW answers within it
 	sess := s.sess
 	s.sess = nil
 	sess.timer.Stop()
@@ -59,7 +60,7 @@ func (s *Service) end(why string) error {
 	s.cfg.Metrics.Frozen.Set(0)
 	s.cfg.Metrics.FrozenDuration.Observe(d.Seconds())
 	s.log.Info("thawed", "why", why, "frozen_for", d.Round(time.Millisecond), "err", err)
-	ctx, cancel := context.WithTimeout(context.Background(), opBudget-thawWait)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if _, herr := s.cfg.Hooks.Run(ctx, reversed(sess.hooks), HookThaw, false); herr != nil {
 		s.countHookFailures(herr)
