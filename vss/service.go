@@ -84,8 +84,13 @@ func NewService(cfg Config) *Service {
 func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
 	op := req.Op.String()
 	if req.Status != StatusSuccess {
-		s.log.Warn("request already timed out in the kernel; skipped", "operation", op, "msgid", req.MsgID)
+		s.log.Warn("request already timed out in the kernel; not answered", "operation", op, "msgid", req.MsgID)
 		s.cfg.Metrics.Operations.WithLabelValues(op, "skipped").Inc()
+		if req.Op == OpThaw {
+			// The host is done with the snapshot even if the kernel gave
+			// up waiting: thaw now rather than at --vss.max-frozen.
+			s.lateThaw()
+		}
 		return Msg{}, false
 	}
 	start := time.Now()

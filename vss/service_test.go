@@ -241,3 +241,25 @@ func TestZpoolSyncFailureAborts(t *testing.T) {
 		t.Error("frozen after an aborted freeze")
 	}
 }
+
+// A THAW the kernel already gave up on still thaws: thawing is always
+// safe, and skipping it would leave the guest frozen until max-frozen.
+func TestTimedOutThawStillThaws(t *testing.T) {
+	dir, logf := hookDir(t, map[string]string{"10-a": ""})
+	s, m := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
+	if st := do(t, s, OpFreeze); st != StatusSuccess {
+		t.Fatalf("FREEZE = %v", st)
+	}
+	if _, ok := s.Handle(Msg{Op: OpThaw, Status: StatusFailure, MsgID: 8}); ok {
+		t.Error("replied to a THAW the kernel had already failed")
+	}
+	if s.Frozen() {
+		t.Fatal("still frozen after a timed-out THAW")
+	}
+	if got := testutil.ToFloat64(m.Operations.WithLabelValues("thaw", "skipped")); got != 1 {
+		t.Errorf("skipped thaws %v, want 1", got)
+	}
+	if got, want := hookLog(t, logf), []string{"10-a freeze", "10-a thaw"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
+	}
+}
