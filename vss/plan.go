@@ -1,6 +1,7 @@
 package vss
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -59,6 +60,10 @@ func (p Plan) Targets() []Target {
 	return t
 }
 
+// ErrNothingToFreeze is the refusal of a plan that would neither freeze
+// a filesystem nor sync a ZFS pool.
+var ErrNothingToFreeze = errors.New("vss: nothing to freeze or sync under the policy (see --vss.include, --vss.exclude, --vss.zfs); the snapshot can only be crash-consistent")
+
 // MakePlan applies the policy to a mount table in mount order. CHECK
 // answers success exactly when the plan has no Refusal.
 func MakePlan(mounts []Mount, pol Policy) Plan {
@@ -107,6 +112,12 @@ func MakePlan(mounts []Mount, pol Policy) Plan {
 	}
 	slices.Sort(p.Pools)
 	p.Pools = slices.Compact(p.Pools)
+	if p.Refusal == nil && len(p.Freeze) == 0 && len(p.Pools) == 0 {
+		// Success would have the host label a crash-consistent snapshot
+		// application-consistent. Refusing makes it take a crash-
+		// consistent one and say so, which is the truth.
+		p.Refusal = ErrNothingToFreeze
+	}
 	return p
 }
 

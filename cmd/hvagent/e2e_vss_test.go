@@ -130,7 +130,9 @@ func TestE2EVSSSigtermThaws(t *testing.T) {
 
 // Acceptance 4 through the binary: hooks run with their output logged,
 // and a hook that hangs is killed at its timeout while FREEZE still
-// answers inside the kernel's 15 s. Needs no root: nothing is frozen.
+// answers inside the kernel's 15 s. The loop mount gives the plan
+// something to freeze (an empty plan refuses before any hook runs); the
+// hanging hook aborts the freeze before it is frozen.
 func TestE2EVSSHooks(t *testing.T) {
 	hooks := t.TempDir()
 	logf := filepath.Join(t.TempDir(), "hooks.log")
@@ -142,10 +144,9 @@ func TestE2EVSSHooks(t *testing.T) {
 	}
 	write("10-ok", "")
 	write("20-hang", `if [ "$1" = freeze ]; then exec sleep 60; fi`)
-	e := newVSSEnv(t, "", vsstest.KernelOptions{}) // the kernel's real 15 s
-	// /proc is a mount with nothing to freeze: the plan is empty, and no
-	// filesystem of this machine can be frozen.
-	e.start("--vss.hooks-dir", hooks, "--vss.include", "/proc")
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{}) // the kernel's real 15 s
+	e.start("--vss.hooks-dir", hooks)
 	start := time.Now()
 	e.must(vsstest.OpFreeze, vsstest.StatusFailure) // ErrTimeout would fail here
 	t.Logf("FREEZE with a hanging hook answered after %s", time.Since(start).Round(time.Millisecond))
