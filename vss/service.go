@@ -1,12 +1,14 @@
 package vss
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -21,6 +23,13 @@ const (
 	// this, so the agent's auto-thaw normally fires first and the
 	// freezer's only matters when the agent is wedged.
 	selfThawMargin = 5 * time.Second
+	// undoHooksMin is the least time the freeze-fail hooks get, even past
+	// the FREEZE's budget: a late failure is a failure to the host either
+	// way, but an application left quiesced stays broken.
+	undoHooksMin = DefaultHookTimeout
+	// freezeReserve is what zpool sync leaves of the budget for the
+	// freezer and an abort.
+	freezeReserve = 3 * time.Second
 	// DefaultMaxFrozen is --vss.max-frozen's default.
 	DefaultMaxFrozen = 60 * time.Second
 )
@@ -36,6 +45,8 @@ type Config struct {
 	ReadMounts func() ([]Mount, error)
 	// SyncPools runs "zpool sync" on pools; nil runs zpool from PATH.
 	SyncPools func(ctx context.Context, pools []string) error
+	// opBudget replaces opBudget in tests; 0 means opBudget.
+	opBudget time.Duration
 }
 
 // Service answers CHECK, FREEZE and THAW. It holds at most one freeze.
@@ -65,6 +76,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.opBudget <= 0 {
+		cfg.opBudget = opBudget
 	}
 	held := &holdState{}
 	hooks := Hooks{}
@@ -149,7 +163,7 @@ func (s *Service) freeze() error {
 		return nil
 	}
 	s.lost = nil
-	deadline := time.Now().Add(opBudget)
+	deadline := time.Now().Add(s.cfg.opBudget)
 	p, err := s.plan()
 	if err != nil {
 		return err
@@ -166,7 +180,11 @@ func (s *Service) freeze() error {
 		return s.abort(ran, deadline, fmt.Errorf("freeze aborted: %w", err))
 	}
 	if len(p.Pools) > 0 {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		syncBy := deadline
+		if len(p.Freeze) > 0 {
+			syncBy = syncBy.Add(-freezeReserve) // the freezer needs its share
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), syncBy)
 		err := s.cfg.SyncPools(ctx, p.Pools)
 		cancel()
 		if err != nil {
@@ -205,6 +223,11 @@ func (s *Service) abort(ran []string, deadline time.Time, err error) error {
 	if len(ran) == 0 {
 		return err
 	}
+	// Past the budget, the answer is a failure anyway; the undo is what
+	// matters then.
+	if least := time.Now().Add(undoHooksMin); deadline.Before(least) {
+		deadline = least
+	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if _, herr := s.cfg.Hooks.Run(ctx, reversed(ran), HookFreezeFail, false); herr != nil {
@@ -224,12 +247,32 @@ func (s *Service) countHookFailures(err error) {
 	s.cfg.Metrics.HookFailures.Add(float64(n))
 }
 
+// zpoolSync runs "zpool sync pools" until ctx ends. It stops waiting
+// then, even if zpool cannot be reaped (stuck in the kernel on a hung
+// pool, or a child holding its output): FREEZE holds the lock that THAW,
+// the auto-thaw and shutdown need, so it must never wait unbounded. The
+// process group is killed and reaped in the background.
 func zpoolSync(ctx context.Context, pools []string) error {
-	out, err := exec.CommandContext(ctx, "zpool", append([]string{"sync"}, pools...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, out)
+	cmd := exec.Command("zpool", append([]string{"sync"}, pools...)...)
+	var out limitedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second // after exit, a child holding the output
+	if err := cmd.Start(); err != nil {
+		return err
 	}
-	return nil
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.b.Bytes()))
+		}
+		return nil
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return fmt.Errorf("not done in time, killed (%w)", ctx.Err())
+	}
 }
 
 func reversed(s []string) []string {

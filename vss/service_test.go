@@ -263,3 +263,46 @@ func TestTimedOutThawStillThaws(t *testing.T) {
 		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
 	}
 }
+
+// A freeze that fails only at the end of its budget still runs the
+// freeze-fail hooks: an application quiesced by its freeze hook must not
+// be left quiesced with no backup in progress.
+func TestFreezeFailHooksRunAfterTheBudget(t *testing.T) {
+	dir, logf := hookDir(t, map[string]string{"10-a": ""})
+	slowSync := func(ctx context.Context, _ []string) error {
+		<-ctx.Done() // the pool never syncs: use the whole budget
+		return ctx.Err()
+	}
+	s, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}, SyncPools: slowSync, opBudget: 500 * time.Millisecond})
+	if st := do(t, s, OpFreeze); st != StatusFailure {
+		t.Fatalf("FREEZE = %v, want failure", st)
+	}
+	if got, want := hookLog(t, logf), []string{"10-a freeze", "10-a freeze-fail"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
+// zpool sync stops being waited for at its deadline, even when the
+// process cannot be reaped then: here a child of the fake zpool keeps its
+// output open (a zpool stuck in the kernel is not even killable). Before,
+// FREEZE waited for it, holding the lock THAW and auto-thaw need.
+func TestZpoolSyncStopsAtDeadline(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\nsleep 300 &\nsleep 300\n"
+	if err := os.WriteFile(filepath.Join(bin, "zpool"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- zpoolSync(ctx, []string{"zroot"}) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("zpool sync past its deadline reported success")
+		}
+	case <-time.After(60 * time.Second): // a hang detector, not a performance bound
+		t.Fatal("zpoolSync still waiting for zpool 60 s after its deadline")
+	}
+}
