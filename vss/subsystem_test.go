@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -126,5 +127,48 @@ func TestSubsystemLateFreezeReplyDropped(t *testing.T) {
 	}
 	if svc.Frozen() {
 		t.Error("still frozen after THAW")
+	}
+}
+
+// The kernel side goes away while frozen (the socket peer closes; on
+// FreeBSD a device error): Run thaws, thaw hooks included, before it
+// returns the error the supervisor restarts it on.
+func TestSubsystemPeerGoneWhileFrozenThaws(t *testing.T) {
+	dir, logf := hookDir(t, map[string]string{"10-a": ""})
+	svc, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
+	sock, err := os.MkdirTemp("", "vss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sock) })
+	k, err := vsstest.NewKernel(filepath.Join(sock, "vss.sock"), vsstest.KernelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	sub := &Subsystem{Device: k.Path(), Service: svc}
+	go func() { done <- sub.Run(context.Background(), &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := k.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := k.Transact(ctx, vsstest.OpFreeze); err != nil || st != vsstest.StatusSuccess {
+		t.Fatalf("FREEZE: %v, %v", st, err)
+	}
+	k.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Run returned nil after losing the device")
+		}
+	case <-ctx.Done():
+		t.Fatal("Run did not return after the peer closed")
+	}
+	if svc.Frozen() {
+		t.Error("still frozen after Run returned")
+	}
+	if got, want := hookLog(t, logf), []string{"10-a freeze", "10-a thaw"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
 	}
 }
