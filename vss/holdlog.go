@@ -81,6 +81,18 @@ func (st *holdState) release(log *slog.Logger) {
 	}
 }
 
+// LogHold holds, while filesystems are frozen, the records of every
+// logger it wraps. The daemon wraps its root logger with the hold it
+// gives the Service, so that no subsystem (KVP, VF, the supervisor)
+// writes a log line while frozen either.
+type LogHold struct{ st holdState }
+
+// NewLogHold returns a hold that is not holding.
+func NewLogHold() *LogHold { return &LogHold{} }
+
+// Wrap returns log with its records held while a freeze is in force.
+func (h *LogHold) Wrap(log *slog.Logger) *slog.Logger { return holding(log, &h.st) }
+
 // holding wraps log so that st can hold its records.
 func holding(log *slog.Logger, st *holdState) *slog.Logger {
 	return slog.New(&holdHandler{next: log.Handler(), st: st})

@@ -45,6 +45,9 @@ type Config struct {
 	ReadMounts func() ([]Mount, error)
 	// SyncPools runs "zpool sync" on pools; nil runs zpool from PATH.
 	SyncPools func(ctx context.Context, pools []string) error
+	// LogHold, when set, is shared with the daemon's other loggers, so
+	// they are held while frozen too; nil holds only this service's lines.
+	LogHold *LogHold
 	// opBudget replaces opBudget in tests; 0 means opBudget.
 	opBudget time.Duration
 }
@@ -80,7 +83,10 @@ func NewService(cfg Config) *Service {
 	if cfg.opBudget <= 0 {
 		cfg.opBudget = opBudget
 	}
-	held := &holdState{}
+	if cfg.LogHold == nil {
+		cfg.LogHold = NewLogHold()
+	}
+	held := &cfg.LogHold.st
 	hooks := Hooks{}
 	if cfg.Hooks != nil {
 		hooks = *cfg.Hooks

@@ -87,16 +87,22 @@ func TestServiceShutdownThaws(t *testing.T) {
 func TestServiceHoldsLogsWhileFrozen(t *testing.T) {
 	mnt := vsstest.LoopFS(t)
 	var buf lockedBuf
+	root := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hold := NewLogHold()
+	root = hold.Wrap(root) // as the daemon does
+	kvpLog := root.With("subsystem", "kvp")
 	s, _ := newTestService(t, Config{
 		Policy:     Policy{ZFS: ZFSSync, Include: []string{mnt}},
 		ReadMounts: ReadMounts,
-		Log:        slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:        root.With("subsystem", "vss"),
+		LogHold:    hold,
 	})
 	if st := do(t, s, OpFreeze); st != StatusSuccess {
 		t.Fatalf("FREEZE = %v", st)
 	}
 	before := buf.String()
-	do(t, s, OpCheck) // logs while frozen, too
+	do(t, s, OpCheck)                     // logs while frozen, too
+	kvpLog.Info("another subsystem logs") // and so does the rest of the agent
 	if got := buf.String(); got != before {
 		t.Errorf("logged while frozen:\n%s", strings.TrimPrefix(got, before))
 	}
@@ -108,7 +114,8 @@ func TestServiceHoldsLogsWhileFrozen(t *testing.T) {
 	}
 	after := buf.String()
 	iFrozen, iCheck, iThawed := strings.Index(after, "msg=frozen"), strings.Index(after, "operation=check"), strings.Index(after, "msg=thawed")
-	if iFrozen < 0 || iCheck < iFrozen || iThawed < iCheck {
+	iOther := strings.Index(after, "another subsystem logs")
+	if iFrozen < 0 || iCheck < iFrozen || iOther < iCheck || iThawed < iOther {
 		t.Errorf("held lines missing or out of order after the thaw:\n%s", after)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/metrics"
+	"github.com/hvagent/hvagent/vss"
 )
 
 func version() string  { return agent.Version }
@@ -106,6 +107,10 @@ func runDaemon(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hvagent run: %v\n", err)
 		return exitError
 	}
+	// While VSS holds filesystems frozen, no part of the agent logs: a
+	// line bound for a frozen filesystem would block its writer.
+	hold := vss.NewLogHold()
+	log = hold.Wrap(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	// Catch SIGHUP before the slow start-up work (FQDN lookup): its default
@@ -127,7 +132,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		subs = append(subs, sub)
 	}
 	if !slices.Contains(disabled, "vss") {
-		sub, err := newVSS(f, m, log)
+		sub, err := newVSS(f, m, log, hold)
 		if err != nil {
 			log.Error("vss subsystem cannot start", "err", err)
 			return exitError

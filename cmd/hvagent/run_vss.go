@@ -52,7 +52,8 @@ func (v *vssFlags) validate() error {
 }
 
 // newVSS builds the VSS subsystem and registers its metrics.
-func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*vss.Subsystem, error) {
+// hold is the daemon's log hold, which its root logger already wraps.
+func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogHold) (*vss.Subsystem, error) {
 	log = log.With("subsystem", "vss")
 	pol, err := vss.ParseZFSPolicy(f.vss.zfs)
 	if err != nil {
@@ -64,6 +65,7 @@ func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*vss.Subsyste
 		MaxFrozen: f.vss.maxFrozen,
 		Metrics:   vss.NewMetrics(m.Registry),
 		Log:       log,
+		LogHold:   hold,
 	})
 	return &vss.Subsystem{Device: f.vss.device, Service: svc}, nil
 }
