@@ -123,21 +123,21 @@ func (h *Hooks) runOne(ctx context.Context, name, arg string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(h.Dir, name), arg)
+	cmd := exec.Command(filepath.Join(h.Dir, name), arg)
 	cmd.Dir = "/"
 	var out limitedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 500 * time.Millisecond // a grandchild holding stdout
 	start := time.Now()
-	err := cmd.Run()
+	err := runBounded(ctx, cmd)
 	log := h.Log.With("hook", name, "arg", arg)
-	sc := bufio.NewScanner(bytes.NewReader(out.b.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
 	for sc.Scan() {
 		log.Info("hook output", "line", sc.Text())
 	}
-	if ctx.Err() == context.DeadlineExceeded {
+	switch {
+	case errors.Is(err, errLeftBehind):
+		err = fmt.Errorf("killed after %s, %w", timeout, errLeftBehind)
+	case errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("killed after %s", timeout)
 	}
 	if err != nil {
@@ -146,14 +146,4 @@ func (h *Hooks) runOne(ctx context.Context, name, arg string) error {
 	}
 	log.Debug("hook done", "duration", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// limitedBuffer keeps the first hookOutputMax bytes written to it.
-type limitedBuffer struct{ b bytes.Buffer }
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := hookOutputMax - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }

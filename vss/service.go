@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -253,32 +252,21 @@ func (s *Service) countHookFailures(err error) {
 	s.cfg.Metrics.HookFailures.Add(float64(n))
 }
 
-// zpoolSync runs "zpool sync pools" until ctx ends. It stops waiting
-// then, even if zpool cannot be reaped (stuck in the kernel on a hung
-// pool, or a child holding its output): FREEZE holds the lock that THAW,
-// the auto-thaw and shutdown need, so it must never wait unbounded. The
-// process group is killed and reaped in the background.
+// zpoolSync runs "zpool sync pools" until ctx ends, and never waits for
+// it much longer (runBounded): a zpool stuck on a hung pool must not
+// wedge FREEZE.
 func zpoolSync(ctx context.Context, pools []string) error {
 	cmd := exec.Command("zpool", append([]string{"sync"}, pools...)...)
 	var out limitedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = time.Second // after exit, a child holding the output
-	if err := cmd.Start(); err != nil {
-		return err
+	err := runBounded(ctx, cmd)
+	if ctx.Err() != nil && err != nil {
+		return fmt.Errorf("not done in time, killed: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.b.Bytes()))
-		}
-		return nil
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		return fmt.Errorf("not done in time, killed (%w)", ctx.Err())
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
 	}
+	return nil
 }
 
 func reversed(s []string) []string {
