@@ -33,6 +33,10 @@ type Policy struct {
 	ZFS     ZFSPolicy
 	Include []string // mount points; when set, only these are ever frozen
 	Exclude []string // mount-point globs (path.Match) never frozen
+	// RequireInclude refuses every freeze unless Include names what to
+	// freeze. The daemon sets it on Linux, where the freezer exists for
+	// tests: freezing a development machine's own root can hang it.
+	RequireInclude bool
 }
 
 // Plan is what a FREEZE does under a Policy.
@@ -64,10 +68,16 @@ func (p Plan) Targets() []Target {
 // a filesystem nor sync a ZFS pool.
 var ErrNothingToFreeze = errors.New("vss: nothing to freeze or sync under the policy (see --vss.include, --vss.exclude, --vss.zfs); the snapshot can only be crash-consistent")
 
+var errIncludeRequired = errors.New("vss: on this system only the mount points named by --vss.include are frozen, and it names none")
+
 // MakePlan applies the policy to a mount table in mount order. CHECK
 // answers success exactly when the plan has no Refusal.
 func MakePlan(mounts []Mount, pol Policy) Plan {
 	var p Plan
+	if pol.RequireInclude && len(pol.Include) == 0 {
+		p.Refusal = errIncludeRequired
+		return p
+	}
 	include := make(map[string]bool, len(pol.Include))
 	for _, d := range pol.Include {
 		include[filepath.Clean(d)] = false

@@ -105,6 +105,8 @@ func TestPlanPolicy(t *testing.T) {
 		{"read-only zfs under fail", []Mount{ufs("/", 1), zfs("/ro", "z/ro", true)}, Policy{ZFS: ZFSFail}, true, []string{"/"}, nil, 1},
 		{"tmpfs and nullfs only", []Mount{tmpfs, nullfs}, Policy{ZFS: ZFSFail}, false, nil, nil, 2},
 		{"zfs only, ignore", []Mount{zfs("/", "zroot/ROOT/default", false), tmpfs}, Policy{ZFS: ZFSIgnore}, false, nil, nil, 2},
+		{"linux without --vss.include", lnx, Policy{ZFS: ZFSSync, RequireInclude: true}, false, nil, nil, 0},
+		{"linux with --vss.include", lnx, Policy{ZFS: ZFSSync, RequireInclude: true, Include: []string{"/"}}, true, []string{"/"}, nil, len(lnx) - 1},
 		{"include a pseudo filesystem", lnx, Policy{ZFS: ZFSSync, Include: []string{"/proc"}}, false, nil, nil, len(lnx)},
 		{"same fs twice", []Mount{ufs("/", 1), ufs("/again", 1)}, Policy{ZFS: ZFSSync}, true, []string{"/"}, nil, 1},
 		{"linux guest, sync", lnx, Policy{ZFS: ZFSSync}, true, []string{"/", "/srv/data set"}, []string{"tank"}, 7},

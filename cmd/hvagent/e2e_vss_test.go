@@ -157,3 +157,13 @@ func TestE2EVSSHooks(t *testing.T) {
 	waitLog(t, e, "hello from 10-ok")
 	waitLog(t, e, "killed after 5s")
 }
+
+// On Linux (tests, the demo) the agent freezes only what --vss.include
+// names: without it, CHECK refuses. The test sends only CHECK, so even a
+// broken guard freezes nothing.
+func TestE2EVSSLinuxNeedsInclude(t *testing.T) {
+	e := newVSSEnv(t, "", vsstest.KernelOptions{})
+	e.start("--vss.include", "")
+	e.must(vsstest.OpCheck, vsstest.StatusFailure)
+	waitLog(t, e, "and it names none")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/hvagent/hvagent/metrics"
@@ -60,7 +61,8 @@ func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogH
 		return nil, err
 	}
 	svc := vss.NewService(vss.Config{
-		Policy:    vss.Policy{ZFS: pol, Include: splitList(f.vss.include), Exclude: splitList(f.vss.exclude)},
+		Policy: vss.Policy{ZFS: pol, Include: splitList(f.vss.include), Exclude: splitList(f.vss.exclude),
+			RequireInclude: runtime.GOOS == "linux"},
 		Hooks:     &vss.Hooks{Dir: f.vss.hooksDir, Log: log},
 		MaxFrozen: f.vss.maxFrozen,
 		Metrics:   vss.NewMetrics(m.Registry),
