@@ -52,6 +52,7 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 	}
 	write(t, filepath.Join(dir, "rc.conf"), origRC)
 	write(t, filepath.Join(dir, "resolv.conf"), origResolv)
+	t.Setenv(fakeRCConfEnv, filepath.Join(dir, "rc.conf"))
 	logs := &bytes.Buffer{}
 	reg := prometheus.NewRegistry()
 	e := &applyEnv{t: t, dir: dir, log: cmdLog, logs: logs, metrics: NewMetrics(reg)}
@@ -201,7 +202,7 @@ func TestSetIPInfoNative(t *testing.T) {
 			if r := e.file("resolv.conf"); r != tt.wantResolv {
 				t.Errorf("resolv.conf:\n%s\nwant:\n%s", r, tt.wantResolv)
 			}
-			if e.file("rc.conf") != origRC {
+			if e.file("rc.conf") != viaSysrc(origRC, got) {
 				t.Error("rc.conf was written directly; only sysrc may change it")
 			}
 			if n := strings.Count(e.logs.String(), "set_ip_info applied"); n != 1 ||
@@ -212,17 +213,42 @@ func TestSetIPInfoNative(t *testing.T) {
 	}
 }
 
-// A running dhclient is stopped before a static configuration goes live.
-func TestSetIPInfoStopsDHClient(t *testing.T) {
-	e := newApplyEnv(t, nil)
-	write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient.hn0.pid"), "1\n")
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
-		t.Fatalf("status %v\n%s", st, e.logs)
+// viaSysrc is rc.conf after the sysrc commands among cmds.
+func viaSysrc(orig string, cmds [][]string) string {
+	for _, c := range cmds {
+		if c[0] == "sysrc" {
+			orig = sysrcEdit(orig, c[3:])
+		}
 	}
-	cmds := ranCommands(t, e.log)
-	want := []string{"service", "dhclient", "stop", "hn0"}
-	if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
-		t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
+	return orig
+}
+
+// A running dhclient is stopped before a static configuration goes live.
+// rc.d/dhclient refuses a plain stop once ifconfig_<if> is no longer
+// DHCP (always for laggN): the fake service models that precheck.
+func TestSetIPInfoStopsDHClient(t *testing.T) {
+	for _, tt := range []struct {
+		name, target string
+		links        []Link
+	}{
+		{"hn", "hn0", nil},
+		{"lagg", "lagg0", []Link{
+			{Name: "hn0", MAC: mustMAC(macHN0)},
+			{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newApplyEnv(t, tt.links)
+			write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient."+tt.target+".pid"), "1\n")
+			if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
+				t.Fatalf("status %v\n%s", st, e.logs)
+			}
+			cmds := ranCommands(t, e.log)
+			want := []string{"service", "dhclient", "forcestop", tt.target}
+			if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
+				t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
+			}
+		})
 	}
 }
 

@@ -39,15 +39,27 @@ func fakeMain(name string) int {
 	}
 	fmt.Fprintf(f, "%s\n", line)
 	f.Close()
+	if slices.Contains(strings.Split(os.Getenv(fakeFailEnv), ","), name) {
+		fmt.Fprintln(os.Stderr, name+": simulated failure")
+		return 1
+	}
+	switch name {
+	case "sysrc":
+		if err := fakeSysrc(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "sysrc:", err)
+			return 1
+		}
+	case "service":
+		if msg := fakeServicePrecheck(os.Args[1:]); msg != "" {
+			fmt.Println(msg)
+			return 1
+		}
+	}
 	if name == "set-ip-hook" && len(os.Args) > 1 {
 		// Keep a copy of the file the hook was given.
 		if b, err := os.ReadFile(os.Args[1]); err == nil {
 			_ = os.WriteFile(os.Getenv(fakeLogEnv)+".hookfile", b, 0o600)
 		}
-	}
-	if slices.Contains(strings.Split(os.Getenv(fakeFailEnv), ","), name) {
-		fmt.Fprintln(os.Stderr, name+": simulated failure")
-		return 1
 	}
 	return 0
 }

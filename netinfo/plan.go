@@ -158,7 +158,10 @@ func liveCommands(s Setting, cur current) [][]string {
 		return append(cmds, []string{"service", "dhclient", "forcerestart", t})
 	}
 	if cur.dhclient {
-		cmds = append(cmds, []string{"service", "dhclient", "stop", t})
+		// forcestop: rc.d/dhclient's precheck refuses a plain stop once
+		// ifconfig_<if> is static, which sysrc has just made it, and
+		// always for laggN, which rc.conf never marks DHCP.
+		cmds = append(cmds, []string{"service", "dhclient", "forcestop", t})
 	}
 	for _, a := range cur.target.Addrs {
 		if a.Addr().Is6() && a.Addr().IsLinkLocalUnicast() || slices.Contains(s.Addrs, a) {
