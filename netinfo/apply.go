@@ -13,11 +13,16 @@ import (
 
 // SetIPInfo implements kvp.IPConfig. The request is validated whole
 // before anything runs; an invalid one changes nothing. A valid one is
-// handed to the administrator's hook if installed, else persisted in
-// rc.conf with sysrc(8), resolv.conf is rewritten, and the change is
-// applied live with ifconfig(8), route(8) and service(8). One audit line
-// records the state before and the configuration after.
+// persisted before the reply: written to the administrator's hook file
+// if a hook is installed, else to rc.conf with sysrc(8) and to
+// resolv.conf. The reply goes out within the kernel's deadline; the
+// change is then applied live off the request path (see applyLive).
+// One audit line records the state before and the configuration after.
 func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
+	// The kernel answers the host itself 5 s after it passed the request
+	// on: the budget counts from the request's arrival, which is now.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Budget)
+	defer cancel()
 	set, err := ParseSetting(req)
 	if err != nil {
 		return s.rejected(err)
@@ -31,36 +36,37 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 	if !ok {
 		return s.rejected(reject("adapter_not_found", kvp.StatusGUIDNotFound, "no interface %s", set.Interface))
 	}
-	target := hn
-	if lagg, ok := laggOf(links, hn.Name); ok {
-		target, _ = linkByName(links, lagg)
-	}
+	target := targetOf(links, hn)
 	before := s.stateOf(target, links)
-	after := describe(set.DHCP, set.Addrs, set.Gateways, set.DNS)
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Budget)
-	defer cancel()
-
+	hook, herr := hookState(s.cfg.Hook)
 	mode := "native"
-	if hook, herr := hookState(s.cfg.Hook); hook {
+	if hook {
 		mode = "hook"
-		err = herr
-		if err == nil {
-			err = s.runHook(ctx, set, target.Name)
+	}
+	attrs := []any{"interface", set.Interface, "target", target.Name, "mode", mode,
+		"before", describe(before.dhcp, before.link.Addrs, before.gateways, before.dns),
+		"after", describe(set.DHCP, set.Addrs, set.Gateways, set.DNS)}
+
+	var live func(context.Context) error
+	if hook {
+		if err = herr; err == nil {
+			err = s.prepareHook(set, target.Name)
 		}
+		live = s.runHook
 	} else {
-		err = s.applyNative(ctx, set, before)
+		err = s.persist(ctx, set, before)
+		live = func(ctx context.Context) error { return s.applyLive(ctx, set) }
 	}
 	var rej *Rejection
 	if errors.As(err, &rej) {
 		return s.rejected(rej)
 	}
-	attrs := []any{"interface", set.Interface, "target", target.Name, "mode", mode,
-		"before", describe(before.dhcp, before.link.Addrs, before.gateways, before.dns), "after", after}
 	if err != nil {
 		s.log.Error("set_ip_info failed", append(attrs, "err", err)...)
 		return kvp.StatusFail
 	}
-	s.log.Info("set_ip_info applied", attrs...)
+	s.log.Info("set_ip_info accepted; applying it live", attrs...)
+	s.background(attrs, live)
 	return kvp.StatusOK
 }
 
@@ -76,10 +82,25 @@ func (s *Service) rejected(err error) kvp.Status {
 	return rej.Status
 }
 
-func (s *Service) runHook(ctx context.Context, set Setting, target string) error {
+// targetOf is the interface configured live: laggN when hnN is its
+// port, else hnN.
+func targetOf(links []Link, hn Link) Link {
+	if lagg, ok := laggOf(links, hn.Name); ok {
+		if l, ok := linkByName(links, lagg); ok {
+			return l
+		}
+	}
+	return hn
+}
+
+func (s *Service) prepareHook(set Setting, target string) error {
 	if err := writeHookFile(s.cfg.HookFile, hookConfig(set, target)); err != nil {
 		return fmt.Errorf("write %s: %w", s.cfg.HookFile, err)
 	}
+	return nil
+}
+
+func (s *Service) runHook(ctx context.Context) error {
 	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile})
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", s.cfg.Hook, err, trimOutput(out))
@@ -87,20 +108,29 @@ func (s *Service) runHook(ctx context.Context, set Setting, target string) error
 	return nil
 }
 
-// applyNative reads what the plan depends on, checks that every command
-// exists, then persists, rewrites resolv.conf and applies live.
-func (s *Service) applyNative(ctx context.Context, set Setting, before state) error {
-	cur := current{target: before.link, rc: map[string]string{}}
+// current reads what a plan depends on for target.
+func (s *Service) current(target Link) (current, error) {
+	cur := current{target: target, rc: map[string]string{}}
 	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
 		cur.rc = parseRCConf(b)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read %s: %w", s.cfg.RCConf, err)
+		return cur, fmt.Errorf("read %s: %w", s.cfg.RCConf, err)
 	}
 	if b, err := os.ReadFile(s.cfg.ResolvConf); err == nil {
 		cur.resolv = b
 	}
 	cur.routes, _ = s.cfg.Routes()
-	cur.dhclient = dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, cur.target.Name)
+	cur.dhclient = dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, target.Name)
+	return cur, nil
+}
+
+// persist checks that every command of the plan exists, then changes
+// rc.conf and resolv.conf: what the system boots with.
+func (s *Service) persist(ctx context.Context, set Setting, before state) error {
+	cur, err := s.current(before.link)
+	if err != nil {
+		return err
+	}
 	p := makePlan(set, cur, s.cfg.RCConf)
 	for _, argv := range append(append([][]string{}, p.persist...), p.live...) {
 		if _, err := exec.LookPath(argv[0]); err != nil {
@@ -117,12 +147,7 @@ func (s *Service) applyNative(ctx context.Context, set Setting, before state) er
 	}
 	if p.resolv != nil {
 		if err := writeAtomic(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", s.cfg.ResolvConf, err)
-		}
-	}
-	for _, argv := range p.live {
-		if err := s.run(ctx, argv); err != nil {
-			return err
+			return fmt.Errorf("write %s (rc.conf already changed): %w", s.cfg.ResolvConf, err)
 		}
 	}
 	return nil

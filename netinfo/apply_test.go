@@ -30,6 +30,7 @@ type applyEnv struct {
 	dir     string
 	log     string
 	cfg     Config
+	svc     *Service
 	kvp     *kvp.Service
 	logs    *bytes.Buffer
 	metrics *Metrics
@@ -77,12 +78,23 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: New(e.cfg)})
+	e.svc = New(e.cfg)
+	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: e.svc})
+	t.Cleanup(e.svc.Wait)
 	return e
 }
 
-// set sends SET_IP_INFO as the kernel would and returns the reply status.
+// set sends SET_IP_INFO as the kernel would, waits until the change
+// has been applied live, and returns the reply status.
 func (e *applyEnv) set(ip kvp.IPInfo) kvp.Status {
+	e.t.Helper()
+	st := e.reply(ip)
+	e.svc.Wait()
+	return st
+}
+
+// reply sends SET_IP_INFO and returns the reply status at once.
+func (e *applyEnv) reply(ip kvp.IPInfo) kvp.Status {
 	e.t.Helper()
 	b, err := kvp.EncodeRequest(kvp.Msg{Op: kvp.OpSetIPInfo, IP: ip})
 	if err != nil {
@@ -291,9 +303,13 @@ DNS_SERVERS="192.0.2.53"
 	if e.file("resolv.conf") != origResolv {
 		t.Error("resolv.conf changed although the hook handles the request")
 	}
+	// The hook runs after the reply: its failure is logged and counted.
 	t.Setenv(fakeFailEnv, "set-ip-hook")
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
-		t.Fatalf("failing hook: status %v, want HV_E_FAIL", st)
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("failing hook: status %v, want HV_S_OK", st)
+	}
+	if v := testutil.ToFloat64(e.metrics.ApplyFailures); v != 1 || !strings.Contains(e.logs.String(), "set-ip-hook: simulated failure") {
+		t.Errorf("failing hook: apply failures %v, log:\n%s", v, e.logs)
 	}
 }
 
@@ -316,6 +332,49 @@ func TestSetIPInfoUnsafeHook(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "writable by group or others") {
 		t.Errorf("refusal not logged:\n%s", e.logs)
+	}
+}
+
+// The reply does not wait for the live steps: a DHCP client that waits
+// for a lease (service dhclient forcerestart) holds up nothing.
+func TestSetIPInfoRepliesBeforeLive(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	t.Setenv(fakeBlockEnv, "service")
+	replied := make(chan kvp.Status, 1)
+	go func() { replied <- e.reply(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}) }()
+	select {
+	case st := <-replied:
+		if st != kvp.StatusOK {
+			t.Fatalf("status %v\n%s", st, e.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no reply while the DHCP client is starting")
+	}
+	write(t, e.log+".release", "")
+	e.svc.Wait()
+	cmds := ranCommands(t, e.log)
+	if last := cmds[len(cmds)-1]; last[0] != "service" || !strings.Contains(e.logs.String(), "set_ip_info applied") {
+		t.Fatalf("commands %q\n%s", cmds, e.logs)
+	}
+}
+
+// The budget counts from the request's arrival: time spent reading the
+// system state is part of it, and nothing runs once it is spent.
+func TestSetIPInfoBudgetFromArrival(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	e.cfg.Budget = 50 * time.Millisecond
+	links := e.cfg.Links
+	e.cfg.Links = func() ([]Link, error) {
+		time.Sleep(100 * time.Millisecond)
+		return links()
+	}
+	e.svc = New(e.cfg)
+	if st := e.svc.SetIPInfo(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24"}); st != kvp.StatusFail {
+		t.Fatalf("status %v, want HV_E_FAIL after the budget", st)
+	}
+	e.svc.Wait()
+	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+		t.Fatalf("ran %q after the budget was spent", cmds)
 	}
 }
 

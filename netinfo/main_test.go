@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeCommands are the commands SET_IP_INFO runs. The test binary plays
@@ -18,8 +19,9 @@ import (
 var fakeCommands = []string{"sysrc", "ifconfig", "route", "service", "set-ip-hook"}
 
 const (
-	fakeLogEnv  = "HVAGENT_FAKE_LOG"
-	fakeFailEnv = "HVAGENT_FAKE_FAIL"
+	fakeLogEnv   = "HVAGENT_FAKE_LOG"
+	fakeFailEnv  = "HVAGENT_FAKE_FAIL"
+	fakeBlockEnv = "HVAGENT_FAKE_BLOCK" // these wait for <log>.release
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +41,15 @@ func fakeMain(name string) int {
 	}
 	fmt.Fprintf(f, "%s\n", line)
 	f.Close()
-	if slices.Contains(strings.Split(os.Getenv(fakeFailEnv), ","), name) {
+	if slices.Contains(strings.Split(os.Getenv(fakeBlockEnv), ","), name) {
+		for i := 0; i < 6000; i++ {
+			if _, err := os.Stat(os.Getenv(fakeLogEnv) + ".release"); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if fakeFails(name, os.Args[1:]) {
 		fmt.Fprintln(os.Stderr, name+": simulated failure")
 		return 1
 	}
@@ -62,6 +72,18 @@ func fakeMain(name string) int {
 		}
 	}
 	return 0
+}
+
+// fakeFails: $HVAGENT_FAKE_FAIL lists "name" (always fail) or
+// "name:arg" (fail when arg is among the arguments).
+func fakeFails(name string, args []string) bool {
+	for _, f := range strings.Split(os.Getenv(fakeFailEnv), ",") {
+		n, arg, hasArg := strings.Cut(f, ":")
+		if n == name && (!hasArg || slices.Contains(args, arg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // fakeBin makes a directory of fake commands, puts it alone on PATH and
@@ -89,6 +111,7 @@ func fakeBin(t *testing.T, names ...string) (dir, logPath string) {
 	t.Setenv("PATH", bin)
 	t.Setenv(fakeLogEnv, logPath)
 	t.Setenv(fakeFailEnv, "")
+	t.Setenv(fakeBlockEnv, "")
 	// A race-enabled binary sleeps a second before exiting by default;
 	// the fakes have nothing to report.
 	t.Setenv("GORACE", "atexit_sleep_ms=0")

@@ -3,6 +3,7 @@ package netinfo
 import (
 	"context"
 	"os/exec"
+	"syscall"
 	"time"
 )
 
@@ -11,9 +12,19 @@ import (
 // fakes there). There is never a shell in between.
 type Runner func(ctx context.Context, argv []string) ([]byte, error)
 
-// ExecRunner is the Runner of the running system.
+// waitDelay is how long a command's output is waited for after it was
+// killed or exited: a grandchild still holding the pipe (a dhclient
+// started by service(8)) must not hold up the request.
+const waitDelay = 200 * time.Millisecond
+
+// ExecRunner is the Runner of the running system. Each command runs in a
+// process group of its own, and when ctx ends the whole group is killed,
+// so a shell script (rc.d, sysrc) cannot leave children running past
+// the deadline.
 func ExecRunner(ctx context.Context, argv []string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.WaitDelay = time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = waitDelay
 	return cmd.CombinedOutput()
 }

@@ -3,6 +3,7 @@ package netinfo
 import (
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -17,9 +18,14 @@ const (
 	DefaultHookFile     = "/var/db/hvagent/set-ip.conf"
 )
 
-// applyBudget bounds the work of one SET_IP_INFO: the kernel answers the
-// host HV_E_FAIL itself after 5 seconds.
+// applyBudget bounds the work of one SET_IP_INFO before its reply,
+// counted from the request's arrival: the kernel answers the host
+// HV_E_FAIL itself 5 seconds after it passed the request on.
 const applyBudget = 4 * time.Second
+
+// liveTimeout bounds applying a SET_IP_INFO live after the reply. It
+// covers dhclient(8)'s default 60-second wait for a lease.
+const liveTimeout = 2 * time.Minute
 
 // Config holds a Service's dependencies. The zero value works on the
 // running system with the default paths.
@@ -35,16 +41,21 @@ type Config struct {
 	Hook         string // run instead of applying natively, if it exists
 	HookFile     string // the validated configuration handed to Hook
 
-	Run     Runner        // nil: ExecRunner
-	Budget  time.Duration // 0: 4 s, inside the kernel's 5 s
-	Log     *slog.Logger
-	Metrics *Metrics // nil: no metrics
+	Run         Runner        // nil: ExecRunner
+	Budget      time.Duration // 0: 4 s from arrival, inside the kernel's 5 s
+	LiveTimeout time.Duration // 0: 2 min for the live steps after the reply
+	Log         *slog.Logger
+	Metrics     *Metrics // nil: no metrics
 }
 
 // Service implements kvp.IPConfig.
 type Service struct {
 	cfg Config
 	log *slog.Logger
+
+	mu   sync.Mutex
+	last chan struct{} // closed when the latest live apply is done
+	wg   sync.WaitGroup
 }
 
 // New returns a Service; empty fields of cfg get their defaults.
@@ -72,6 +83,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = applyBudget
+	}
+	if cfg.LiveTimeout <= 0 {
+		cfg.LiveTimeout = liveTimeout
 	}
 	log := cfg.Log
 	if log == nil {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/kvp/kvptest"
@@ -197,6 +198,13 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 		IPAddr: "192.0.2.20;2001:db8:1::20", SubNet: "255.255.255.0;/64", Gateway: "192.0.2.1;2001:db8:1::1"}})
 	if err != nil || r.Status != kvp.StatusOK {
 		t.Fatalf("SET_IP_INFO: %v, %v\nagent log:\n%s", r.Status, err, e.stderr)
+	}
+	// The live steps run after the reply.
+	for i := 0; !strings.Contains(e.stderr.String(), `msg="set_ip_info applied"`); i++ {
+		if i == 3000 {
+			t.Fatalf("SET_IP_INFO not applied live in 30 s\nagent log:\n%s", e.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	want := [][]string{
 		{"sysrc", "-f", "/etc/rc.conf", "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
