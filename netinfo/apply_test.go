@@ -378,6 +378,45 @@ func TestSetIPInfoBudgetFromArrival(t *testing.T) {
 	}
 }
 
+// A live step that fails does not stop the others: a failed route
+// delete (no default route) is no failure at all, and the add still
+// runs; any other failure is logged with the step, noting that rc.conf
+// was already changed, and counted.
+func TestSetIPInfoLiveStepFails(t *testing.T) {
+	in := kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24", Gateway: "192.0.2.1"}
+	wantAdd := []string{"route", "-n", "add", "-inet", "default", "192.0.2.1"}
+	t.Run("route delete", func(t *testing.T) {
+		e := newApplyEnv(t, nil)
+		t.Setenv(fakeFailEnv, "route:delete")
+		if st := e.set(in); st != kvp.StatusOK {
+			t.Fatalf("status %v\n%s", st, e.logs)
+		}
+		cmds := ranCommands(t, e.log)
+		if !reflect.DeepEqual(cmds[len(cmds)-1], wantAdd) {
+			t.Fatalf("commands %q: no route add after the failed delete", cmds)
+		}
+		if v := testutil.ToFloat64(e.metrics.ApplyFailures); v != 0 || !strings.Contains(e.logs.String(), "set_ip_info applied") {
+			t.Errorf("apply failures %v; log:\n%s", v, e.logs)
+		}
+	})
+	t.Run("ifconfig", func(t *testing.T) {
+		e := newApplyEnv(t, nil)
+		t.Setenv(fakeFailEnv, "ifconfig:-alias")
+		if st := e.set(in); st != kvp.StatusOK {
+			t.Fatalf("status %v\n%s", st, e.logs)
+		}
+		cmds := ranCommands(t, e.log)
+		if !reflect.DeepEqual(cmds[len(cmds)-1], wantAdd) {
+			t.Fatalf("commands %q: the steps after the failed one did not run", cmds)
+		}
+		log := e.logs.String()
+		if v := testutil.ToFloat64(e.metrics.ApplyFailures); v != 1 ||
+			!strings.Contains(log, "rc.conf is already changed") || !strings.Contains(log, "ifconfig hn0 inet 192.0.2.99 -alias") {
+			t.Errorf("apply failures %v; log:\n%s", v, log)
+		}
+	})
+}
+
 func TestSetIPInfoFailures(t *testing.T) {
 	t.Run("command fails", func(t *testing.T) {
 		e := newApplyEnv(t, nil)
