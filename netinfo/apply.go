@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/hvagent/hvagent/kvp"
@@ -101,15 +102,16 @@ func (s *Service) prepareHook(set Setting, target string) error {
 }
 
 func (s *Service) runHook(ctx context.Context) error {
-	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile})
+	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile}, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", s.cfg.Hook, err, trimOutput(out))
 	}
 	return nil
 }
 
-// current reads what a plan depends on for target.
-func (s *Service) current(target Link) (current, error) {
+// current reads what a plan depends on for target, the interface live
+// steps address, and hn, whose rc.conf variables are changed.
+func (s *Service) current(target Link, hn string) (current, error) {
 	cur := current{target: target, rc: map[string]string{}}
 	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
 		cur.rc = parseRCConf(b)
@@ -121,18 +123,19 @@ func (s *Service) current(target Link) (current, error) {
 	}
 	cur.routes, _ = s.cfg.Routes()
 	cur.dhclient = dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, target.Name)
+	cur.resolvconf, cur.records = resolvconfRecords(s.cfg.ResolvconfDB, target.Name, hn)
 	return cur, nil
 }
 
 // persist checks that every command of the plan exists, then changes
 // rc.conf and resolv.conf: what the system boots with.
 func (s *Service) persist(ctx context.Context, set Setting, before state) error {
-	cur, err := s.current(before.link)
+	cur, err := s.current(before.link, set.Interface)
 	if err != nil {
 		return err
 	}
 	p := makePlan(set, cur, s.cfg.RCConf)
-	for _, argv := range append(append([][]string{}, p.persist...), p.live...) {
+	for _, argv := range slices.Concat(p.persist, p.dns, p.live) {
 		if _, err := exec.LookPath(argv[0]); err != nil {
 			return reject("unsupported", kvp.StatusFail, "%s is not on PATH: %v", argv[0], err)
 		}
@@ -145,6 +148,15 @@ func (s *Service) persist(ctx context.Context, set Setting, before state) error 
 			return err
 		}
 	}
+	for _, argv := range p.dns {
+		var stdin []byte
+		if argv[1] == "-a" {
+			stdin = p.record
+		}
+		if err := s.runIn(ctx, argv, stdin); err != nil {
+			return fmt.Errorf("rc.conf already changed: %w", err)
+		}
+	}
 	if p.resolv != nil {
 		if err := writeAtomic(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
 			return fmt.Errorf("write %s (rc.conf already changed): %w", s.cfg.ResolvConf, err)
@@ -154,7 +166,11 @@ func (s *Service) persist(ctx context.Context, set Setting, before state) error 
 }
 
 func (s *Service) run(ctx context.Context, argv []string) error {
-	out, err := s.cfg.Run(ctx, argv)
+	return s.runIn(ctx, argv, nil)
+}
+
+func (s *Service) runIn(ctx context.Context, argv []string, stdin []byte) error {
+	out, err := s.cfg.Run(ctx, argv, stdin)
 	s.log.Debug("set_ip_info: ran", "argv", argv, "err", err)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, trimOutput(out))

@@ -3,13 +3,38 @@ package netinfo
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
 // fakeRCConfEnv names the rc.conf the fake service(8) reads, as rc.subr
 // reads /etc/rc.conf.
 const fakeRCConfEnv = "HVAGENT_FAKE_RCCONF"
+
+// fakeResolvconfEnv names the state directory of the fake resolvconf(8).
+const fakeResolvconfEnv = "HVAGENT_FAKE_RESOLVCONF"
+
+// fakeResolvconf models openresolv's record keeping: -a <name> stores
+// standard input as the record interfaces/<name>, -d <name> removes it.
+func fakeResolvconf(args []string) error {
+	if len(args) != 2 {
+		return errors.New("usage: resolvconf -a|-d name")
+	}
+	path := filepath.Join(os.Getenv(fakeResolvconfEnv), "interfaces", args[1])
+	switch args[0] {
+	case "-a":
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(path, b, 0o644)
+	case "-d":
+		return os.Remove(path)
+	}
+	return errors.New("usage: resolvconf -a|-d name")
+}
 
 // fakeSysrc does what sysrc(8) -f file [-x] name[=value] ... does to
 // the file: assignments replace the variable's line or are appended,

@@ -55,7 +55,7 @@ func (s *Service) applyLive(ctx context.Context, set Setting) error {
 	if !ok {
 		return fmt.Errorf("interface %s is gone", set.Interface)
 	}
-	cur, err := s.current(targetOf(links, hn))
+	cur, err := s.current(targetOf(links, hn), hn.Name)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // on PATH): it appends its argument vector to $HVAGENT_FAKE_LOG and
 // exits 0, or 1 if its name is in $HVAGENT_FAKE_FAIL. No shell script
 // ever sees host data.
-var fakeCommands = []string{"sysrc", "ifconfig", "route", "service", "set-ip-hook"}
+var fakeCommands = []string{"sysrc", "ifconfig", "route", "service", "resolvconf", "set-ip-hook"}
 
 const (
 	fakeLogEnv   = "HVAGENT_FAKE_LOG"
@@ -57,6 +57,11 @@ func fakeMain(name string) int {
 	case "sysrc":
 		if err := fakeSysrc(os.Args[1:]); err != nil {
 			fmt.Fprintln(os.Stderr, "sysrc:", err)
+			return 1
+		}
+	case "resolvconf":
+		if err := fakeResolvconf(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "resolvconf:", err)
 			return 1
 		}
 	case "service":
@@ -100,7 +105,7 @@ func fakeBin(t *testing.T, names ...string) (dir, logPath string) {
 		t.Fatal(err)
 	}
 	if len(names) == 0 {
-		names = fakeCommands[:4]
+		names = fakeCommands[:5]
 	}
 	for _, n := range names {
 		if err := os.Symlink(self, filepath.Join(bin, n)); err != nil {

@@ -2,6 +2,7 @@ package netinfo
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -15,12 +16,19 @@ type current struct {
 	routes   []Route           // default routes, all interfaces
 	dhclient bool              // a dhclient runs for target
 	resolv   []byte            // resolv.conf content
+
+	resolvconf bool              // resolvconf(8) keeps per-interface records
+	records    map[string][]byte // its records of target and the hn interface
 }
 
 // plan is what applying a Setting does, in order: rc.conf changes through
-// sysrc, the new resolv.conf (nil: untouched), then live commands.
+// sysrc, the DNS servers (resolvconf commands, the last one registering
+// record from its standard input; or the new resolv.conf, nil:
+// untouched), then live commands.
 type plan struct {
 	persist [][]string
+	dns     [][]string
+	record  []byte
 	resolv  []byte
 	live    [][]string
 	ignored []netip.Addr // gateways beyond the first of each family
@@ -97,10 +105,38 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 		p.persist = append(p.persist, append([]string{"sysrc", "-f", rcConf, "-x"}, unset...))
 	}
 	if !s.DHCP && len(s.DNS) > 0 {
-		p.resolv = withNameservers(cur.resolv, s.DNS)
+		p.dnsSteps(s.DNS, cur)
 	}
 	p.live = liveCommands(s, cur)
 	return p
+}
+
+// dnsSteps installs the DNS servers. Where resolvconf(8) keeps records
+// (dhclient-script registers a lease's servers with 'resolvconf -a
+// <if>'), resolv.conf is its output: writing it directly would leave
+// the old record in place, reported by GET_IP_INFO and restored at the
+// next 'resolvconf -u'. The interface's records are then replaced by one
+// under the target's name that keeps their search, domain, options and
+// sortlist lines. Without resolvconf, resolv.conf is rewritten.
+func (p *plan) dnsSteps(dns []netip.Addr, cur current) {
+	if !cur.resolvconf {
+		p.resolv = withNameservers(cur.resolv, dns)
+		return
+	}
+	t := cur.target.Name
+	names := slices.Sorted(maps.Keys(cur.records))
+	var old []byte
+	for _, n := range names {
+		old = append(old, cur.records[n]...)
+		if n != t {
+			p.dns = append(p.dns, []string{"resolvconf", "-d", n})
+		}
+	}
+	if len(names) == 0 {
+		old = cur.resolv
+	}
+	p.record = withNameservers(resolverOptions(old), dns)
+	p.dns = append(p.dns, []string{"resolvconf", "-a", t})
 }
 
 func mapRC(ps []netip.Prefix) []string {

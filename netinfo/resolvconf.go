@@ -96,3 +96,23 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// resolverOptions keeps the search, domain, options and sortlist lines
+// of resolv.conf content, each distinct line once.
+func resolverOptions(b []byte) []byte {
+	var out bytes.Buffer
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || seen[strings.Join(f, " ")] {
+			continue
+		}
+		switch f[0] {
+		case "search", "domain", "options", "sortlist":
+			seen[strings.Join(f, " ")] = true
+			out.WriteString(strings.Join(f, " ") + "\n")
+		}
+	}
+	return out.Bytes()
+}

@@ -26,7 +26,7 @@ func TestExecRunnerKillsProcessGroup(t *testing.T) {
 	go func() {
 		// The grandchild keeps the output pipe open, as a dhclient
 		// started by rc.d does.
-		_, err := ExecRunner(ctx, []string{sh, "-c", `sleep 600 & echo $! > "$0"; wait`, pidFile})
+		_, err := ExecRunner(ctx, []string{sh, "-c", `sleep 600 & echo $! > "$0"; wait`, pidFile}, nil)
 		done <- err
 	}()
 	var pid int
