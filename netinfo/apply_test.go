@@ -336,6 +336,34 @@ func TestSetIPInfoUnsafeHook(t *testing.T) {
 	}
 }
 
+// Going to DHCP keeps a SYNCDHCP (and options) the administrator had,
+// and removes the default routers reached through the interface; a
+// router of another interface stays.
+func TestSetIPInfoDHCPRouters(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	write(t, e.rc(), "ifconfig_hn0=\"SYNCDHCP mtu 1400\"\ndefaultrouter=\"192.0.2.254\"\nipv6_defaultrouter=\"fe80::1%hn0\"\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	cmds := ranCommands(t, e.log)
+	want := [][]string{
+		{"sysrc", "-f", e.rc(), "ifconfig_hn0=SYNCDHCP mtu 1400", "ifconfig_hn0_ipv6=inet6 accept_rtadv"},
+		{"sysrc", "-f", e.rc(), "-x", "defaultrouter", "ipv6_defaultrouter"},
+	}
+	if !reflect.DeepEqual(cmds[:2], want) {
+		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, cmds[:2])
+	}
+
+	e = newApplyEnv(t, nil)
+	write(t, e.rc(), "ifconfig_hn0=\"inet 192.0.2.99/24\"\ndefaultrouter=\"10.0.0.1\"\nipv6_defaultrouter=\"fe80::1%hn1\"\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	if cmds := ranCommands(t, e.log); cmds[1][0] != "ifconfig" {
+		t.Errorf("commands %q: another interface's routers removed", cmds)
+	}
+}
+
 // The reply does not wait for the live steps: a DHCP client that waits
 // for a lease (service dhclient forcerestart) holds up nothing.
 func TestSetIPInfoRepliesBeforeLive(t *testing.T) {

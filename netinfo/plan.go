@@ -66,9 +66,14 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 	key := "ifconfig_" + hn
 	sets := map[string]string{}
 	var aliases []string
+	var unset []string
 	if s.DHCP {
 		sets[key] = "DHCP"
+		if prev := cur.rc[key]; isDHCPConfig(prev) {
+			sets[key] = prev // SYNCDHCP, options such as mtu: the admin's
+		}
 		sets[key+"_ipv6"] = "inet6 accept_rtadv"
+		unset = staleRouters(cur, hn)
 	} else {
 		var v4, v6 []netip.Prefix
 		for _, a := range s.Addrs {
@@ -92,7 +97,6 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 		}
 		p.ignored = p.routerSets(s.Gateways, sets, s.Interface)
 	}
-	var unset []string
 	for name := range cur.rc {
 		_, isSet := sets[name]
 		if !isSet && (strings.HasPrefix(name, key+"_alias") || name == key+"_ipv6") {
@@ -137,6 +141,34 @@ func (p *plan) dnsSteps(dns []netip.Addr, cur current) {
 	}
 	p.record = withNameservers(resolverOptions(old), dns)
 	p.dns = append(p.dns, []string{"resolvconf", "-a", t})
+}
+
+// staleRouters names defaultrouter and ipv6_defaultrouter when they
+// were reached through the interface going to DHCP: inside one of its
+// prefixes, or an IPv6 link-local router scoped to it. The DHCP server
+// and router advertisements provide the new ones; a router of another
+// interface is kept.
+func staleRouters(cur current, hn string) []string {
+	var out []string
+	for _, name := range []string{"defaultrouter", "ipv6_defaultrouter"} {
+		a, err := netip.ParseAddr(cur.rc[name])
+		if err != nil {
+			continue
+		}
+		if z := a.Zone(); z != "" {
+			if z == hn || z == cur.target.Name {
+				out = append(out, name)
+			}
+			continue
+		}
+		for _, p := range cur.target.Addrs {
+			if !p.Addr().IsLinkLocalUnicast() && p.Masked().Contains(a) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func mapRC(ps []netip.Prefix) []string {
