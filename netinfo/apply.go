@@ -39,7 +39,7 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 	}
 	target := targetOf(links, hn)
 	before := s.stateOf(target, links)
-	hook, herr := hookState(s.cfg.Hook)
+	hook, herr := hookState(s.cfg.Hook, s.cfg.HookOwner)
 	mode := "native"
 	if hook {
 		mode = "hook"

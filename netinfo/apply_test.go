@@ -68,6 +68,7 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		ProcDir:      filepath.Join(dir, "proc"),
 		Hook:         filepath.Join(dir, "libexec", "set-ip-hook"),
 		HookFile:     filepath.Join(dir, "db", "set-ip.conf"),
+		HookOwner:    os.Getuid(),
 		Log:          slog.New(slog.NewTextHandler(logs, nil)),
 		Metrics:      e.metrics,
 		// Each fake is a start of the test binary, possibly race-enabled,
@@ -270,13 +271,7 @@ func TestSetIPInfoHook(t *testing.T) {
 		{Name: "hn0", MAC: mustMAC(macHN0)},
 		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
 	})
-	self, _ := os.Executable()
-	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(self, e.cfg.Hook); err != nil {
-		t.Fatal(err)
-	}
+	installHook(t, e.cfg.Hook)
 	st := e.set(kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3, IPAddr: "192.0.2.10;2001:db8::10", SubNet: "255.255.255.0;/64",
 		Gateway: "192.0.2.1;fe80::1", DNSAddr: "192.0.2.53"})
 	if st != kvp.StatusOK {
@@ -314,25 +309,67 @@ DNS_SERVERS="192.0.2.53"
 	}
 }
 
-// A hook others may write is not run, and the request is not applied
-// natively behind the administrator's back either.
-func TestSetIPInfoUnsafeHook(t *testing.T) {
-	e := newApplyEnv(t, nil)
-	write(t, e.cfg.Hook, "#!/bin/sh\nexit 0\n")
-	if err := os.Chmod(e.cfg.Hook, 0o777); err != nil {
+// installHook puts a copy of the test binary at path, mode 0755: run as
+// set-ip-hook, it plays the fake hook.
+func installHook(t *testing.T, path string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
-		t.Fatalf("status %v, want HV_E_FAIL", st)
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
-		t.Fatalf("ran %q", cmds)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
-		t.Fatalf("hook file written (%v)", err)
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(e.logs.String(), "writable by group or others") {
-		t.Errorf("refusal not logged:\n%s", e.logs)
+}
+
+// A hook that is there but may not be trusted, or cannot run, is not
+// run, and the request is not applied natively behind the
+// administrator's back either: HV_E_FAIL, nothing run or written.
+func TestSetIPInfoUnusableHook(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(e *applyEnv)
+		log   string
+	}{
+		{"writable by others", func(e *applyEnv) { os.Chmod(e.cfg.Hook, 0o757) }, "writable by group or others"},
+		{"not executable", func(e *applyEnv) { os.Chmod(e.cfg.Hook, 0o644) }, "not executable"},
+		{"symlink", func(e *applyEnv) {
+			real := filepath.Join(e.dir, "real-hook")
+			installHook(e.t, real)
+			os.Remove(e.cfg.Hook)
+			os.Symlink(real, e.cfg.Hook)
+		}, "symbolic link"},
+		{"directory", func(e *applyEnv) { os.Remove(e.cfg.Hook); os.Mkdir(e.cfg.Hook, 0o755) }, "not a regular file"},
+		{"other owner", func(e *applyEnv) { e.cfg.HookOwner = os.Getuid() + 1 }, "refusing to run it"},
+		{"directory writable by group", func(e *applyEnv) { os.Chmod(filepath.Dir(e.cfg.Hook), 0o775) }, "libexec is writable by group or others"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newApplyEnv(t, nil)
+			installHook(t, e.cfg.Hook)
+			tt.setup(e)
+			e.svc = New(e.cfg)
+			if st := e.svc.SetIPInfo(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
+				t.Fatalf("status %v, want HV_E_FAIL\n%s", st, e.logs)
+			}
+			e.svc.Wait()
+			if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+				t.Fatalf("ran %q", cmds)
+			}
+			if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
+				t.Fatalf("hook file written (%v)", err)
+			}
+			if !strings.Contains(e.logs.String(), tt.log) {
+				t.Errorf("refusal not logged with %q:\n%s", tt.log, e.logs)
+			}
+		})
 	}
 }
 
@@ -530,13 +567,7 @@ func TestSetIPInfoFailures(t *testing.T) {
 // nothing, the installed hook does not run) and nothing written.
 func TestSetIPInfoHostile(t *testing.T) {
 	e := newApplyEnv(t, nil)
-	self, _ := os.Executable()
-	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(self, e.cfg.Hook); err != nil {
-		t.Fatal(err)
-	}
+	installHook(t, e.cfg.Hook)
 	for _, tt := range hostileSettings {
 		if st := e.set(tt.in); st != tt.status {
 			t.Errorf("%s: status %v, want %v", tt.name, st, tt.status)

@@ -40,6 +40,7 @@ type Config struct {
 	ProcDir      string // Linux procfs, for dhclient detection
 	Hook         string // run instead of applying natively, if it exists
 	HookFile     string // the validated configuration handed to Hook
+	HookOwner    int    // the uid Hook and its directories must belong to: 0, root
 
 	Run         Runner        // nil: ExecRunner
 	Budget      time.Duration // 0: 4 s from arrival, inside the kernel's 5 s
