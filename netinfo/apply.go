@@ -140,6 +140,9 @@ func (s *Service) persist(ctx context.Context, set Setting, before state) error 
 			return reject("unsupported", kvp.StatusFail, "%s is not on PATH: %v", argv[0], err)
 		}
 	}
+	if !set.DHCP && len(set.DNS) > maxResolvers {
+		s.log.Warn("set_ip_info: the resolver uses only the first DNS servers", "used", maxResolvers, "given", len(set.DNS))
+	}
 	if len(p.ignored) > 0 {
 		s.log.Warn("set_ip_info: one default gateway per address family; ignoring the rest", "ignored", addrStrings(p.ignored))
 	}

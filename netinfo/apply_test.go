@@ -517,6 +517,25 @@ func TestSetIPInfoResolvconf(t *testing.T) {
 	}
 }
 
+// A link-local DNS server is scoped to the target, as the resolver
+// needs; more than three servers are written, with a warning that the
+// resolver uses three.
+func TestSetIPInfoDNSServers(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	in := kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24", DNSAddr: "fe80::53;192.0.2.53;192.0.2.54;192.0.2.55"}
+	if st := e.set(in); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	want := "# written by the installer\nsearch corp.example\nnameserver fe80::53%hn0\nnameserver 192.0.2.53\n" +
+		"nameserver 192.0.2.54\nnameserver 192.0.2.55\noptions edns0\n"
+	if got := e.file("resolv.conf"); got != want {
+		t.Errorf("resolv.conf:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(e.logs.String(), "the resolver uses only the first DNS servers") {
+		t.Errorf("no warning about the fourth server:\n%s", e.logs)
+	}
+}
+
 func TestIsRecordOf(t *testing.T) {
 	for name, want := range map[string]bool{
 		"hn0": true, "hn0.dhcp": true, "hn0.ra": true, "hn0:slaac:[fe80::1]": true,

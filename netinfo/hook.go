@@ -113,7 +113,7 @@ func hookConfig(s Setting, target string) []byte {
 		{"IPV6_ADDRESSES", strings.Join(v6, " ")},
 		{"IPV4_GATEWAYS", strings.Join(gw4, " ")},
 		{"IPV6_GATEWAYS", strings.Join(gw6, " ")},
-		{"DNS_SERVERS", strings.Join(addrStrings(s.DNS), " ")},
+		{"DNS_SERVERS", strings.Join(addrStrings(scoped(s.DNS, target)), " ")},
 	} {
 		fmt.Fprintf(&b, "%s=\"%s\"\n", kv[0], kv[1])
 	}

@@ -57,6 +57,19 @@ func gwString(gw netip.Addr, ifname string) string {
 	return gw.String()
 }
 
+// scoped gives link-local IPv6 addresses ifname as their zone: without
+// one the resolver cannot use them.
+func scoped(as []netip.Addr, ifname string) []netip.Addr {
+	out := make([]netip.Addr, len(as))
+	for i, a := range as {
+		out[i] = a
+		if a.Is6() && a.IsLinkLocalUnicast() {
+			out[i] = a.WithZone(ifname)
+		}
+	}
+	return out
+}
+
 // makePlan turns a validated Setting into commands. rc.conf keys are
 // those of the hn interface (hyperv_vfup copies them to laggN); live
 // commands address cur.target.
@@ -123,6 +136,7 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 // under the target's name that keeps their search, domain, options and
 // sortlist lines. Without resolvconf, resolv.conf is rewritten.
 func (p *plan) dnsSteps(dns []netip.Addr, cur current) {
+	dns = scoped(dns, cur.target.Name)
 	if !cur.resolvconf {
 		p.resolv = withNameservers(cur.resolv, dns)
 		return
