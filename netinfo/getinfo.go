@@ -112,7 +112,7 @@ func (s *Service) dhcpOf(ifname string, links []Link) bool {
 		vars = parseRCConf(b)
 	}
 	for _, n := range names {
-		if isDHCPConfig(vars["ifconfig_"+rcName(n)]) || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
+		if isDHCPConfig(ifconfigVar(vars, n)) || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
 			return true
 		}
 	}

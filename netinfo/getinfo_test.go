@@ -155,6 +155,10 @@ func TestDHCPDetection(t *testing.T) {
 		{"rc.conf DHCP", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_hn1=\"dhcp\"\n") }, 1},
 		{"rc.conf of hn10 only", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_hn10=\"DHCP\"\n") }, 0},
 		{"commented out", func(d string) { write(t, filepath.Join(d, "rc.conf"), "#ifconfig_hn1=\"DHCP\"\n") }, 0},
+		{"ifconfig_DEFAULT", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_DEFAULT=\"SYNCDHCP\"\n") }, 1},
+		{"own value over ifconfig_DEFAULT", func(d string) {
+			write(t, filepath.Join(d, "rc.conf"), "ifconfig_DEFAULT=\"DHCP\"\nifconfig_hn1=\"inet 192.0.2.1/24\"\n")
+		}, 0},
 		{"FreeBSD pidfile", func(d string) {
 			write(t, filepath.Join(d, "run", "dhclient", "dhclient.hn1.pid"), fmt.Sprintf("%d\n", os.Getpid()))
 		}, 1},

@@ -82,7 +82,7 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 	var unset []string
 	if s.DHCP {
 		sets[key] = "DHCP"
-		if prev := cur.rc[key]; isDHCPConfig(prev) {
+		if prev := ifconfigVar(cur.rc, hn); isDHCPConfig(prev) {
 			sets[key] = prev // SYNCDHCP, options such as mtu: the admin's
 		}
 		sets[key+"_ipv6"] = "inet6 accept_rtadv"
