@@ -138,6 +138,15 @@ func TestPickLinkNoAddresses(t *testing.T) {
 	if !ok || l.Name != "hn0" {
 		t.Fatalf("pickLink = %q, %v; want hn0 over the VF", l.Name, ok)
 	}
+	// Only an IPv6 link-local address, as any interface with IPv6 up
+	// has: it does not make the lagg the one carrying the addresses.
+	ll := []Link{
+		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("fe80::1/64")},
+		{Name: "hn0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.5/24", "fe80::2/64")},
+	}
+	if l, _ := pickLink(ll, mustMAC(macHN0)); l.Name != "hn0" {
+		t.Fatalf("pickLink = %q, want hn0, not the lagg with only a link-local address", l.Name)
+	}
 	links[0].Addrs = prefixes("192.0.2.1/24") // odd, but then it is the one with addresses
 	if l, _ := pickLink(links, mustMAC(macHN0)); l.Name != "mana0" {
 		t.Fatalf("pickLink = %q, want the interface carrying addresses", l.Name)
