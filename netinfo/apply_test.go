@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,6 +371,23 @@ func TestSetIPInfoUnusableHook(t *testing.T) {
 				t.Errorf("refusal not logged with %q:\n%s", tt.log, e.logs)
 			}
 		})
+	}
+}
+
+// A link-local IPv6 router is scoped to the lagg that carries the
+// addresses in rc.conf as in the live route.
+func TestSetIPInfoLaggRouterZone(t *testing.T) {
+	e := newApplyEnv(t, []Link{
+		{Name: "hn0", MAC: mustMAC(macHN0)},
+		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
+	})
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "2001:db8::10", SubNet: "/64", Gateway: "fe80::1"}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	cmds := ranCommands(t, e.log)
+	if !slices.Contains(cmds[0], "ipv6_defaultrouter=fe80::1%lagg0") ||
+		!reflect.DeepEqual(cmds[len(cmds)-1], []string{"route", "-n", "add", "-inet6", "default", "fe80::1%lagg0"}) {
+		t.Fatalf("commands %q: want fe80::1%%lagg0 in rc.conf and the route", cmds)
 	}
 }
 

@@ -108,7 +108,9 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 		for i, a := range aliases {
 			sets[fmt.Sprintf("%s_alias%d", key, i)] = a
 		}
-		p.ignored = p.routerSets(s.Gateways, sets, s.Interface)
+		// A link-local router is scoped to the interface that carries
+		// the addresses, laggN when there is one, live and in rc.conf.
+		p.ignored = p.routerSets(s.Gateways, sets, cur.target.Name)
 	}
 	for name := range cur.rc {
 		_, isSet := sets[name]
