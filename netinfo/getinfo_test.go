@@ -153,6 +153,15 @@ func TestPickLinkNoAddresses(t *testing.T) {
 	}
 }
 
+// Only Linux is searched for dhclient processes; FreeBSD has pidfiles.
+func TestDefaultProcDir(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "/proc", "freebsd": "-"} {
+		if got := defaultProcDir(goos); got != want {
+			t.Errorf("defaultProcDir(%s) = %q, want %q", goos, got, want)
+		}
+	}
+}
+
 func TestDHCPDetection(t *testing.T) {
 	links := []Link{{Name: "hn1", MAC: mustMAC(macHN1)}, {Name: "hn10", MAC: mustMAC(macHN0)}}
 	tests := []struct {

@@ -3,6 +3,7 @@ package netinfo
 import (
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -13,7 +14,7 @@ const (
 	DefaultResolvConf   = "/etc/resolv.conf"
 	DefaultResolvconfDB = "/var/run/resolvconf"
 	DefaultRunDir       = "/var/run"
-	DefaultProcDir      = "/proc"
+	DefaultProcDir      = "/proc" // on Linux only; see defaultProcDir
 	DefaultHook         = "/usr/local/libexec/hvagent/set-ip-hook"
 	DefaultHookFile     = "/var/db/hvagent/set-ip.conf"
 )
@@ -27,6 +28,16 @@ const applyBudget = 4 * time.Second
 // covers dhclient(8)'s default 60-second wait for a lease.
 const liveTimeout = 2 * time.Minute
 
+// defaultProcDir is where dhclient processes are looked for on goos:
+// only Linux has no pidfile convention for them. FreeBSD's procfs is
+// not mounted by default and its pidfiles say it all: "-", none.
+func defaultProcDir(goos string) string {
+	if goos == "linux" {
+		return DefaultProcDir
+	}
+	return "-"
+}
+
 // Config holds a Service's dependencies. The zero value works on the
 // running system with the default paths.
 type Config struct {
@@ -37,7 +48,7 @@ type Config struct {
 	ResolvConf   string // resolv.conf(5), read and rewritten atomically
 	ResolvconfDB string // resolvconf(8) state: per-interface DNS servers
 	RunDir       string // dhclient pidfiles
-	ProcDir      string // Linux procfs, for dhclient detection
+	ProcDir      string // Linux procfs, for dhclient detection; "-": none
 	Hook         string // run instead of applying natively, if it exists
 	HookFile     string // the validated configuration handed to Hook
 	HookOwner    int    // the uid Hook and its directories must belong to: 0, root
@@ -70,7 +81,7 @@ func New(cfg Config) *Service {
 	def(&cfg.ResolvConf, DefaultResolvConf)
 	def(&cfg.ResolvconfDB, DefaultResolvconfDB)
 	def(&cfg.RunDir, DefaultRunDir)
-	def(&cfg.ProcDir, DefaultProcDir)
+	def(&cfg.ProcDir, defaultProcDir(runtime.GOOS))
 	def(&cfg.Hook, DefaultHook)
 	def(&cfg.HookFile, DefaultHookFile)
 	if cfg.Links == nil {
