@@ -55,8 +55,9 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 		}
 		live = s.runHook
 	} else {
-		err = s.persist(ctx, set, before)
-		live = func(ctx context.Context) error { return s.applyLive(ctx, set) }
+		var wasDHCP bool
+		wasDHCP, err = s.persist(ctx, set, before)
+		live = func(ctx context.Context) error { return s.applyLive(ctx, set, wasDHCP) }
 	}
 	var rej *Rejection
 	if errors.As(err, &rej) {
@@ -128,12 +129,18 @@ func (s *Service) current(target Link, hn string) (current, error) {
 }
 
 // persist checks that every command of the plan exists, then changes
-// rc.conf and resolv.conf: what the system boots with.
-func (s *Service) persist(ctx context.Context, set Setting, before state) error {
+// rc.conf and resolv.conf: what the system boots with. wasDHCP is
+// whether rc.conf asked for DHCP on the interface before.
+func (s *Service) persist(ctx context.Context, set Setting, before state) (wasDHCP bool, err error) {
 	cur, err := s.current(before.link, set.Interface)
 	if err != nil {
-		return err
+		return false, err
 	}
+	wasDHCP = isDHCPConfig(ifconfigVar(cur.rc, set.Interface))
+	return wasDHCP, s.persistPlan(ctx, set, cur)
+}
+
+func (s *Service) persistPlan(ctx context.Context, set Setting, cur current) error {
 	p := makePlan(set, cur, s.cfg.RCConf)
 	for _, argv := range slices.Concat(p.persist, p.dns, p.live) {
 		if _, err := exec.LookPath(argv[0]); err != nil {

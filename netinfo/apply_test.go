@@ -419,6 +419,21 @@ func TestSetIPInfoDHCPRouters(t *testing.T) {
 	}
 }
 
+// A DHCP request for an interface already on DHCP with its dhclient
+// running does not restart the client.
+func TestSetIPInfoDHCPAgain(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient.hn0.pid"), "1\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	for _, c := range ranCommands(t, e.log) {
+		if c[0] != "sysrc" {
+			t.Errorf("ran %q although DHCP was already running", c)
+		}
+	}
+}
+
 // The reply does not wait for the live steps: a DHCP client that waits
 // for a lease (service dhclient forcerestart) holds up nothing.
 func TestSetIPInfoRepliesBeforeLive(t *testing.T) {

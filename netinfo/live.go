@@ -45,8 +45,11 @@ func (s *Service) Wait() { s.wg.Wait() }
 
 // applyLive applies set to the running system: the interfaces, routes
 // and DHCP client are read again, as an earlier request may have
-// changed them, and every step is tried even when one fails.
-func (s *Service) applyLive(ctx context.Context, set Setting) error {
+// changed them, and every step is tried even when one fails. A DHCP
+// request for an interface that was already DHCP in rc.conf and has its
+// dhclient running changes nothing live: restarting the client would
+// only drop the lease for a moment.
+func (s *Service) applyLive(ctx context.Context, set Setting, wasDHCP bool) error {
 	links, err := s.cfg.Links()
 	if err != nil {
 		return fmt.Errorf("list interfaces: %w", err)
@@ -58,6 +61,10 @@ func (s *Service) applyLive(ctx context.Context, set Setting) error {
 	cur, err := s.current(targetOf(links, hn), hn.Name)
 	if err != nil {
 		return err
+	}
+	if set.DHCP && wasDHCP && cur.dhclient {
+		s.log.Info("set_ip_info: already DHCP with a running dhclient; nothing to change live", "target", cur.target.Name)
+		return nil
 	}
 	var errs *multierror.Error
 	for _, argv := range liveCommands(set, cur) {
