@@ -665,4 +665,7 @@ func TestSetIPInfoHostile(t *testing.T) {
 	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("address")); v < 5 {
 		t.Errorf("rejected{address} = %v", v)
 	}
+	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("malformed")); v != float64(len(raw)) {
+		t.Errorf("rejected{malformed} = %v, want %d: the requests the decoder refused", v, len(raw))
+	}
 }

@@ -48,7 +48,7 @@ func (r *Rejection) Unwrap() error { return r.Err }
 // Rejection reasons (hvagent_kvp_set_ip_rejected_total{reason}).
 var rejectReasons = []string{
 	"adapter_not_found", "interface", "dhcp_flag", "address", "subnet",
-	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported",
+	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported", "malformed",
 }
 
 func reject(reason string, st kvp.Status, format string, args ...any) *Rejection {
