@@ -177,7 +177,7 @@ func (s *Service) persistPlan(ctx context.Context, set Setting, cur current) err
 		}
 	}
 	if p.resolv != nil {
-		if err := writeAtomic(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
+		if err := writeThroughLink(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
 			return fmt.Errorf("write %s (rc.conf already changed): %w", s.cfg.ResolvConf, err)
 		}
 	}
