@@ -30,5 +30,27 @@ func ExecRunner(ctx context.Context, argv []string, stdin []byte) ([]byte, error
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = waitDelay
-	return cmd.CombinedOutput()
+	out := &cappedBuffer{max: maxOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	return out.b.Bytes(), err
+}
+
+// maxOutput is how much of a command's output is kept, for the log: a
+// command that writes without end cannot grow the agent's memory.
+const maxOutput = 16 << 10
+
+// cappedBuffer keeps the first max bytes written to it and discards the
+// rest, telling the writer all went well so that it does not die of
+// EPIPE. exec.Cmd serialises writes when Stdout and Stderr are the same.
+type cappedBuffer struct {
+	b   bytes.Buffer
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if room := c.max - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }

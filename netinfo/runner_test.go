@@ -13,6 +13,22 @@ import (
 	"time"
 )
 
+// A command's output is kept up to maxOutput: the rest is read and
+// dropped, and the command is not killed for writing it.
+func TestExecRunnerCapsOutput(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh:", err)
+	}
+	out, err := ExecRunner(context.Background(), []string{sh, "-c", "head -c 1000000 /dev/zero; echo done >&2"}, nil)
+	if err != nil {
+		t.Fatalf("%v: the command did not complete", err)
+	}
+	if len(out) != maxOutput {
+		t.Fatalf("kept %d bytes of output, want %d", len(out), maxOutput)
+	}
+}
+
 // When the deadline passes, the command's whole process group goes, not
 // only the child: a script's children do not outlive the request.
 func TestExecRunnerKillsProcessGroup(t *testing.T) {
