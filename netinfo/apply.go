@@ -14,9 +14,9 @@ import (
 
 // SetIPInfo implements kvp.IPConfig. The request is validated whole
 // before anything runs; an invalid one changes nothing. A valid one is
-// persisted before the reply: written to the administrator's hook file
-// if a hook is installed, else to rc.conf with sysrc(8) and to
-// resolv.conf. The reply goes out within the kernel's deadline; the
+// persisted before the reply (rc.conf with sysrc(8), resolv.conf)
+// unless an administrator's hook is installed, which then gets it after
+// the reply. The reply goes out within the kernel's deadline; the
 // change is then applied live off the request path (see applyLive).
 // One audit line records the state before and the configuration after.
 func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
@@ -50,10 +50,10 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 
 	var live func(context.Context) error
 	if hook {
-		if err = herr; err == nil {
-			err = s.prepareHook(set, target.Name)
-		}
-		live = s.runHook
+		// The file is written when the hook's turn comes: a later
+		// request must not overwrite it under an earlier one's hook.
+		err = herr
+		live = func(ctx context.Context) error { return s.runHook(ctx, set, target.Name) }
 	} else {
 		var wasDHCP bool
 		wasDHCP, err = s.persist(ctx, set, before)
@@ -104,14 +104,10 @@ func targetOf(links []Link, hn Link) Link {
 	return hn
 }
 
-func (s *Service) prepareHook(set Setting, target string) error {
+func (s *Service) runHook(ctx context.Context, set Setting, target string) error {
 	if err := writeHookFile(s.cfg.HookFile, hookConfig(set, target)); err != nil {
 		return fmt.Errorf("write %s: %w", s.cfg.HookFile, err)
 	}
-	return nil
-}
-
-func (s *Service) runHook(ctx context.Context) error {
 	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile}, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", s.cfg.Hook, err, trimOutput(out))

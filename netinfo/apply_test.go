@@ -330,6 +330,26 @@ func installHook(t *testing.T, path string) {
 	}
 }
 
+// Requests are handed to the hook one at a time, in order, each with
+// its own file, even when the second arrives while the first's hook runs.
+func TestSetIPInfoHookInOrder(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	installHook(t, e.cfg.Hook)
+	t.Setenv(fakeBlockEnv, "set-ip-hook")
+	for _, ip := range []string{"192.0.2.10", "192.0.2.20"} {
+		if st := e.reply(kvp.IPInfo{AdapterID: "hn0", IPAddr: ip, SubNet: "/24"}); st != kvp.StatusOK {
+			t.Fatalf("status %v\n%s", st, e.logs)
+		}
+	}
+	write(t, e.log+".release", "")
+	e.svc.Wait()
+	b, _ := os.ReadFile(e.log + ".hookfile")
+	first, second := strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.10/24"`), strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.20/24"`)
+	if first < 0 || second < first {
+		t.Fatalf("the hook saw, in order:\n%s", b)
+	}
+}
+
 // A hook that is there but may not be trusted, or cannot run, is not
 // run, and the request is not applied natively behind the
 // administrator's back either: HV_E_FAIL, nothing run or written.

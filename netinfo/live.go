@@ -31,7 +31,7 @@ func (s *Service) background(attrs []any, live func(context.Context) error) {
 			if s.cfg.Metrics != nil {
 				s.cfg.Metrics.ApplyFailures.Inc()
 			}
-			s.log.Error("set_ip_info failed to apply live; the persisted configuration takes effect at the next boot",
+			s.log.Error("set_ip_info failed after the reply",
 				append(attrs, "err", err)...)
 			return
 		}

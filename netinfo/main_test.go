@@ -71,9 +71,12 @@ func fakeMain(name string) int {
 		}
 	}
 	if name == "set-ip-hook" && len(os.Args) > 1 {
-		// Keep a copy of the file the hook was given.
+		// Keep a copy of each file the hook was given, in order.
 		if b, err := os.ReadFile(os.Args[1]); err == nil {
-			_ = os.WriteFile(os.Getenv(fakeLogEnv)+".hookfile", b, 0o600)
+			if f, err := os.OpenFile(os.Getenv(fakeLogEnv)+".hookfile", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+				f.Write(b)
+				f.Close()
+			}
 		}
 	}
 	return 0
