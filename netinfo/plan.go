@@ -2,9 +2,7 @@ package netinfo
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -55,19 +53,6 @@ func gwString(gw netip.Addr, ifname string) string {
 		return gw.WithZone(ifname).String()
 	}
 	return gw.String()
-}
-
-// scoped gives link-local IPv6 addresses ifname as their zone: without
-// one the resolver cannot use them.
-func scoped(as []netip.Addr, ifname string) []netip.Addr {
-	out := make([]netip.Addr, len(as))
-	for i, a := range as {
-		out[i] = a
-		if a.Is6() && a.IsLinkLocalUnicast() {
-			out[i] = a.WithZone(ifname)
-		}
-	}
-	return out
 }
 
 // makePlan turns a validated Setting into commands. rc.conf keys are
@@ -128,35 +113,6 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 	}
 	p.live = liveCommands(s, cur)
 	return p
-}
-
-// dnsSteps installs the DNS servers. Where resolvconf(8) keeps records
-// (dhclient-script registers a lease's servers with 'resolvconf -a
-// <if>'), resolv.conf is its output: writing it directly would leave
-// the old record in place, reported by GET_IP_INFO and restored at the
-// next 'resolvconf -u'. The interface's records are then replaced by one
-// under the target's name that keeps their search, domain, options and
-// sortlist lines. Without resolvconf, resolv.conf is rewritten.
-func (p *plan) dnsSteps(dns []netip.Addr, cur current) {
-	dns = scoped(dns, cur.target.Name)
-	if !cur.resolvconf {
-		p.resolv = withNameservers(cur.resolv, dns)
-		return
-	}
-	t := cur.target.Name
-	names := slices.Sorted(maps.Keys(cur.records))
-	var old []byte
-	for _, n := range names {
-		old = append(old, cur.records[n]...)
-		if n != t {
-			p.dns = append(p.dns, []string{"resolvconf", "-d", n})
-		}
-	}
-	if len(names) == 0 {
-		old = cur.resolv
-	}
-	p.record = withNameservers(resolverOptions(old), dns)
-	p.dns = append(p.dns, []string{"resolvconf", "-a", t})
 }
 
 // staleRouters names defaultrouter and ipv6_defaultrouter when they
@@ -225,67 +181,6 @@ func assignments(sets map[string]string) []string {
 		out[i] = n + "=" + sets[n]
 	}
 	return out
-}
-
-// liveCommands applies s to the running system: addresses on the target,
-// default routes, dhclient.
-func liveCommands(s Setting, cur current) [][]string {
-	t := cur.target.Name
-	var cmds [][]string
-	if s.DHCP {
-		for _, a := range cur.target.Addrs {
-			if a.Addr().Is4() {
-				cmds = append(cmds, []string{"ifconfig", t, "inet", a.Addr().String(), "-alias"})
-			}
-		}
-		cmds = append(cmds, []string{"ifconfig", t, "inet6", "accept_rtadv"})
-		return append(cmds, []string{"service", "dhclient", "forcerestart", t})
-	}
-	if cur.dhclient {
-		// forcestop: rc.d/dhclient's precheck refuses a plain stop once
-		// ifconfig_<if> is static, which sysrc has just made it, and
-		// always for laggN, which rc.conf never marks DHCP.
-		cmds = append(cmds, []string{"service", "dhclient", "forcestop", t})
-	}
-	for _, a := range cur.target.Addrs {
-		if a.Addr().Is6() && a.Addr().IsLinkLocalUnicast() || slices.Contains(s.Addrs, a) {
-			continue
-		}
-		cmds = append(cmds, []string{"ifconfig", t, family(a.Addr()), a.Addr().String(), "-alias"})
-	}
-	for _, a := range s.Addrs {
-		if !slices.Contains(cur.target.Addrs, a) {
-			cmds = append(cmds, []string{"ifconfig", t, family(a.Addr()), a.String(), "alias"})
-		}
-	}
-	done := map[bool]bool{}
-	for _, gw := range s.Gateways {
-		v4 := gw.Is4()
-		if done[v4] {
-			continue
-		}
-		done[v4] = true
-		cmds = append(cmds, routeCommands(gw, cur.routes, t)...)
-	}
-	return cmds
-}
-
-// routeCommands replaces the default route of gw's family unless it
-// already points at gw.
-func routeCommands(gw netip.Addr, routes []Route, t string) [][]string {
-	fam := "-" + family(gw)
-	var cmds [][]string
-	for _, r := range routes {
-		if r.Gateway.Is4() != gw.Is4() {
-			continue
-		}
-		if r.Gateway.WithZone("") == gw {
-			return nil
-		}
-		cmds = append(cmds, []string{"route", "-n", "delete", fam, "default"})
-		break
-	}
-	return append(cmds, []string{"route", "-n", "add", fam, "default", gwString(gw, t)})
 }
 
 // describe renders a configuration for the audit log.
