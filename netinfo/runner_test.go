@@ -13,13 +13,24 @@ import (
 	"time"
 )
 
+// needSh returns the path of sh(1); without one the test skips, or
+// fails in CI (CI=true), which must run it.
+func needSh(t *testing.T) string {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but no sh:", err)
+		}
+		t.Skip("no sh:", err)
+	}
+	return sh
+}
+
 // A command's output is kept up to maxOutput: the rest is read and
 // dropped, and the command is not killed for writing it.
 func TestExecRunnerCapsOutput(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh:", err)
-	}
+	sh := needSh(t)
 	out, err := ExecRunner(context.Background(), []string{sh, "-c", "head -c 1000000 /dev/zero; echo done >&2"}, nil)
 	if err != nil {
 		t.Fatalf("%v: the command did not complete", err)
@@ -32,10 +43,7 @@ func TestExecRunnerCapsOutput(t *testing.T) {
 // When the deadline passes, the command's whole process group goes, not
 // only the child: a script's children do not outlive the request.
 func TestExecRunnerKillsProcessGroup(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh:", err)
-	}
+	sh := needSh(t)
 	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
