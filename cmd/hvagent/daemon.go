@@ -27,6 +27,7 @@ type daemonFlags struct {
 	kvpDevice  string
 	kvpPoolDir string
 	vss        vssFlags
+	ipFlags    // netinfo paths: run_ipinfo.go
 	listen     string
 	webConfig  string
 	disable    string
@@ -47,6 +48,7 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
 	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
 	f.vss.register(fs)
+	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
 	fs.StringVar(&f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf")
@@ -169,7 +171,7 @@ func newKVP(ctx context.Context, f *daemonFlags, m *metrics.Metrics, log *slog.L
 		return nil, nil, err
 	}
 	facts := kvp.GatherFacts(ctx, agent.Version, nil)
-	ip := newIPInfo(m, log)
+	ip := newIPInfo(f.ipFlags, m, log)
 	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m, Log: log, IP: ip, Addrs: ip.Addrs})
 	m.Registry.MustRegister(kvp.NewCollector(store))
 	log.Info("kvp pools opened", "dir", f.kvpPoolDir, "fqdn", facts.FQDN)
