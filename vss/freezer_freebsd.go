@@ -3,6 +3,7 @@
 package vss
 
 import (
+	"math"
 	"time"
 	"unsafe"
 
@@ -36,7 +37,9 @@ func makeTimeout(d time.Duration) timeout {
 	if d <= 0 {
 		return timeout{}
 	}
-	return timeout{ms: d.Milliseconds(), set: true}
+	// poll(2) takes an int; a larger one fails with EINVAL, which the
+	// child would take for EOF and thaw at once.
+	return timeout{ms: min(d.Milliseconds(), math.MaxInt32), set: true}
 }
 
 // thawAll: the FreeBSD kernel resumes a suspended filesystem when the last

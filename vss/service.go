@@ -29,6 +29,9 @@ const (
 	// freezeReserve is what zpool sync leaves of the budget for the
 	// freezer and an abort.
 	freezeReserve = 3 * time.Second
+	// MaxMaxFrozen bounds --vss.max-frozen: a snapshot takes seconds, and
+	// the freezer's own deadline must fit poll(2)'s int milliseconds.
+	MaxMaxFrozen = time.Hour
 	// DefaultMaxFrozen is --vss.max-frozen's default.
 	DefaultMaxFrozen = 60 * time.Second
 )

@@ -36,8 +36,8 @@ func (v *vssFlags) validate() error {
 	if _, err := vss.ParseZFSPolicy(v.zfs); err != nil {
 		return fmt.Errorf("--vss.zfs: %w", err)
 	}
-	if v.maxFrozen <= 0 {
-		return fmt.Errorf("--vss.max-frozen: %s is not a positive duration", v.maxFrozen)
+	if v.maxFrozen <= 0 || v.maxFrozen > vss.MaxMaxFrozen {
+		return fmt.Errorf("--vss.max-frozen: %s must be positive and at most %s", v.maxFrozen, vss.MaxMaxFrozen)
 	}
 	for _, d := range splitList(v.include) {
 		if !filepath.IsAbs(d) {

@@ -23,6 +23,8 @@ func TestVSSFlags(t *testing.T) {
 		{[]string{"--vss.zfs", "fail", "--vss.max-frozen", "2m", "--vss.include", "/,/var", "--vss.exclude", "/jail/*"}, ""},
 		{[]string{"--vss.zfs", "freeze"}, "--vss.zfs"},
 		{[]string{"--vss.max-frozen", "0s"}, "--vss.max-frozen"},
+		{[]string{"--vss.max-frozen", "1h"}, ""},
+		{[]string{"--vss.max-frozen", "1h1s"}, "--vss.max-frozen"},
 		{[]string{"--vss.include", "var"}, "--vss.include"},
 		{[]string{"--vss.exclude", "/[x"}, "--vss.exclude"},
 	}
