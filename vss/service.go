@@ -204,12 +204,15 @@ func (s *Service) freeze() error {
 		// What is left of the budget, keeping a second to abort in; at
 		// least a second, even when the hooks took their whole share.
 		wait := max(time.Until(deadline)-time.Second, time.Second)
+		// Nothing may write to a frozen filesystem, log lines included:
+		// hold them from before the first filesystem freezes.
+		s.held.hold()
 		f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
 		if err != nil {
+			s.held.release(s.log) // a failed Freeze thawed what it froze
 			return s.abort(ran, deadline, err)
 		}
 		sess.frozen = f
-		s.held.hold() // nothing may write to a frozen filesystem, logs included
 		s.log.Info("frozen", "filesystems", dirs(p.Freeze), "zfs_synced", p.Pools, "freezer_pid", f.Pid())
 	} else {
 		s.log.Info("nothing to freeze; hooks ran", "zfs_synced", p.Pools)

@@ -2,6 +2,7 @@ package vss
 
 import (
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,4 +136,22 @@ func (l *lockedBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// A freeze that fails lets go of the log lines it held.
+func TestServiceFailedFreezeReleasesLogs(t *testing.T) {
+	var buf lockedBuf
+	missing := filepath.Join(t.TempDir(), "gone") // opening it fails: nothing is frozen
+	s, _ := newTestService(t, Config{
+		Policy:     Policy{ZFS: ZFSSync},
+		ReadMounts: func() ([]Mount, error) { return []Mount{{Dir: missing, Type: "ext4", Dev: "7:0"}}, nil },
+		Log:        slog.New(slog.NewTextHandler(&buf, nil)),
+	})
+	if st := do(t, s, OpFreeze); st != StatusFailure {
+		t.Fatalf("FREEZE of a missing mount point = %v, want failure", st)
+	}
+	s.log.Info("after the failed freeze")
+	if !strings.Contains(buf.String(), "after the failed freeze") {
+		t.Errorf("log lines still held after a failed freeze:\n%s", buf.String())
+	}
 }
