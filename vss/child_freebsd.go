@@ -37,7 +37,11 @@ type timeout struct {
 //go:nosplit
 //go:norace
 func rawFork() (uintptr, syscall.Errno) {
-	// As in syscall.forkAndExecInChild1: r1 is 0 in the child.
+	// As in syscall.forkAndExecInChild1 (exec_freebsd.go, both arches):
+	// r1 is 0 in the child. sys_fork (sys/kern/kern_fork.c) returns the
+	// pid in the parent, cpu_fork (sys/<arch>/<arch>/vm_machdep.c) zeroes
+	// the child's return register. Darwin's "pid in both, r2 tells" does
+	// not apply here.
 	r, _, e := syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
 	return r, e
 }
