@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"operation", "result"}),
 		Frozen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "hvagent", Subsystem: "vss", Name: "frozen",
-			Help: "1 while a backup holds the guest's filesystems frozen, else 0.",
+			Help: "1 from a successful FREEZE until the thaw (filesystems frozen, or only ZFS pools synced), else 0.",
 		}),
 		FrozenDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hvagent", Subsystem: "vss", Name: "frozen_duration_seconds",
