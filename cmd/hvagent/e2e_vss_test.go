@@ -167,3 +167,21 @@ func TestE2EVSSLinuxNeedsInclude(t *testing.T) {
 	e.must(vsstest.OpCheck, vsstest.StatusFailure)
 	waitLog(t, e, "and it names none")
 }
+
+// A THAW that timed out in the kernel before the agent read it gets no
+// answer, but still thaws at once rather than at --vss.max-frozen.
+func TestE2EVSSLateThawThaws(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start() // --vss.max-frozen 60s: far beyond requireDone's wait
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	if err := e.kernel.SendExpired(vsstest.OpThaw); err != nil {
+		t.Fatal(err)
+	}
+	requireDone(t, done, 5*time.Second, e)
+	if s := e.kernel.Stats(); s.LateReplies != 0 || s.BadReplies != 0 {
+		t.Errorf("stats %+v: the agent answered the expired THAW", s)
+	}
+}
