@@ -66,6 +66,11 @@ func (h *Hooks) List() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vss: hooks: %w", err)
 	}
+	// Whoever can write the directory can swap a hook for a symlink to
+	// any root-owned program, which trusted() would accept.
+	if dfi, err := os.Stat(h.Dir); err != nil || !trusted(dfi) {
+		return nil, fmt.Errorf("vss: hooks directory %s is writable by others or not owned by the agent's user: no hook is run from it", h.Dir)
+	}
 	var names []string
 	for _, e := range ents {
 		if leftover(e.Name()) {

@@ -306,3 +306,19 @@ func TestZpoolSyncStopsAtDeadline(t *testing.T) {
 		t.Fatal("zpoolSync still waiting for zpool 60 s after its deadline")
 	}
 }
+
+// Hooks run as root: a hooks directory others can write is refused, and
+// with it the FREEZE, rather than running whatever was put there.
+func TestHooksDirWritableByOthersRefused(t *testing.T) {
+	dir, logf := hookDir(t, map[string]string{"10-a": ""})
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
+	if st := do(t, s, OpFreeze); st != StatusFailure {
+		t.Errorf("FREEZE with a world-writable hooks directory = %v, want failure", st)
+	}
+	if got := hookLog(t, logf); got != nil {
+		t.Errorf("hooks ran from a world-writable directory: %q", got)
+	}
+}
