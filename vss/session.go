@@ -56,7 +56,7 @@ func (s *Service) lateThaw() {
 // reverse order. Hook failures are logged and counted; the error is about
 // the filesystems. Called with s.mu held.
 func (s *Service) end(why string) error {
-	deadline := time.Now().Add(opBudget) // the THAW answers within it
+	deadline := time.Now().Add(s.cfg.opBudget) // the THAW answers within it
 	sess := s.sess
 	s.sess = nil
 	sess.timer.Stop()
