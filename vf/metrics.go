@@ -63,3 +63,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.Managing)
 	return m
 }
+
+// actionNames are every value of the action label.
+var actionNames = []string{ActionVFUp, ActionCreate, ActionAddPort, ActionOverride}
+
+// initHN creates hn's counter and histogram series at zero when hn is
+// first seen. A counter that appears only at its first increment starts
+// at 1, and increase() over it is 0: an alert on failures would miss the
+// first one (the Prometheus guideline "avoid missing metrics").
+func (m *Metrics) initHN(hn string) {
+	m.Transitions.WithLabelValues(hn, DirToSynthetic)
+	m.Transitions.WithLabelValues(hn, DirToVF)
+	for _, a := range actionNames {
+		m.LaggActions.WithLabelValues(hn, a, "success")
+		m.LaggActions.WithLabelValues(hn, a, "failure")
+	}
+	m.HeldBack.WithLabelValues(hn)
+	m.Degraded.WithLabelValues(hn)
+}
