@@ -358,7 +358,7 @@ func TestE2EVFDevdRestartAndHostileLines(t *testing.T) {
 	hostile := [][]byte{
 		[]byte(strings.Repeat("!system=IFNET subsystem=mce0 type=DETACH ", 200)),
 		[]byte("!system=IFNET\x00 subsystem=mce0 type=DETACH\n"),
-		[]byte("!system=IFNET subsystem=mce0 type=DETACH \xff\xfe\n"),
+		[]byte("!system=IFNET subsystem=mce0 type=DETACH \x01\xff\xfe\n"),
 		[]byte("garbage\n"),
 		[]byte("!system=IFNET subsystem=mce0\n"),
 		[]byte("!system=IFNET subsystem=../../etc type=DETACH\n"),
