@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -118,7 +119,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	})
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
 	if err != nil {
-		return err
+		return s.devdMissing(err)
 	}
 	in := newInterpreter(s.cfg.Sysctl, env.Log)
 	obs, err := in.snapshot(s.cfg.Now())
@@ -177,4 +178,20 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	}
 	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, line)
 	return nil
+}
+
+// devdMissing qualifies a failure to reach devd at start. No socket is
+// final (the subsystem is disabled) only on a machine without hn(4): a
+// guest with hn interfaces runs devd, which is restarting or not started
+// yet, so the supervisor retries with its backoff, as a reconnection
+// would.
+func (s *Subsystem) devdMissing(err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if t, derr := Discover(s.cfg.Sysctl); derr != nil || len(t.HNs) == 0 {
+		return err
+	}
+	// %v, not %w: the ENOENT inside must not make the error final.
+	return fmt.Errorf("vf: devd is not running yet although hn(4) interfaces exist; will retry: %v", err)
 }
