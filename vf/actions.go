@@ -20,6 +20,12 @@ const DefaultOverrideDir = "/usr/libexec/hyperv"
 // minVFDelay is hyperv_vfattach's floor on hyperv_vf_delay.
 const minVFDelay = 2 * time.Second
 
+// DefaultActionTimeout bounds one action, all its commands together:
+// each command has its own bound, but a lagg creation runs a dozen of
+// them, a synchronous dhclient among them. An action past it fails and
+// lets the hn's next one run.
+const DefaultActionTimeout = 3 * time.Minute
+
 // work is one action decided on the loop and run off it.
 type work struct {
 	hn   string
@@ -41,6 +47,7 @@ type manager struct {
 	delay       time.Duration // hyperv_vf_delay, at least minVFDelay
 	burst       int
 	interval    time.Duration
+	timeout     time.Duration // per action
 	// ctx ends the commands when the subsystem stops.
 	ctx context.Context
 
@@ -117,9 +124,12 @@ func (mg *manager) start(w work) {
 		return
 	}
 	mg.busy[w.hn] = true
-	ctx := mg.ctx
+	ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
 	var results []actionResult
-	mg.loop.Go(func() { results = mg.vfUp(ctx, w) }, func() { mg.finish(w.hn, results) })
+	mg.loop.Go(func() {
+		defer cancel()
+		results = mg.vfUp(ctx, w)
+	}, func() { mg.finish(w.hn, results) })
 }
 
 // scheduleVFUp is hyperv_vfattach: ifconfig VF up after the delay, if
@@ -137,9 +147,10 @@ func (mg *manager) scheduleVFUp(w work) {
 			return
 		}
 		mg.busy[w.hn] = true
-		ctx := mg.ctx
+		ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
 		var results []actionResult
 		mg.loop.Go(func() {
+			defer cancel()
 			p := PlanVFUp(w.hn, w.vf)
 			results = []actionResult{{p, Execute(ctx, mg.run, p)}}
 		}, func() { mg.finish(w.hn, results) })

@@ -43,6 +43,8 @@ type Config struct {
 	// Burst and Interval set the per-hn action rate limit.
 	Burst    int
 	Interval time.Duration
+	// ActionTimeout bounds one action; 0 means DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// Recheck is how long after a VF attached in transparent mode its
 	// datapath is read even without a link event; 0 means 5 s (hn(4)
 	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
@@ -99,6 +101,9 @@ func New(cfg Config) *Subsystem {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = DefaultActionTimeout
+	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = defaultRecheck
 	}
@@ -114,7 +119,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	s.once.Do(func() {
 		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
 		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
-			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval}
+			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout}
 		s.mg.init()
 	})
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)

@@ -207,3 +207,46 @@ func TestReconnectBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A command that never returns on its own (a runner honouring only its
+// context) cannot hold an hn's actions: the action's deadline ends it,
+// it counts as a failure, and the hn's next action runs.
+func TestActionDeadline(t *testing.T) {
+	dir := t.TempDir()
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
+		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
+	}}}
+	var mu sync.Mutex
+	hung := 0
+	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
+		if strings.Join(argv, " ") == "ifconfig lagg0" {
+			mu.Lock()
+			hung++
+			mu.Unlock()
+			<-ctx.Done()
+			return "", ctx.Err()
+		}
+		return "", nil
+	})
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
+		Sysctl: sc, Runner: run, Metrics: m, ActionTimeout: 50 * time.Millisecond})
+	runSubsystem(t, s, d)
+	failed := m.LaggActions.WithLabelValues("hn0", ActionCreate, "failure")
+	waitFor(t, "the boot-time action to time out", func() bool { return testutil.ToFloat64(failed) == 1 })
+	d.Send("!system=HYPERV_NIC_VF subsystem=hn0 type=VF_UP")
+	waitFor(t, "the next action to run and time out", func() bool { return testutil.ToFloat64(failed) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if hung != 2 {
+		t.Errorf("lagg0 queried %d times, want 2", hung)
+	}
+}
+
+type runnerFunc func(context.Context, []string) (string, error)
+
+func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
