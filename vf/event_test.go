@@ -109,6 +109,16 @@ func FuzzParseEvent(f *testing.F) {
 	})
 }
 
+func TestIsHN(t *testing.T) {
+	for name, want := range map[string]bool{
+		"hn0": true, "hn12": true, "hn": false, "hnx0": false, "hnfoo0": false, "mce0": false, "hn01": false, "lagg0": false,
+	} {
+		if got := IsHN(name); got != want {
+			t.Errorf("IsHN(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestValidIfName(t *testing.T) {
 	for name, want := range map[string]bool{
 		"hn0": true, "mce12": true, "mlxen0": true, "mana0": true, "lagg0": true,

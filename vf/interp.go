@@ -71,7 +71,7 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 		return in.nicVF(e, at)
 	}
 	name := e.Subsystem
-	if strings.HasPrefix(name, "hn") {
+	if IsHN(name) {
 		// Transparent mode mirrors the VF's link onto hnN.
 		if cur, ok := in.cur[name]; ok && cur.Transparent && strings.HasPrefix(e.Type, "LINK_") {
 			return in.reread(name, at), nil
@@ -117,7 +117,7 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 // hn_rxvf_change): the datapath moved to or from the VF.
 func (in *interpreter) nicVF(e Event, at time.Time) ([]Observation, []trigger) {
 	hn := e.Subsystem
-	if !strings.HasPrefix(hn, "hn") {
+	if !IsHN(hn) {
 		return nil, nil
 	}
 	cur, ok := in.cur[hn]

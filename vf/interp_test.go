@@ -166,3 +166,18 @@ func FuzzDiscover(f *testing.F) {
 		}
 	})
 }
+
+// An interface named like hn but not hn plus a unit ("hnx0") is not read
+// through dev.hn.0: no state, no metric series, no lagg for it.
+func TestNotAnHN(t *testing.T) {
+	sc := &mapSysctl{v: map[string]string{"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0"}}
+	in := newInterpreter(sc, slog.New(slog.DiscardHandler))
+	if _, err := in.snapshot(time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Event{ev("HYPERV_NIC_VF", "hnx0", "VF_UP"), ev("HYPERV_NIC_VF", "hnfoo0", "VF_DOWN")} {
+		if obs, trig := in.handle(e, time.Unix(1, 0)); len(obs)+len(trig) != 0 {
+			t.Errorf("%v: observations %+v, triggers %+v; want none", e, obs, trig)
+		}
+	}
+}
