@@ -163,6 +163,11 @@ func TestBaseRulesActive(t *testing.T) {
 		{"notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
 		{"#notify 10 {\n#\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n#};\n", false},
 		{"notify 10 {\n\taction \"pkill -x hv_kvp_daemon\";\n};\n", false},
+		// devd.conf(5) block comments.
+		{"/*\nnotify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n*/\n", false},
+		{"/* off */ notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n", true},
+		{"/* a */ notify 10 { /* b */\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
+		{"/* unterminated\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n", false},
 	}
 	for i, tt := range tests {
 		p := filepath.Join(dir, "hyperv.conf")
