@@ -2,13 +2,8 @@ package vf
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/hvagent/hvagent/agent"
@@ -48,6 +43,12 @@ type manager struct {
 	burst       int
 	interval    time.Duration
 	timeout     time.Duration // per action
+	baseRules   string
+	// enabled: the subsystem manages (loop-owned, set by setEnabled).
+	enabled bool
+	// blocked runs on the loop when an action found the base rules
+	// active; the subsystem switches to observing.
+	blocked func(why error)
 	// ctx ends the commands when the subsystem stops.
 	ctx context.Context
 
@@ -111,6 +112,9 @@ func (mg *manager) holdBack(w work, wait time.Duration) {
 
 // start runs w now, or after hn's running action.
 func (mg *manager) start(w work) {
+	if !mg.enabled {
+		return
+	}
 	if mg.busy[w.hn] {
 		mg.queued[w.hn] = w
 		return
@@ -123,13 +127,7 @@ func (mg *manager) start(w work) {
 		mg.scheduleVFUp(w)
 		return
 	}
-	mg.busy[w.hn] = true
-	ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
-	var results []actionResult
-	mg.loop.Go(func() {
-		defer cancel()
-		results = mg.vfUp(ctx, w)
-	}, func() { mg.finish(w.hn, results) })
+	mg.launch(w.hn, func(ctx context.Context) []actionResult { return mg.vfUp(ctx, w) })
 }
 
 // scheduleVFUp is hyperv_vfattach: ifconfig VF up after the delay, if
@@ -138,6 +136,9 @@ func (mg *manager) scheduleVFUp(w work) {
 	mg.cancelVFUp(w.vf)
 	mg.vfTimers[w.vf] = mg.loop.AfterFunc(mg.delay, func() {
 		delete(mg.vfTimers, w.vf)
+		if !mg.enabled {
+			return
+		}
 		if o, ok := mg.tracker.Get(w.hn); !ok || o.VF != w.vf {
 			mg.log.Debug("VF left before its delayed bring-up", "hn", w.hn, "vf", w.vf)
 			return
@@ -146,15 +147,61 @@ func (mg *manager) scheduleVFUp(w work) {
 			mg.queued[w.hn] = w
 			return
 		}
-		mg.busy[w.hn] = true
-		ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
-		var results []actionResult
-		mg.loop.Go(func() {
-			defer cancel()
+		mg.launch(w.hn, func(ctx context.Context) []actionResult {
 			p := PlanVFUp(w.hn, w.vf)
-			results = []actionResult{{p, Execute(ctx, mg.run, p)}}
-		}, func() { mg.finish(w.hn, results) })
+			return []actionResult{{p, Execute(ctx, mg.run, p)}}
+		})
 	})
+}
+
+// launch runs one action of hn off the loop, within the action deadline.
+// Right before acting it looks at the base devd rules again: if they
+// became active since the mode was decided, it does nothing and the
+// subsystem goes back to observing (never act twice).
+func (mg *manager) launch(hn string, act func(context.Context) []actionResult) {
+	mg.busy[hn] = true
+	ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
+	var results []actionResult
+	var blocked error
+	mg.loop.Go(func() {
+		defer cancel()
+		if blocked = mg.baseRulesBlock(); blocked == nil {
+			results = act(ctx)
+		}
+	}, func() {
+		if blocked != nil {
+			mg.busy[hn] = false
+			mg.blocked(blocked)
+			return
+		}
+		mg.finish(hn, results)
+	})
+}
+
+// baseRulesBlock reports why the base devd rules forbid acting now.
+func (mg *manager) baseRulesBlock() error {
+	active, err := BaseRulesActive(mg.baseRules)
+	switch {
+	case err != nil:
+		return err
+	case active:
+		return fmt.Errorf("the base devd rules in %s became active", mg.baseRules)
+	}
+	return nil
+}
+
+// setEnabled turns acting on or off. Turning it off drops what waits:
+// delayed bring-ups, held-back and queued actions. Runs on the loop.
+func (mg *manager) setEnabled(on bool) {
+	mg.enabled = on
+	if on {
+		return
+	}
+	for vf := range mg.vfTimers {
+		mg.cancelVFUp(vf)
+	}
+	clear(mg.pending)
+	clear(mg.queued)
 }
 
 func (mg *manager) cancelVFUp(vf string) {
@@ -186,66 +233,4 @@ func (mg *manager) finish(hn string, results []actionResult) {
 		delete(mg.queued, hn)
 		mg.start(w)
 	}
-}
-
-// vfUp is hyperv_vfup for one hn, run off the loop.
-func (mg *manager) vfUp(ctx context.Context, w work) []actionResult {
-	override := filepath.Join(mg.overrideDir, "hyperv_vfup."+w.hn)
-	if fi, err := os.Stat(override); err == nil && fi.Mode().IsRegular() {
-		p := PlanOverride(w.hn, override)
-		return []actionResult{{p, Execute(ctx, mg.run, p)}}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		mg.log.Warn("cannot check the override script", "path", override, "err", err)
-	}
-	p, err := mg.planVFUp(ctx, w.hn)
-	switch {
-	case errors.Is(err, errVFGone):
-		mg.log.Info("VF detached before hyperv_vfup's work; nothing to do", "hn", w.hn)
-		return nil
-	case err != nil:
-		return []actionResult{{Plan{Action: ActionCreate, HN: w.hn}, err}}
-	case p.Action == "":
-		mg.log.Debug("lagg already has the VF", "hn", w.hn)
-		return nil
-	}
-	return []actionResult{{p, Execute(ctx, mg.run, p)}}
-}
-
-// planVFUp decides hyperv_vfup's work from the system's current state.
-// An empty plan means there is nothing to do.
-func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
-	unit, _ := unitOf(hn)
-	vf, err := mg.sc.Sysctl("dev.hn." + strconv.Itoa(unit) + ".vf")
-	if err != nil && !errors.Is(err, ErrNoSysctl) {
-		return Plan{}, err
-	}
-	if !ValidIfName(vf) {
-		return Plan{}, errVFGone
-	}
-	lagg := laggOf(hn)
-	out, err := mg.run.Run(ctx, []string{"ifconfig", lagg})
-	var ee *ExitError
-	switch {
-	case errors.As(err, &ee):
-		rc, err := ReadRCConf(ctx, mg.run, hn)
-		if err != nil {
-			return Plan{}, fmt.Errorf("vf: rc.conf of %s: %w", hn, err)
-		}
-		return PlanCreate(hn, vf, rc), nil
-	case err != nil:
-		return Plan{}, err
-	case HasLaggPort(out, vf):
-		return Plan{}, nil
-	}
-	return PlanAddPort(hn, vf), nil
-}
-
-// readVFDelay reads hyperv_vf_delay from rc.conf (minimum 2 s).
-func readVFDelay(ctx context.Context, r Runner) time.Duration {
-	v, err := sysrc(ctx, r, "hyperv_vf_delay")
-	n, perr := strconv.Atoi(v)
-	if err != nil || perr != nil || n < 0 || n > 86400 {
-		return minVFDelay
-	}
-	return max(minVFDelay, time.Duration(n)*time.Second)
 }

@@ -119,7 +119,11 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	s.once.Do(func() {
 		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
 		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
-			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout}
+			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout,
+			baseRules: s.cfg.BaseRules}
+		s.mg.blocked = func(why error) {
+			s.setMode(decision{why: fmt.Sprintf("%v; send hvagent SIGHUP once they are disabled again", why)}, env.Log)
+		}
 		s.mg.init()
 	})
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)

@@ -250,3 +250,63 @@ func TestActionDeadline(t *testing.T) {
 type runnerFunc func(context.Context, []string) (string, error)
 
 func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
+
+// The base devd rules re-enabled behind the agent's back (no SIGHUP):
+// the next action sees them, does nothing, and the subsystem observes.
+func TestActionRechecksBaseRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "hyperv.conf")
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
+		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
+	}}}
+	run := &lockedRecorder{r: recorder{out: map[string]string{"ifconfig lagg0": "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"}}}
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: rules, Sysctl: sc, Runner: run, Metrics: m})
+	runSubsystem(t, s, d)
+	added := m.LaggActions.WithLabelValues("hn0", ActionAddPort, "success")
+	waitFor(t, "the boot-time add_port", func() bool { return testutil.ToFloat64(added) == 1 })
+	n := len(run.calls())
+
+	if err := os.WriteFile(rules, []byte("notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.Send("!system=HYPERV_NIC_VF subsystem=hn0 type=VF_UP")
+	waitFor(t, "the subsystem to fall back to observing", func() bool { return testutil.ToFloat64(m.Managing) == 0 })
+	if c := run.calls()[n:]; len(c) != 0 {
+		t.Errorf("acted with the base rules active: %q", c)
+	}
+}
+
+// Leaving manage mode drops a delayed VF bring-up still waiting.
+func TestDisablingDropsDelayedBringUp(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	loop := agent.NewLoop(log, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { loop.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	run := &lockedRecorder{}
+	m := NewMetrics(prometheus.NewRegistry())
+	tr := NewTracker(m, log)
+	mg := &manager{loop: loop, log: log, m: m, run: run, tracker: tr, delay: 20 * time.Millisecond,
+		burst: 10, interval: time.Minute, timeout: time.Minute, baseRules: filepath.Join(t.TempDir(), "none"), ctx: ctx}
+	mg.init()
+	done := make(chan struct{})
+	loop.Post(func() {
+		tr.Observe(Observation{HN: "hn0", VF: "mce0", At: time.Now()})
+		mg.setEnabled(true)
+		mg.trigger(trigger{kind: trigAttached, hn: "hn0", vf: "mce0", at: time.Now()})
+		mg.setEnabled(false)
+	})
+	// Well past the delay, then once more through the loop.
+	loop.AfterFunc(200*time.Millisecond, func() { close(done) })
+	<-done
+	time.Sleep(50 * time.Millisecond) // an action started would have run by now
+	if c := run.calls(); len(c) != 0 {
+		t.Errorf("ran %q after leaving manage mode", c)
+	}
+}
