@@ -26,6 +26,8 @@ type work struct {
 	hn   string
 	kind triggerKind
 	vf   string
+	// delayed: a trigAttached whose hyperv_vf_delay is already over.
+	delayed bool
 }
 
 // manager runs manage-mode actions. It lives on the event loop; the
@@ -123,7 +125,11 @@ func (mg *manager) start(w work) {
 		mg.log.Info("running the latest VF action after holding some back", "hn", w.hn, "held_back", n)
 		mg.held[w.hn] = 0
 	}
-	if w.kind == trigAttached {
+	switch {
+	case w.kind == trigAttached && w.delayed:
+		mg.bringUp(w)
+		return
+	case w.kind == trigAttached:
 		mg.scheduleVFUp(w)
 		return
 	}
@@ -139,18 +145,26 @@ func (mg *manager) scheduleVFUp(w work) {
 		if !mg.enabled {
 			return
 		}
-		if o, ok := mg.tracker.Get(w.hn); !ok || o.VF != w.vf {
-			mg.log.Debug("VF left before its delayed bring-up", "hn", w.hn, "vf", w.vf)
-			return
-		}
-		if mg.busy[w.hn] {
-			mg.queued[w.hn] = w
-			return
-		}
-		mg.launch(w.hn, func(ctx context.Context) []actionResult {
-			p := PlanVFUp(w.hn, w.vf)
-			return []actionResult{{p, Execute(ctx, mg.run, p)}}
-		})
+		w.delayed = true
+		mg.bringUp(w)
+	})
+}
+
+// bringUp runs 'ifconfig VF up' once the delay is over, if the VF is
+// still hn's; after hn's running action if there is one, without
+// waiting the delay again.
+func (mg *manager) bringUp(w work) {
+	if o, ok := mg.tracker.Get(w.hn); !ok || o.VF != w.vf {
+		mg.log.Debug("VF left before its delayed bring-up", "hn", w.hn, "vf", w.vf)
+		return
+	}
+	if mg.busy[w.hn] {
+		mg.queued[w.hn] = w
+		return
+	}
+	mg.launch(w.hn, func(ctx context.Context) []actionResult {
+		p := PlanVFUp(w.hn, w.vf)
+		return []actionResult{{p, Execute(ctx, mg.run, p)}}
 	})
 }
 

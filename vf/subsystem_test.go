@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -309,4 +310,60 @@ func TestDisablingDropsDelayedBringUp(t *testing.T) {
 	if c := run.calls(); len(c) != 0 {
 		t.Errorf("ran %q after leaving manage mode", c)
 	}
+}
+
+// A delayed bring-up that finds hn busy runs right after the busy
+// action, not after another hyperv_vf_delay.
+func TestQueuedBringUpDoesNotWaitAgain(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	loop := agent.NewLoop(log, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { loop.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var calls []string
+	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
+		c := strings.Join(argv, " ")
+		mu.Lock()
+		calls = append(calls, c)
+		mu.Unlock()
+		if c == "ifconfig lagg0" {
+			<-release
+			return "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n\tlaggport: mce0 flags=0<>\n", nil
+		}
+		return "", nil
+	})
+	m := NewMetrics(prometheus.NewRegistry())
+	tr := NewTracker(m, log)
+	dir := t.TempDir()
+	mg := &manager{loop: loop, log: log, m: m, run: run, tracker: tr, delay: 20 * time.Millisecond,
+		sc: &lockedSysctl{s: &mapSysctl{v: map[string]string{"dev.hn.0.vf": "mce0"}}}, overrideDir: dir,
+		burst: 10, interval: time.Minute, timeout: time.Minute, baseRules: filepath.Join(dir, "none"), ctx: ctx}
+	mg.init()
+	onLoop := func(f func()) {
+		done := make(chan struct{})
+		loop.Post(func() { f(); close(done) })
+		<-done
+	}
+	now := time.Now()
+	onLoop(func() {
+		tr.Observe(Observation{HN: "hn0", VF: "mce0", Datapath: true, At: now})
+		mg.setEnabled(true)
+		mg.trigger(trigger{kind: trigAttached, hn: "hn0", vf: "mce0", at: now}) // due in 20 ms
+		mg.trigger(trigger{kind: trigVFUp, hn: "hn0", vf: "mce0", at: now})     // busy on "ifconfig lagg0" by then
+	})
+	waitFor(t, "the bring-up to queue behind the busy action", func() bool {
+		var queued bool
+		onLoop(func() { _, queued = mg.queued["hn0"] })
+		return queued
+	})
+	onLoop(func() { mg.delay = time.Hour })
+	close(release)
+	waitFor(t, "ifconfig mce0 up", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(calls, "ifconfig mce0 up")
+	})
 }
