@@ -2,9 +2,11 @@ package vf
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -366,4 +368,59 @@ func TestQueuedBringUpDoesNotWaitAgain(t *testing.T) {
 		defer mu.Unlock()
 		return slices.Contains(calls, "ifconfig mce0 up")
 	})
+}
+
+// A long flap storm in manage mode, with the VF coming back under a new
+// name every time (mce0, mce1, ...): the per-interface state stays one
+// entry per hn, the info metric one series, and no goroutines pile up.
+func TestFlapStormStaysBounded(t *testing.T) {
+	const flaps = 500
+	dir := t.TempDir()
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vfmap []string
+	for i := range flaps {
+		vfmap = append(vfmap, fmt.Sprintf("mce%d:hn0", i))
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
+		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": strings.Join(vfmap, " "), "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
+	}}}
+	run := &lockedRecorder{r: recorder{out: map[string]string{}}}
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
+		Sysctl: sc, Runner: run, Metrics: m, Burst: 2, Interval: time.Hour})
+	env := runSubsystem(t, s, d)
+	waitFor(t, "the first snapshot", func() bool { return testutil.CollectAndCount(m.Datapath) == 1 })
+	base := runtime.NumGoroutine()
+	for i := range flaps {
+		vf := fmt.Sprintf("mce%d", i)
+		d.Send("!system=HYPERV_NIC_VF subsystem=hn0 type=VF_DOWN")
+		d.Send("!system=IFNET subsystem=" + vf + " type=DETACH")
+		next := fmt.Sprintf("mce%d", i+1)
+		d.Send("!system=IFNET subsystem=" + next + " type=ATTACH")
+		d.Send("!system=ETHERNET subsystem=" + next + " type=IFATTACH")
+		d.Send("!system=HYPERV_NIC_VF subsystem=hn0 type=VF_UP")
+	}
+	relevant := m.DevdLines.WithLabelValues("relevant")
+	waitFor(t, "every line read", func() bool { return testutil.ToFloat64(relevant) == 5*flaps })
+	toSynthetic := m.Transitions.WithLabelValues("hn0", DirToSynthetic)
+	waitFor(t, "every removal counted", func() bool { return testutil.ToFloat64(toSynthetic) == flaps })
+	var sizes [5]int
+	done := make(chan struct{})
+	env.Loop.Post(func() {
+		sizes = [5]int{len(s.tracker.hns), len(s.mg.vfTimers), len(s.mg.pending), len(s.mg.queued), len(s.rechecks)}
+		close(done)
+	})
+	<-done
+	if sizes[0] != 1 || sizes[1] > 1 || sizes[2] > 1 || sizes[3] > 1 || sizes[4] > 1 {
+		t.Errorf("state after %d flaps: hns %d, VF timers %d, pending %d, queued %d, rechecks %d; want 1 and at most 1 each",
+			flaps, sizes[0], sizes[1], sizes[2], sizes[3], sizes[4])
+	}
+	if n := testutil.CollectAndCount(m.Info); n != 1 {
+		t.Errorf("%d hvagent_vf_info series, want 1", n)
+	}
+	// Goroutines: at most the one running action and a timer's post.
+	waitFor(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= base+2 })
 }
