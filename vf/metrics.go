@@ -14,6 +14,7 @@ type Metrics struct {
 	LaggActions    *prometheus.CounterVec
 	HeldBack       *prometheus.CounterVec
 	DevdLines      *prometheus.CounterVec
+	DevdConnected  prometheus.Gauge
 	Managing       prometheus.Gauge
 }
 
@@ -54,13 +55,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DevdLines: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "devd_lines_total",
 			Help: "Lines read from devd by result: relevant (a network event), ignored (other systems), malformed (skipped)."},
 			[]string{"result"}),
+		DevdConnected: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "devd_connected",
+			Help: "Whether the vf subsystem is connected to devd's event socket (1) or reconnecting (0): VF events are not seen meanwhile."}),
 		Managing: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "managing",
 			Help: "Whether the agent acts on VF events (1, manage mode) or only observes them (0)."}),
 	}
 	for _, r := range []string{"relevant", "ignored", "malformed"} {
 		m.DevdLines.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.Managing)
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.DevdConnected, m.Managing)
 	return m
 }
 

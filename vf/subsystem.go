@@ -136,17 +136,21 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		conn.Close()
 		return fmt.Errorf("vf: read the hn topology: %w", err)
 	}
-	d := s.decide(ctx, in.topo.Transparent)
+	// The interpreter belongs to this goroutine from here on (it
+	// re-reads the topology when devd comes back): the loop gets a copy.
+	transparent := in.topo.Transparent
+	d := s.decide(ctx, transparent)
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if !env.Loop.Post(func() { s.apply(mctx, d, in.topo.Transparent, env.Log, obs) }) {
+	if !env.Loop.Post(func() { s.apply(mctx, d, transparent, env.Log, obs) }) {
 		conn.Close()
 		return ctx.Err()
 	}
-	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", in.topo.Transparent)
+	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", transparent)
 	env.Ready()
 
 	connected := func(again bool) {
+		s.cfg.Metrics.DevdConnected.Set(1)
 		if !again {
 			return
 		}
@@ -185,7 +189,9 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 			env.Loop.Post(func() { s.observe(obs, trig) })
 		}
 	}
-	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, line)
+	lost := func() { s.cfg.Metrics.DevdConnected.Set(0) }
+	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, lost, line)
+	lost()
 	return nil
 }
 

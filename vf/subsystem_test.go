@@ -211,3 +211,25 @@ func TestReconnectBackoff(t *testing.T) {
 type runnerFunc func(context.Context, []string) (string, error)
 
 func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
+
+// While devd is gone the subsystem keeps running (it reconnects by
+// itself, so hvagent_subsystem_up stays 1); hvagent_vf_devd_connected
+// says VF events are not being seen.
+func TestDevdConnectedGauge(t *testing.T) {
+	dir := t.TempDir()
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{"hw.hn.vfmap": "", "dev.hn.0.vf": "", "dev.hn.0.vf_xpnt_enabled": "0"}}}
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeObserve, Sysctl: sc, Metrics: m})
+	runSubsystem(t, s, d)
+	waitFor(t, "connected", func() bool { return testutil.ToFloat64(m.DevdConnected) == 1 })
+	d.Pause()
+	waitFor(t, "the loss to show", func() bool { return testutil.ToFloat64(m.DevdConnected) == 0 })
+	if err := d.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reconnected", func() bool { return testutil.ToFloat64(m.DevdConnected) == 1 })
+}

@@ -353,6 +353,7 @@ func TestE2EVFDevdRestartAndHostileLines(t *testing.T) {
 		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`: 1,
 		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"}`:     1,
 		`hvagent_subsystem_up{subsystem="vf"}`:                     1,
+		`hvagent_vf_devd_connected`:                                1,
 	})
 
 	hostile := [][]byte{
