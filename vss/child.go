@@ -48,8 +48,9 @@ type childData struct {
 // pid. The child starts freezing at once. It keeps every signal blocked:
 // a report written after the agent died fails with EPIPE instead of
 // killing it with SIGPIPE before it thaws, and a terminal's SIGINT goes
-// to the agent, which thaws through the pipe. Only SIGKILL ends it, and
-// then the kernel (FreeBSD) or the agent (Linux) thaws.
+// to the agent, which thaws through the pipe (the child also leaves the
+// agent's process group). Only SIGKILL ends it, and then the kernel
+// (FreeBSD) or the agent (Linux) thaws.
 func forkFreezer(d *childData) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -87,6 +88,12 @@ func forkAndRun(d *childData) (int, syscall.Errno) {
 //go:nosplit
 //go:norace
 func freezerChild(d *childData) {
+	// A process group of its own: a SIGKILL to the agent's group (a
+	// service manager giving up) must not take the freezer along, or
+	// Linux keeps the filesystems frozen with nobody left to thaw them.
+	// Alone, it sees its control pipe close and thaws. Failing is
+	// harmless: it only loses that protection.
+	syscall.RawSyscall(syscall.SYS_SETPGID, 0, 0, 0)
 	if !childSetupFds(d) {
 		rawExit(exitSetupError)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ type vssEnv struct {
 	stderr  *lockedBuffer
 	exited  chan struct{}
 	waitErr error
+	// ownGroup starts the agent as the leader of its own process group.
+	ownGroup bool
 }
 
 func newVSSEnv(t *testing.T, mnt string, opts vsstest.KernelOptions) *vssEnv {
@@ -66,6 +69,9 @@ func (e *vssEnv) start(extra ...string) {
 		"--log.level", "debug",
 	}
 	e.cmd = exec.Command(agentBin, append(args, extra...)...)
+	if e.ownGroup {
+		e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	e.stderr = &lockedBuffer{}
 	e.cmd.Stderr = e.stderr
 	if err := e.cmd.Start(); err != nil {

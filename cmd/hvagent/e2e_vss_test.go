@@ -185,3 +185,21 @@ func TestE2EVSSLateThawThaws(t *testing.T) {
 		t.Errorf("stats %+v: the agent answered the expired THAW", s)
 	}
 }
+
+// SIGKILL to the agent's whole process group (a service manager giving
+// up, kill -9 -PGID) while frozen: the freezer is in a group of its own,
+// survives, sees its control pipe close and thaws. Were it killed too,
+// Linux would keep the filesystem frozen with nobody left to thaw it.
+func TestE2EVSSProcessGroupKilledWhileFrozen(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.ownGroup = true
+	e.start()
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	if err := syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	requireDone(t, done, time.Second, e)
+}
