@@ -72,7 +72,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		k.Close()
 		return nil, err
 	}
-	if s.vss, err = newVSSDemo(cfg.dir); err != nil {
+	if s.vss, err = newVSSDemo(cfg.dir, s.printf); err != nil {
 		k.Close()
 		s.vf.close()
 		return nil, err
@@ -103,7 +103,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		stderr.Close()
 		k.Close()
 		if s.vss != nil {
-			s.vss.kernel.Close()
+			s.vss.close()
 		}
 		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
@@ -286,7 +286,7 @@ func (s *sim) stop() {
 	s.cancel()
 	s.kernel.Close()
 	if s.vss != nil {
-		s.vss.kernel.Close()
+		s.vss.close()
 	}
 	s.vf.close()
 	s.wg.Wait()

@@ -1,6 +1,8 @@
 package vsstest
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,46 +33,78 @@ func LoopFS(t testing.TB) string {
 		}
 		t.Skipf("skipping real freeze: %s", why)
 	}
-	need(runtime.GOOS == "linux", "FIFREEZE tests run on Linux")
-	need(os.Geteuid() == 0, "needs root to mount a loop device")
-	_, err := os.Stat("/dev/loop-control")
-	need(err == nil, "no /dev/loop-control")
-	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
-		_, err := exec.LookPath(tool)
-		need(err == nil, tool+" not found")
+	mnt, cleanup, err := MountLoopFS(t.TempDir(), 64<<20)
+	if err != nil {
+		need(false, err.Error())
 	}
-	dir := t.TempDir()
+	t.Cleanup(func() {
+		if err := cleanup(); err != nil {
+			t.Error(err)
+		}
+	})
+	return mnt
+}
+
+// CanMountLoopFS reports why MountLoopFS cannot work here, or "" if it
+// can: it needs Linux, root, loop devices, mkfs.ext4, mount and umount.
+func CanMountLoopFS() string {
+	switch {
+	case runtime.GOOS != "linux":
+		return "FIFREEZE needs Linux"
+	case os.Geteuid() != 0:
+		return "needs root to mount a loop device"
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		return "no /dev/loop-control"
+	}
+	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return tool + " not found"
+		}
+	}
+	return ""
+}
+
+// MountLoopFS makes an ext4 image of size bytes in dir, mounts it on
+// dir/mnt through a loop device and returns the mount point with its
+// cleanup, which thaws it first (so nothing is ever left frozen), then
+// unmounts it, which detaches the loop device. The demo uses it too.
+func MountLoopFS(dir string, size int64) (string, func() error, error) {
+	if why := CanMountLoopFS(); why != "" {
+		return "", nil, errors.New(why)
+	}
 	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	f, err := os.Create(img)
 	if err == nil {
-		err = f.Truncate(64 << 20)
+		err = f.Truncate(size)
 		f.Close()
 	}
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	run(t, "mkfs.ext4", "-q", "-F", img)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("mkfs.ext4: %v: %s", err, out)
+	}
 	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		need(false, "mount -o loop failed: "+string(out))
+		return "", nil, fmt.Errorf("mount -o loop failed: %v: %s", err, out)
 	}
-	t.Cleanup(func() {
+	cleanup := func() error {
 		ThawFS(mnt)
 		for i := 0; ; i++ {
 			out, err := exec.Command("umount", mnt).CombinedOutput()
 			if err == nil {
-				return
+				return nil
 			}
 			if i == 50 {
-				t.Errorf("umount %s: %v: %s", mnt, err, out)
-				return
+				return fmt.Errorf("umount %s: %v: %s", mnt, err, out)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-	})
-	return mnt
+	}
+	return mnt, cleanup, nil
 }
 
 // fiThaw is Linux's FITHAW, _IOWR('X', 120, int) (include/uapi/linux/fs.h).
@@ -89,11 +123,4 @@ func ThawFS(dir string) {
 	}
 	_ = unix.IoctlSetInt(fd, fiThaw, 0)
 	unix.Close(fd)
-}
-
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
 }
