@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"sync"
+
+	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
 // Transport carries whole messages between the daemon and the kernel: the
@@ -60,50 +60,6 @@ func Open(ctx context.Context, path, version string) (Transport, error) {
 	return t, nil
 }
 
-// socketTransport is the SPEC §6 transport: one datagram per message.
-type socketTransport struct {
-	conn *net.UnixConn
-	once sync.Once
-}
-
-func dialSocket(ctx context.Context, path string) (*socketTransport, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unixpacket", path)
-	if err != nil {
-		return nil, fmt.Errorf("kvp: connect %s: %w", path, err)
-	}
-	return &socketTransport{conn: c.(*net.UnixConn)}, nil
-}
-
-func (s *socketTransport) Read(ctx context.Context, buf []byte) (int, error) {
-	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
-	defer stop()
-	n, err := s.conn.Read(buf)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		return 0, fmt.Errorf("kvp: read: %w", err)
-	}
-	if n == 0 {
-		// A zero-length datagram on SEQPACKET is how a closed peer reads.
-		return 0, fmt.Errorf("kvp: read: %w", net.ErrClosed)
-	}
-	if n != MsgSize {
-		return n, fmt.Errorf("%w: %d bytes", ErrWrongSize, n)
-	}
-	return n, nil
-}
-
-func (s *socketTransport) Write(b []byte) error {
-	if _, err := s.conn.Write(b); err != nil {
-		return fmt.Errorf("kvp: write: %w", err)
-	}
-	return nil
-}
-
-func (s *socketTransport) Close() error {
-	var err error
-	s.once.Do(func() { err = s.conn.Close() })
-	return err
+func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {
+	return seqpacket.Dial(ctx, path, "kvp", MsgSize, ErrWrongSize)
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
-	"sync"
+
+	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
 // Device paths: the FreeBSD kernel's name and its older alias.
@@ -52,53 +52,15 @@ func Open(ctx context.Context, path string) (Transport, error) {
 		return nil, fmt.Errorf("vss: device %s: %w", path, err)
 	}
 	if fi.Mode().Type() == os.ModeSocket {
-		return dialSocket(ctx, path)
+		c, err := dialSocket(ctx, path)
+		if err != nil {
+			return nil, err // not a Transport holding a nil *Conn
+		}
+		return c, nil
 	}
 	return openDevice(path)
 }
 
-type socketTransport struct {
-	conn *net.UnixConn
-	once sync.Once
-}
-
-func dialSocket(ctx context.Context, path string) (*socketTransport, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unixpacket", path)
-	if err != nil {
-		return nil, fmt.Errorf("vss: connect %s: %w", path, err)
-	}
-	return &socketTransport{conn: c.(*net.UnixConn)}, nil
-}
-
-func (s *socketTransport) Read(ctx context.Context, buf []byte) (int, error) {
-	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
-	defer stop()
-	n, err := s.conn.Read(buf)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		return 0, fmt.Errorf("vss: read: %w", err)
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("vss: read: %w", net.ErrClosed) // peer closed
-	}
-	if n != MsgSize {
-		return n, fmt.Errorf("%w: %d bytes", ErrWrongSize, n)
-	}
-	return n, nil
-}
-
-func (s *socketTransport) Write(b []byte) error {
-	if _, err := s.conn.Write(b); err != nil {
-		return fmt.Errorf("vss: write: %w", err)
-	}
-	return nil
-}
-
-func (s *socketTransport) Close() error {
-	var err error
-	s.once.Do(func() { err = s.conn.Close() })
-	return err
+func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {
+	return seqpacket.Dial(ctx, path, "vss", MsgSize, ErrWrongSize)
 }
