@@ -188,6 +188,17 @@ func TestPortMakefile(t *testing.T) {
 	if port.Vars["USES"] != "go:modules" || port.Vars["USE_RC_SUBR"] != "hvagent" {
 		t.Errorf("USES = %q, USE_RC_SUBR = %q", port.Vars["USES"], port.Vars["USE_RC_SUBR"])
 	}
+	pages, err := filepath.Glob(filepath.Join(root, "man", "*.[1-9]"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no man pages: %v", err)
+	}
+	for _, page := range pages {
+		name := filepath.Base(page)
+		entry := "share/man/man" + name[len(name)-1:] + "/" + name + ".gz"
+		if !slices.ContainsFunc(port.Plist, func(e pkgbuild.Entry) bool { return e.Path == entry }) {
+			t.Errorf("man/%s is not in pkg-plist as %s", name, entry)
+		}
+	}
 	mk, err := os.ReadFile(filepath.Join(root, portDir, "Makefile"))
 	if err != nil {
 		t.Fatal(err)
