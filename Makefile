@@ -9,7 +9,7 @@ DIST    := dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FREEBSD_MAJOR     ?= 14
 
-.PHONY: build test lint cross package demo man-lint fuzz bench clean
+.PHONY: build test lint cross package demo man-lint fuzz bench load clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/hvagent ./cmd/hvagent
@@ -49,6 +49,11 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./kvp/
+
+# Resource figures: the agent under a steady simulated host load.
+LOAD_DURATION ?= 60s
+load:
+	$(GO) run ./cmd/hvload -duration $(LOAD_DURATION)
 
 clean:
 	rm -rf $(DIST)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hvagent/hvagent/kvp"
+	"github.com/hvagent/hvagent/kvp/kvptest"
+)
+
+// A simulator is one subsystem's simulated kernel device and host. The
+// measurement runs the agent against every simulator in simulators and
+// disables the other subsystems; adding the VSS or VF simulator is one
+// more type implementing this and one more line there.
+type simulator interface {
+	// subsystem is the agent's name for the subsystem: kvp, vss, vf.
+	subsystem() string
+	// agentArgs point the agent at the simulated device.
+	agentArgs() []string
+	// waitReady returns once the agent has connected to the device.
+	waitReady(ctx context.Context) error
+	// step does one unit of the host's steady work and returns how many
+	// requests it sent and how many of them failed.
+	step(ctx context.Context, n int) (requests, failed int, err error)
+	close() error
+}
+
+// simulators starts one simulator per subsystem, with its sockets and
+// files in dir.
+func simulators(dir string) ([]simulator, error) {
+	k, err := newKVPSim(dir)
+	if err != nil {
+		return nil, err
+	}
+	// VSS and VF: append their simulators here (vss/vsstest, vf/vftest).
+	return []simulator{k}, nil
+}
+
+// kvpSim drives the agent's KVP subsystem through kvptest.
+type kvpSim struct {
+	dir    string
+	kernel *kvptest.Kernel
+	host   *kvptest.Host
+}
+
+func newKVPSim(dir string) (*kvpSim, error) {
+	k, err := kvptest.NewKernel(filepath.Join(dir, "kvp.sock"), kvptest.KernelOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &kvpSim{dir: dir, kernel: k, host: kvptest.NewHost(k)}, nil
+}
+
+func (s *kvpSim) subsystem() string { return "kvp" }
+
+func (s *kvpSim) agentArgs() []string {
+	return []string{"--kvp.device", s.kernel.Path(), "--kvp.pool-dir", filepath.Join(s.dir, "pool")}
+}
+
+func (s *kvpSim) waitReady(ctx context.Context) error { return s.kernel.WaitRegistered(ctx) }
+
+func (s *kvpSim) close() error { return s.kernel.Close() }
+
+// guestKeys bounds the guest pool: SETs cycle over this many keys, so the
+// pool reaches a steady size and any growth the run shows is the agent's.
+const guestKeys = 64
+
+// step sends the n-th request group of a mix like a Hyper-V host's: the
+// periodic walk of the auto pool (11 requests), a walk of the guest pool,
+// GETs, and admin SETs that are made durable (journal and fsync).
+func (s *kvpSim) step(ctx context.Context, n int) (requests, failed int, err error) {
+	check := func(st kvp.Status, ok ...kvp.Status) {
+		requests++
+		for _, o := range ok {
+			if st == o {
+				return
+			}
+		}
+		failed++
+	}
+	switch n % 4 {
+	case 0:
+		items, st, err := s.host.Enumerate(ctx, kvp.PoolAuto)
+		requests += len(items)
+		check(st, kvp.StatusCont)
+		return requests, failed, err
+	case 1:
+		st, err := s.host.Set(ctx, kvp.PoolExternal, fmt.Sprintf("load-%d", n%guestKeys), fmt.Sprintf("value %d", n))
+		check(st, kvp.StatusOK)
+		return requests, failed, err
+	case 2:
+		_, st, err := s.host.Get(ctx, kvp.PoolExternal, fmt.Sprintf("load-%d", (n-1)%guestKeys))
+		check(st, kvp.StatusOK)
+		return requests, failed, err
+	default:
+		items, st, err := s.host.Enumerate(ctx, kvp.PoolExternal)
+		requests += len(items)
+		check(st, kvp.StatusCont)
+		return requests, failed, err
+	}
+}
