@@ -21,13 +21,19 @@ const (
 
 // daemonArgv is what every start runs before the agent's own arguments:
 // daemon(8) restarting the agent (-r), its own pid in the pidfile that
-// rc.subr stops (-P), the agent's pid for reload (-p), output to syslog.
-var daemonArgv = []string{"/usr/sbin/daemon", "-r", "-P", "/var/run/hvagent.pid",
-	"-p", "/var/run/hvagent.child.pid", "-S", "-T", "hvagent", "/usr/local/sbin/hvagent", "run"}
+// rc.subr stops (-P), the agent's pid for reload (-p), output to syslog,
+// and the agent installed under prefix.
+func daemonArgv(prefix string) []string {
+	return []string{"/usr/sbin/daemon", "-r", "-P", "/var/run/hvagent.pid",
+		"-p", "/var/run/hvagent.child.pid", "-S", "-T", "hvagent", prefix + "/sbin/hvagent", "run"}
+}
 
-// rcEnv is one run of the rc.d script under the fake rc.subr.
+// rcEnv is one run of the rc.d script under the fake rc.subr, installed
+// with a prefix in a temporary directory where the agent is the binary
+// built for these tests, so the script asks the real agent which
+// subsystems it serves.
 type rcEnv struct {
-	dir, script, root string
+	dir, script, root, prefix string
 }
 
 func newRCEnv(t *testing.T) *rcEnv {
@@ -37,6 +43,7 @@ func newRCEnv(t *testing.T) *rcEnv {
 	}
 	dir := t.TempDir()
 	e := &rcEnv{dir: dir, script: filepath.Join(dir, "hvagent"), root: filepath.Join(dir, "root")}
+	e.prefix = filepath.Join(e.root, "usr/local")
 	src, err := os.ReadFile(rcScript)
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +54,18 @@ func newRCEnv(t *testing.T) *rcEnv {
 	}
 	// What the port does at install (SUB_LIST), and the fake rc.subr in
 	// place of /etc/rc.subr.
-	s := strings.ReplaceAll(string(src), "%%PREFIX%%", "/usr/local")
+	s := strings.ReplaceAll(string(src), "%%PREFIX%%", e.prefix)
 	if !strings.Contains(s, "\n. /etc/rc.subr\n") {
 		t.Fatal("the rc.d script does not source /etc/rc.subr")
 	}
 	s = strings.Replace(s, "\n. /etc/rc.subr\n", "\n. "+subr+"\n", 1)
 	writeFile(t, e.script, s, 0o755)
-	writeFile(t, filepath.Join(e.root, "usr/local/sbin/hvagent"), "", 0o755)
+	if err := os.MkdirAll(filepath.Join(e.prefix, "sbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(agentBin, filepath.Join(e.prefix, "sbin/hvagent")); err != nil {
+		t.Fatal(err)
+	}
 	// Fake pgrep and pkill: the processes in FAKE_RUNNING run, and pkill
 	// records its arguments.
 	bin := filepath.Join(dir, "bin")
@@ -112,6 +124,13 @@ func (e *rcEnv) run(t *testing.T, arg, rcConf, running string) (argv, killed []s
 func TestRCScriptStart(t *testing.T) {
 	e := newRCEnv(t)
 	runFlags := runFlagNames(t)
+	// The script stops a base daemon only if this build serves its device.
+	var both []string
+	for _, d := range []struct{ daemon, flag string }{{"hv_kvp_daemon", "kvp.device"}, {"hv_vss_daemon", "vss.device"}} {
+		if slices.Contains(runFlags, d.flag) {
+			both = append(both, "pkill -j none -x "+d.daemon)
+		}
+	}
 	tests := []struct {
 		name    string
 		rcConf  string
@@ -152,7 +171,7 @@ hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
 		rcConf:  `hvagent_enable="YES"`,
 		running: "hv_kvp_daemon hv_vss_daemon",
 		want:    []string{"--log.level=info", "--web.listen-address=:9855"},
-		killed:  []string{"pkill -j none -x hv_kvp_daemon", "pkill -j none -x hv_vss_daemon"},
+		killed:  both,
 	}, {
 		name: "no metrics, no takeover",
 		rcConf: `hvagent_enable="yes"
@@ -187,14 +206,14 @@ hvagent_takeover="NO"`,
 				}
 				return
 			}
-			want := append(slices.Clone(daemonArgv), tt.want...)
+			want := append(daemonArgv(e.prefix), tt.want...)
 			if !slices.Equal(argv, want) {
 				t.Errorf("command line:\n got %q\nwant %q", argv, want)
 			}
 			if !slices.Equal(killed, tt.killed) {
 				t.Errorf("pkill calls = %q, want %q", killed, tt.killed)
 			}
-			agentArgs := argv[min(len(daemonArgv), len(argv)):]
+			agentArgs := argv[min(len(daemonArgv(e.prefix)), len(argv)):]
 			for _, a := range agentArgs {
 				name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
 				if !slices.Contains(runFlags, name) {
@@ -211,6 +230,29 @@ hvagent_takeover="NO"`,
 				tt.check(t, f)
 			}
 		})
+	}
+}
+
+// TestRCScriptTakeoverFollowsBuild checks that the script stops a base
+// daemon only when the installed agent serves its device: with an agent
+// whose help lists --kvp.device and --vss.device it stops both, with one
+// that lists neither it stops none.
+func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
+	e := newRCEnv(t)
+	bin := filepath.Join(e.prefix, "sbin/hvagent")
+	for _, tt := range []struct {
+		help   string
+		killed []string
+	}{
+		{`  -kvp.device string\n  -vss.device string`, []string{"pkill -j none -x hv_kvp_daemon", "pkill -j none -x hv_vss_daemon"}},
+		{`  -web.listen-address string`, nil},
+	} {
+		os.Remove(bin)
+		writeFile(t, bin, "#!/bin/sh\nprintf '%b\\n' '"+tt.help+"' >&2\n", 0o755)
+		_, killed, out := e.run(t, "start", `hvagent_enable="YES"`, "hv_kvp_daemon hv_vss_daemon")
+		if !slices.Equal(killed, tt.killed) {
+			t.Errorf("agent help %q: pkill calls %q, want %q\n%s", tt.help, killed, tt.killed, out)
+		}
 	}
 }
 
