@@ -94,23 +94,54 @@ func (l layout) abs(p string) string {
 	return path.Join(l.prefix, p)
 }
 
+// Where an install path's contents come from.
+const (
+	fromBinary = iota // the binary given with -bin
+	fromMan           // a man page of the source tree, compressed
+	fromRC            // an rc.d script of the port, %%PREFIX%% replaced
+	fromTree          // a file of the source tree as it is
+)
+
+// origin returns where the file installed at p (relative to the prefix)
+// comes from: its kind and its path, relative to the source tree (the
+// port's files/ for fromRC).
+func (l layout) origin(p string) (kind int, src string, err error) {
+	switch {
+	case p == "sbin/"+l.portName:
+		return fromBinary, "", nil
+	case manPath.MatchString(p):
+		return fromMan, "man/" + manPath.FindStringSubmatch(p)[1], nil
+	case strings.HasPrefix(p, "etc/rc.d/"):
+		return fromRC, path.Base(p) + ".in", nil
+	}
+	for _, dir := range []string{"etc/" + l.portName + "/", "share/examples/" + l.portName + "/"} {
+		if rel, ok := strings.CutPrefix(p, dir); ok {
+			return fromTree, "packaging/" + rel, nil
+		}
+	}
+	return 0, "", fmt.Errorf("pkg-plist: no source for %s (see cmd/mkpkg/layout.go)", p)
+}
+
 // source returns the contents and default mode of the file installed at
 // p (relative to the prefix).
 func (l layout) source(p string) ([]byte, fs.FileMode, error) {
-	switch {
-	case p == "sbin/"+l.portName:
+	kind, src, err := l.origin(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch kind {
+	case fromBinary:
 		b, err := os.ReadFile(l.bin)
 		return b, modeProgram, err
-	case manPath.MatchString(p):
-		src := filepath.Join(l.root, "man", manPath.FindStringSubmatch(p)[1])
-		b, err := os.ReadFile(src)
+	case fromMan:
+		b, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(src)))
 		if err != nil {
 			return nil, 0, err
 		}
 		gz, err := gzipBytes(b)
 		return gz, modeData, err
-	case strings.HasPrefix(p, "etc/rc.d/"):
-		src := filepath.Join(l.port.Dir, "files", path.Base(p)+".in")
+	case fromRC:
+		src = filepath.Join(l.port.Dir, "files", src)
 		b, err := os.ReadFile(src)
 		if err != nil {
 			return nil, 0, err
@@ -120,14 +151,10 @@ func (l layout) source(p string) ([]byte, fs.FileMode, error) {
 			return nil, 0, fmt.Errorf("%s: a %%%%...%%%% substitution is left after PREFIX and LOCALBASE", src)
 		}
 		return []byte(s), modeProgram, nil
+	default:
+		b, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(src)))
+		return b, modeData, err
 	}
-	for _, dir := range []string{"etc/" + l.portName + "/", "share/examples/" + l.portName + "/"} {
-		if rel, ok := strings.CutPrefix(p, dir); ok {
-			b, err := os.ReadFile(filepath.Join(l.root, "packaging", filepath.FromSlash(rel)))
-			return b, modeData, err
-		}
-	}
-	return nil, 0, fmt.Errorf("pkg-plist: no source for %s (see cmd/mkpkg/layout.go)", p)
 }
 
 // gzipBytes compresses b the way the ports tree compresses man pages,

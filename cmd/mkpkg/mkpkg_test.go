@@ -87,6 +87,7 @@ func TestPackage(t *testing.T) {
 			checkPaths(t, a, port)
 			checkBinary(t, a, tt.machine, absRoot)
 			checkRCScript(t, a)
+			checkLibarchive(t, pkgPath, a)
 		})
 	}
 }
@@ -173,6 +174,36 @@ func checkRCScript(t *testing.T, a *pkgbuild.Archive) {
 	}
 }
 
+// checkLibarchive lists the package with bsdtar, which reads archives
+// with libarchive as pkg does, and compares the entries with ours.
+// Skipped without bsdtar, except in CI (Debian's libarchive-tools).
+func checkLibarchive(t *testing.T, pkgPath string, a *pkgbuild.Archive) {
+	t.Helper()
+	bsdtar, err := exec.LookPath("bsdtar")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("bsdtar is not on PATH, and CI must install it: %v", err)
+		}
+		t.Logf("bsdtar is not on PATH (%v): not reading the package with libarchive", err)
+		return
+	}
+	out, err := exec.Command(bsdtar, "-tf", pkgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bsdtar -tf: %v\n%s", err, out)
+	}
+	var want []string
+	for _, e := range a.Entries {
+		want = append(want, e.Header.Name)
+	}
+	if got := strings.Split(strings.TrimSpace(string(out)), "\n"); !slices.Equal(got, want) {
+		t.Errorf("libarchive lists (-want +got)\n-%q\n+%q", want, got)
+	}
+	manifest, err := exec.Command(bsdtar, "-xOf", pkgPath, "+MANIFEST").Output()
+	if err != nil || !bytes.Equal(manifest, a.Entries[1].Data) {
+		t.Errorf("libarchive reads +MANIFEST differently: %v\n%s", err, manifest)
+	}
+}
+
 // TestPortMakefile checks the port skeleton against the source tree: its
 // version is the agent's, and its Makefile installs the source of every
 // pkg-plist entry, so the ports tree and "make package" ship the same
@@ -208,29 +239,14 @@ func TestPortMakefile(t *testing.T) {
 		if e.Keyword == "dir" || e.Path == "sbin/hvagent" {
 			continue
 		}
-		src := sourceOf(t, l, e.Path)
+		_, src, err := l.origin(e.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(string(mk), "${WRKSRC}/"+src) {
 			t.Errorf("pkg-plist has %s, but the port's Makefile does not install ${WRKSRC}/%s", e.Path, src)
 		}
 	}
-}
-
-// sourceOf returns the source-tree path layout takes p from.
-func sourceOf(t *testing.T, l layout, p string) string {
-	t.Helper()
-	if m := manPath.FindStringSubmatch(p); m != nil {
-		return "man/" + m[1]
-	}
-	for _, dir := range []string{"etc/hvagent/", "share/examples/hvagent/"} {
-		if rel, ok := strings.CutPrefix(p, dir); ok {
-			return "packaging/" + rel
-		}
-	}
-	if _, _, err := l.source(p); err != nil {
-		t.Fatalf("no source for %s: %v", p, err)
-	}
-	t.Fatalf("sourceOf does not know where %s comes from", p)
-	return ""
 }
 
 func TestRunUsage(t *testing.T) {
