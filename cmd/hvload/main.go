@@ -55,6 +55,7 @@ type report struct {
 	ready, metricsUp time.Duration
 	requests, failed int
 	cpu              time.Duration     // agent CPU time (user+system) during the measurement
+	rssAtStart       float64           // resident memory once ready, before the load, bytes
 	rss, heap        []float64         // samples of resident memory and Go heap in use, bytes
 	proc             map[string]string // /proc/pid/status memory lines at the end, on Linux
 }
@@ -69,6 +70,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "agent CPU per request: %.1f µs (%.2f s user+system in all)\n",
 			float64(r.cpu.Microseconds())/float64(r.requests), r.cpu.Seconds())
 	}
+	fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
 	if n := len(r.rss); n > 0 {
 		fmt.Fprintf(w, "resident memory, steady state: %.1f MiB median, %.1f MiB max (target < 15 MB)\n",
 			median(r.rss)/mib, maxOf(r.rss)/mib)

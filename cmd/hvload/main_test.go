@@ -23,7 +23,7 @@ func TestMeasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ready <= 0 || r.metricsUp <= 0 || r.requests == 0 || len(r.rss) < 2 || r.rss[0] <= 0 || len(r.heap) != len(r.rss) {
+	if r.ready <= 0 || r.metricsUp <= 0 || r.rssAtStart <= 0 || r.requests == 0 || len(r.rss) < 2 || r.rss[0] <= 0 || len(r.heap) != len(r.rss) {
 		t.Errorf("missing figures: %+v", r)
 	}
 	if r.failed > 0 {

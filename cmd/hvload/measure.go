@@ -82,6 +82,12 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if r.ready, r.metricsUp, err = waitReady(ctx, sims, "http://"+listen+"/metrics", start, exited); err != nil {
 		return nil, err
 	}
+	// Before any load: what the agent needs to be there.
+	idle, err := scrapeValues("http://" + listen + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	r.rssAtStart = idle["process_resident_memory_bytes"]
 	return r, runLoad(ctx, o, sims, "http://"+listen+"/metrics", agent.Process.Pid, r, exited)
 }
 
