@@ -59,6 +59,11 @@ func newRCEnv(t *testing.T) *rcEnv {
 		t.Fatal("the rc.d script does not source /etc/rc.subr")
 	}
 	s = strings.Replace(s, "\n. /etc/rc.subr\n", "\n. "+subr+"\n", 1)
+	// The base system's devd rules, in the test's directory.
+	if !strings.Contains(s, "/etc/devd/hyperv.conf") {
+		t.Fatal("the rc.d script does not look at /etc/devd/hyperv.conf")
+	}
+	s = strings.ReplaceAll(s, "/etc/devd/hyperv.conf", filepath.Join(e.root, "etc/devd/hyperv.conf"))
 	writeFile(t, e.script, s, 0o755)
 	if err := os.MkdirAll(filepath.Join(e.prefix, "sbin"), 0o755); err != nil {
 		t.Fatal(err)
@@ -253,6 +258,30 @@ func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
 		if !slices.Equal(killed, tt.killed) {
 			t.Errorf("agent help %q: pkill calls %q, want %q\n%s", tt.help, killed, tt.killed, out)
 		}
+	}
+}
+
+// TestRCScriptDevdWarning checks that start warns while devd's rule for
+// a base daemon the agent replaces is active, and not once it is
+// commented out the way the man page says.
+func TestRCScriptDevdWarning(t *testing.T) {
+	e := newRCEnv(t)
+	conf := filepath.Join(e.root, "etc/devd/hyperv.conf")
+	rule := "notify 10 {\n\tmatch \"cdev\"\t\t\"hv_kvp_dev\";\n\taction \"/usr/sbin/hv_kvp_daemon\";\n};\n"
+	writeFile(t, conf, rule, 0o644)
+	_, _, out := e.run(t, "start", `hvagent_enable="YES"`, "")
+	if !strings.Contains(out, "WARNING: devd(8) starts hv_kvp_daemon") {
+		t.Errorf("no warning with the devd rule active:\n%s", out)
+	}
+	sed := exec.Command("sed", "-e", `s|^\([[:space:]]*action "/usr/sbin/hv_kvp_daemon";\)|#\1|`, conf)
+	commented, err := sed.Output()
+	if err != nil {
+		t.Skipf("sed: %v", err)
+	}
+	writeFile(t, conf, string(commented), 0o644)
+	_, _, out = e.run(t, "start", `hvagent_enable="YES"`, "")
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("warning with the rule commented out as the man page says:\n%s\n%s", out, commented)
 	}
 }
 
