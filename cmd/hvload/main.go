@@ -54,6 +54,7 @@ type report struct {
 	duration         time.Duration
 	ready, metricsUp time.Duration
 	requests, failed int
+	problems         []string          // the first failed requests, with their time
 	cpu              time.Duration     // agent CPU time (user+system) during the measurement
 	rssAtStart       float64           // resident memory once ready, before the load, bytes
 	rss, heap        []float64         // samples of resident memory and Go heap in use, bytes
@@ -66,6 +67,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "start to ready (registered with every device): %.1f ms (target < 100 ms)\n", ms(r.ready))
 	fmt.Fprintf(w, "start to first metrics scrape:                 %.1f ms\n", ms(r.metricsUp))
 	fmt.Fprintf(w, "host requests: %d (%.0f/s), failed: %d\n", r.requests, float64(r.requests)/r.duration.Seconds(), r.failed)
+	for _, p := range r.problems {
+		fmt.Fprintf(w, "  failed: %s\n", p)
+	}
 	if r.requests > 0 {
 		fmt.Fprintf(w, "agent CPU per request: %.1f µs (%.2f s user+system in all)\n",
 			float64(r.cpu.Microseconds())/float64(r.requests), r.cpu.Seconds())

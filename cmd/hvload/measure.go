@@ -145,15 +145,17 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 			perSim := o.rate / float64(len(sims))
 			begin, sent := time.Now(), 0
 			for n := 0; ctx.Err() == nil; n++ {
-				req, failed, err := s.step(ctx, n)
-				if err != nil && ctx.Err() == nil {
-					failed = max(failed, 1)
-				}
+				req, problems := s.step(ctx, n)
 				sent += req
 				mu.Lock()
-				if measuring {
+				if measuring && ctx.Err() == nil {
 					r.requests += req
-					r.failed += failed
+					r.failed += len(problems)
+					for _, p := range problems {
+						if len(r.problems) < 10 {
+							r.problems = append(r.problems, time.Now().Format("15:04:05.000")+" "+p)
+						}
+					}
 				}
 				mu.Unlock()
 				// Pace: sleep until sent requests match the rate.

@@ -21,8 +21,8 @@ type simulator interface {
 	// waitReady returns once the agent has connected to the device.
 	waitReady(ctx context.Context) error
 	// step does one unit of the host's steady work and returns how many
-	// requests it sent and how many of them failed.
-	step(ctx context.Context, n int) (requests, failed int, err error)
+	// requests it sent and what went wrong with any of them.
+	step(ctx context.Context, n int) (requests int, problems []string)
 	close() error
 }
 
@@ -69,34 +69,33 @@ const guestKeys = 64
 // step sends the n-th request group of a mix like a Hyper-V host's: the
 // periodic walk of the auto pool (11 requests), a walk of the guest pool,
 // GETs, and admin SETs that are made durable (journal and fsync).
-func (s *kvpSim) step(ctx context.Context, n int) (requests, failed int, err error) {
-	check := func(st kvp.Status, ok ...kvp.Status) {
+func (s *kvpSim) step(ctx context.Context, n int) (requests int, problems []string) {
+	check := func(what string, st kvp.Status, err error, ok kvp.Status) {
 		requests++
-		for _, o := range ok {
-			if st == o {
-				return
-			}
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: %v", what, err))
+		case st != ok:
+			problems = append(problems, fmt.Sprintf("%s: status %v, want %v", what, st, ok))
 		}
-		failed++
 	}
+	key := fmt.Sprintf("load-%d", n%guestKeys)
 	switch n % 4 {
 	case 0:
 		items, st, err := s.host.Enumerate(ctx, kvp.PoolAuto)
 		requests += len(items)
-		check(st, kvp.StatusCont)
-		return requests, failed, err
+		check("enumerate auto", st, err, kvp.StatusCont)
 	case 1:
-		st, err := s.host.Set(ctx, kvp.PoolExternal, fmt.Sprintf("load-%d", n%guestKeys), fmt.Sprintf("value %d", n))
-		check(st, kvp.StatusOK)
-		return requests, failed, err
+		st, err := s.host.Set(ctx, kvp.PoolExternal, key, fmt.Sprintf("value %d", n))
+		check("set external "+key, st, err, kvp.StatusOK)
 	case 2:
-		_, st, err := s.host.Get(ctx, kvp.PoolExternal, fmt.Sprintf("load-%d", (n-1)%guestKeys))
-		check(st, kvp.StatusOK)
-		return requests, failed, err
+		key = fmt.Sprintf("load-%d", (n-1)%guestKeys)
+		_, st, err := s.host.Get(ctx, kvp.PoolExternal, key)
+		check("get external "+key, st, err, kvp.StatusOK)
 	default:
 		items, st, err := s.host.Enumerate(ctx, kvp.PoolExternal)
 		requests += len(items)
-		check(st, kvp.StatusCont)
-		return requests, failed, err
+		check("enumerate external", st, err, kvp.StatusCont)
 	}
+	return requests, problems
 }
