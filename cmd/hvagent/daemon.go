@@ -143,7 +143,8 @@ func newKVP(ctx context.Context, f *daemonFlags, m *metrics.Metrics, log *slog.L
 		return nil, nil, err
 	}
 	facts := kvp.GatherFacts(ctx, agent.Version, nil)
-	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m, Log: log})
+	ip := newIPInfo(m, log)
+	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m, Log: log, IP: ip, Addrs: ip.Addrs})
 	m.Registry.MustRegister(kvp.NewCollector(store))
 	log.Info("kvp pools opened", "dir", f.kvpPoolDir, "fqdn", facts.FQDN)
 	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, Service: svc}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,6 +74,8 @@ type env struct {
 	cmd     *exec.Cmd
 	stderr  *lockedBuffer
 	listen  string
+	wrap    []string // command the agent runs under, e.g. ip netns exec NS
+	environ []string // added to the agent's environment
 	exited  chan struct{}
 	waitErr error
 }
@@ -120,7 +123,11 @@ func (e *env) startNoWait(extra ...string) {
 		"--disable", "vss,vf",
 		"--log.level", "debug",
 	}
-	e.cmd = exec.Command(agentBin, append(args, extra...)...)
+	argv := append(append(append(slices.Clone(e.wrap), agentBin), args...), extra...)
+	e.cmd = exec.Command(argv[0], argv[1:]...)
+	if e.environ != nil {
+		e.cmd.Env = append(os.Environ(), e.environ...)
+	}
 	e.stderr = &lockedBuffer{}
 	e.cmd.Stderr = e.stderr
 	if err := e.cmd.Start(); err != nil {

@@ -99,7 +99,7 @@ func TestE2EOperations(t *testing.T) {
 		{"unknown pool 255", kvp.OpEnumerate, 255, 0, "", kvp.StatusFail, "", ""},
 		{"unknown operation 6", kvp.Op(6), 0, 0, "", kvp.StatusNotSupported, "", ""},
 		{"unknown operation 200", kvp.Op(200), 0, 0, "", kvp.StatusNotSupported, "", ""},
-		{"get ip info (not yet served)", kvp.OpGetIPInfo, 0, 0, "", kvp.StatusFail, "", ""},
+		{"get ip info, adapter id not a MAC", kvp.OpGetIPInfo, 0, 0, "", kvp.StatusFail, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +228,7 @@ func TestE2EMetrics(t *testing.T) {
 		`hvagent_kvp_request_duration_seconds_bucket{operation="set"`,
 		`hvagent_kvp_pool_records{pool="guest"} 1`,
 		`hvagent_kvp_pool_records{pool="auto"} 10`,
+		`hvagent_kvp_set_ip_rejected_total{reason="address"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %s", want)

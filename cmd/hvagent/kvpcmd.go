@@ -133,7 +133,7 @@ func (c *kvpCLI) records(n int) ([]kvp.Record, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return kvp.AutoRecords(kvp.GatherFacts(ctx, agent.Version, nil), kvp.InterfaceAddrs), nil
+	return kvp.AutoRecords(kvp.GatherFacts(ctx, agent.Version, nil), cliAddrs), nil
 }
 
 func (c *kvpCLI) list(pools []int, asJSON bool) error {

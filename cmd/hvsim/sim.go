@@ -34,6 +34,7 @@ type sim struct {
 	host   *kvptest.Host
 	agent  *exec.Cmd
 	events chan kvptest.Event
+	macs   []string // this machine's adapters, asked about with GET_IP_INFO
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex // serialises writes to cfg.out
@@ -64,7 +65,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64)}
+	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs()}
 	s.agent = exec.Command(cfg.agent, "run",
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
@@ -94,6 +95,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		_ = s.host.Run(hctx, kvptest.HostOptions{
 			PushParams:     kvptest.DefaultParams("hvsim-demo"),
 			PushAdmin:      adminItems,
+			MACs:           s.macs,
 			EnumerateEvery: cfg.every,
 			OnEvent: func(e kvptest.Event) {
 				s.report(e)
@@ -136,6 +138,8 @@ func (s *sim) report(e kvptest.Event) {
 		for _, it := range e.Items {
 			s.printf("        %-28s %s\n", it.Key, it.Value)
 		}
+	case kvptest.EventIPInfo:
+		s.reportIPInfo(e)
 	default:
 		s.printf("host: %s %v\n", e.Kind, e.Err)
 	}
@@ -147,8 +151,8 @@ func (s *sim) report(e kvptest.Event) {
 func (s *sim) firstRound(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	pushed, autoItems := 0, 0
-	for pushed < 2 || autoItems == 0 {
+	pushed, autoItems, ipInfos := 0, 0, 0
+	for pushed < 2 || autoItems == 0 || ipInfos < len(s.macs) {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("the simulated host did not complete a round: %w", ctx.Err())
@@ -160,6 +164,10 @@ func (s *sim) firstRound(ctx context.Context) error {
 				return fmt.Errorf("push into pool %d failed: %v", e.Pool, e.Err)
 			case e.Kind == kvptest.EventEnumerated && e.Pool == kvp.PoolAuto:
 				autoItems = len(e.Items)
+			case e.Kind == kvptest.EventIPInfo && e.Status == kvp.StatusOK:
+				ipInfos++
+			case e.Kind == kvptest.EventIPInfo:
+				return fmt.Errorf("GET_IP_INFO for this machine's adapter %s: %s %v", e.MAC, e.Status, e.Err)
 			}
 		}
 	}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hvagent/hvagent/kvp"
+	"github.com/hvagent/hvagent/kvp/kvptest"
+)
+
+// needRoot skips a test that needs root and ip(8), except in CI, which
+// has both and must run it.
+func needRoot(t *testing.T) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "needs root to create a network namespace"
+	} else if _, err := exec.LookPath("ip"); err != nil {
+		why = "needs ip(8) from iproute2: " + err.Error()
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s, and CI must run this test", why)
+	}
+	t.Skip(why)
+}
+
+func ipCmd(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// testNetns is a network namespace the test made: a veth pair whose ends
+// share one MAC, named as on Azure: hn0 with addresses and default
+// routes, mce0 without any (the VF beside it), and a resolv.conf that ip
+// netns exec puts over /etc/resolv.conf.
+type testNetns struct {
+	name string
+	mac  string
+}
+
+func newTestNetns(t *testing.T) *testNetns {
+	t.Helper()
+	needRoot(t)
+	ns := &testNetns{name: fmt.Sprintf("hvagent-e2e-%d", os.Getpid()), mac: "00:15:5d:e2:e0:01"}
+	ipCmd(t, "netns", "add", ns.name)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns.name).Run() })
+	etc := filepath.Join("/etc/netns", ns.name)
+	_, statErr := os.Stat("/etc/netns")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(etc)
+		if errors.Is(statErr, os.ErrNotExist) {
+			os.Remove("/etc/netns")
+		}
+	})
+	resolv := "search example.test\noptions edns0\nnameserver 192.0.2.53\nnameserver 2001:db8:1::53\n"
+	if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte(resolv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := []string{"-n", ns.name}
+	// The kernel registers the peer first: mce0 comes before hn0 in the
+	// interface list, so taking the first interface with the MAC fails.
+	ipCmd(t, append(n, "link", "add", "hn0", "type", "veth", "peer", "name", "mce0")...)
+	for _, l := range []string{"mce0", "hn0"} {
+		ipCmd(t, append(n, "link", "set", l, "address", ns.mac, "addrgenmode", "none")...)
+		ipCmd(t, append(n, "link", "set", l, "up")...)
+	}
+	ipCmd(t, append(n, "addr", "add", "192.0.2.10/24", "dev", "hn0")...)
+	ipCmd(t, append(n, "addr", "add", "192.0.2.11/24", "dev", "hn0")...)
+	ipCmd(t, append(n, "addr", "add", "2001:db8:1::10/64", "dev", "hn0", "nodad")...)
+	ipCmd(t, append(n, "route", "add", "default", "via", "192.0.2.1", "dev", "hn0")...)
+	ipCmd(t, append(n, "-6", "route", "add", "default", "via", "2001:db8:1::1", "dev", "hn0")...)
+	return ns
+}
+
+// The real binary, in a namespace the test built, answers GET_IP_INFO
+// with exactly that namespace's configuration in the host's formats.
+func TestE2EGetIPInfoNetns(t *testing.T) {
+	ns := newTestNetns(t)
+	e := newEnv(t, kvptest.KernelOptions{})
+	e.wrap = []string{"ip", "netns", "exec", ns.name}
+	e.start()
+	ctx := ctxT(t)
+
+	hostMAC := strings.ToUpper(strings.ReplaceAll(ns.mac, ":", "-"))
+	got, st, err := e.host.GetIPInfo(ctx, hostMAC)
+	if err != nil || st != kvp.StatusOK {
+		t.Fatalf("GET_IP_INFO %s: %v, %v\nagent log:\n%s", hostMAC, st, err, e.stderr)
+	}
+	want := kvp.IPInfo{
+		AdapterID:  hostMAC,
+		AddrFamily: 3,
+		IPAddr:     "192.0.2.10;192.0.2.11;2001:db8:1::10",
+		SubNet:     "255.255.255.0;255.255.255.0;/64",
+		Gateway:    "192.0.2.1;2001:db8:1::1",
+		DNSAddr:    "192.0.2.53;2001:db8:1::53",
+	}
+	if got != want {
+		t.Errorf("GET_IP_INFO mismatch (-want +got):\n-%+v\n+%+v", want, got)
+	}
+	if _, st, err := e.host.GetIPInfo(ctx, "00:15:5D:FF:FF:FF"); err != nil || st != kvp.StatusFail {
+		t.Errorf("unknown MAC: %v, %v; want HV_E_FAIL", st, err)
+	}
+	// The auto pool reads the same addresses.
+	for key, want := range map[string]string{"NetworkAddressIPv4": "192.0.2.10;192.0.2.11", "NetworkAddressIPv6": "2001:db8:1::10"} {
+		if v, st, err := e.host.Get(ctx, kvp.PoolAuto, key); err != nil || st != kvp.StatusOK || v != want {
+			t.Errorf("%s = %q (%v, %v), want %q", key, v, st, err, want)
+		}
+	}
+	// Hostile SET_IP_INFO is refused before anything runs.
+	r, err := e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "1.2.3.4; reboot", SubNet: "255.0.0.0"}})
+	if err != nil || r.Status != kvp.StatusInvalidArg {
+		t.Errorf("hostile SET_IP_INFO: %v, %v; want HV_INVALIDARG", r.Status, err)
+	}
+	e.stop()
+	if !strings.Contains(e.stderr.String(), "set_ip_info rejected") {
+		t.Errorf("rejection not logged:\n%s", e.stderr)
+	}
+}
+
+// fakeCommands builds testdata/fakecmd and links it as sysrc, ifconfig,
+// route and service in a directory; it returns that directory and the
+// log the fakes append their argument vectors to.
+func fakeCommands(t *testing.T) (bin, logPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "bin")
+	fake := filepath.Join(dir, "fakecmd")
+	if out, err := exec.Command("go", "build", "-o", fake, "./testdata/fakecmd").CombinedOutput(); err != nil {
+		t.Fatalf("building the fake commands: %v\n%s", err, out)
+	}
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sysrc", "ifconfig", "route", "service"} {
+		if err := os.Symlink(fake, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin, filepath.Join(dir, "commands.log")
+}
+
+func readCommands(t *testing.T, logPath string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var argv []string
+		if err := json.Unmarshal([]byte(line), &argv); err != nil {
+			t.Fatalf("fake log line %q: %v", line, err)
+		}
+		out = append(out, argv)
+	}
+	return out
+}
+
+// The real binary applies a SET_IP_INFO to hn0 in the namespace with
+// the commands an administrator would run (fakes that record them), and
+// runs nothing for a hostile one.
+func TestE2ESetIPInfoNetns(t *testing.T) {
+	ns := newTestNetns(t)
+	bin, logPath := fakeCommands(t)
+	e := newEnv(t, kvptest.KernelOptions{})
+	e.wrap = []string{"ip", "netns", "exec", ns.name}
+	e.environ = []string{"PATH=" + bin, "HVAGENT_FAKE_LOG=" + logPath}
+	e.start()
+	ctx := ctxT(t)
+
+	r, err := e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "$(reboot)", SubNet: "255.255.255.0"}})
+	if err != nil || r.Status != kvp.StatusInvalidArg {
+		t.Fatalf("hostile SET_IP_INFO: %v, %v; want HV_INVALIDARG", r.Status, err)
+	}
+	if cmds := readCommands(t, logPath); cmds != nil {
+		t.Fatalf("hostile SET_IP_INFO ran %q", cmds)
+	}
+	r, err = e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3,
+		IPAddr: "192.0.2.20;2001:db8:1::20", SubNet: "255.255.255.0;/64", Gateway: "192.0.2.1;2001:db8:1::1"}})
+	if err != nil || r.Status != kvp.StatusOK {
+		t.Fatalf("SET_IP_INFO: %v, %v\nagent log:\n%s", r.Status, err, e.stderr)
+	}
+	want := [][]string{
+		{"sysrc", "-f", "/etc/rc.conf", "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
+			"ifconfig_hn0_ipv6=inet6 2001:db8:1::20 prefixlen 64", "ipv6_defaultrouter=2001:db8:1::1"},
+		{"ifconfig", "hn0", "inet", "192.0.2.10", "-alias"},
+		{"ifconfig", "hn0", "inet", "192.0.2.11", "-alias"},
+		{"ifconfig", "hn0", "inet6", "2001:db8:1::10", "-alias"},
+		{"ifconfig", "hn0", "inet", "192.0.2.20/24", "alias"},
+		{"ifconfig", "hn0", "inet6", "2001:db8:1::20/64", "alias"},
+		// both default routes already point at the requested gateways
+	}
+	if got := readCommands(t, logPath); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
+	}
+	e.stop()
+	log := e.stderr.String()
+	if !strings.Contains(log, `msg="set_ip_info applied"`) ||
+		!strings.Contains(log, `interface=hn0 target=hn0 mode=native before="static addrs=[192.0.2.10/24,192.0.2.11/24,2001:db8:1::10/64]`) {
+		t.Errorf("no audit line with the state before:\n%s", log)
+	}
+}

@@ -1,0 +1,387 @@
+package netinfo
+
+import (
+	"bytes"
+	"encoding/binary"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/hvagent/hvagent/kvp"
+)
+
+const (
+	origRC     = "hostname=\"vm1\"\nifconfig_hn0=\"DHCP\"\nifconfig_hn0_alias0=\"inet 10.9.9.9/32\"\nifconfig_hn1=\"DHCP\"\n"
+	origResolv = "# written by the installer\nsearch corp.example\nnameserver 10.0.0.2\noptions edns0\n"
+)
+
+// applyEnv is a guest with hn0 (192.0.2.99/24, default route via
+// 192.0.2.254), fake commands on PATH, and a kvp.Service in front.
+type applyEnv struct {
+	t       *testing.T
+	dir     string
+	log     string
+	cfg     Config
+	kvp     *kvp.Service
+	logs    *bytes.Buffer
+	metrics *Metrics
+}
+
+func newApplyEnv(t *testing.T, links []Link) *applyEnv {
+	t.Helper()
+	dir, cmdLog := fakeBin(t)
+	if links == nil {
+		links = []Link{
+			{Name: "hn0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24", "fe80::215:5dff:fe0a:b0c/64")},
+			{Name: "mce0", MAC: mustMAC(macHN0)},
+		}
+	}
+	routes := []Route{{Link: "hn0", Gateway: netip.MustParseAddr("192.0.2.254")}}
+	for _, d := range []string{"run", "proc", "resolvconf", "pool"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(dir, "rc.conf"), origRC)
+	write(t, filepath.Join(dir, "resolv.conf"), origResolv)
+	logs := &bytes.Buffer{}
+	reg := prometheus.NewRegistry()
+	e := &applyEnv{t: t, dir: dir, log: cmdLog, logs: logs, metrics: NewMetrics(reg)}
+	e.cfg = Config{
+		Links:        func() ([]Link, error) { return links, nil },
+		Routes:       func() ([]Route, error) { return routes, nil },
+		RCConf:       filepath.Join(dir, "rc.conf"),
+		ResolvConf:   filepath.Join(dir, "resolv.conf"),
+		ResolvconfDB: filepath.Join(dir, "resolvconf"),
+		RunDir:       filepath.Join(dir, "run"),
+		ProcDir:      filepath.Join(dir, "proc"),
+		Hook:         filepath.Join(dir, "libexec", "set-ip-hook"),
+		HookFile:     filepath.Join(dir, "db", "set-ip.conf"),
+		Log:          slog.New(slog.NewTextHandler(logs, nil)),
+		Metrics:      e.metrics,
+		// Each fake is a start of the test binary, possibly race-enabled,
+		// on a shared machine: slower than the real commands.
+		Budget: time.Minute,
+	}
+	store, err := kvp.OpenStore(filepath.Join(dir, "pool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: New(e.cfg)})
+	return e
+}
+
+// set sends SET_IP_INFO as the kernel would and returns the reply status.
+func (e *applyEnv) set(ip kvp.IPInfo) kvp.Status {
+	e.t.Helper()
+	b, err := kvp.EncodeRequest(kvp.Msg{Op: kvp.OpSetIPInfo, IP: ip})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.raw(b)
+}
+
+func (e *applyEnv) raw(b []byte) kvp.Status {
+	e.t.Helper()
+	reply := e.kvp.Handle(b)
+	if len(reply) != kvp.MsgSize {
+		e.t.Fatalf("reply of %d bytes", len(reply))
+	}
+	return kvp.Status(binary.LittleEndian.Uint32(reply))
+}
+
+func (e *applyEnv) file(name string) string {
+	b, err := os.ReadFile(filepath.Join(e.dir, name))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (e *applyEnv) rc() string { return filepath.Join(e.dir, "rc.conf") }
+
+func TestSetIPInfoNative(t *testing.T) {
+	tests := []struct {
+		name       string
+		links      []Link
+		in         kvp.IPInfo
+		wantCmds   func(rc string) [][]string
+		wantResolv string
+	}{
+		{
+			name: "static IPv4",
+			in:   kvp.IPInfo{AdapterID: "hn0", AddrFamily: 1, IPAddr: "192.0.2.10", SubNet: "255.255.255.0", Gateway: "192.0.2.1", DNSAddr: "192.0.2.53"},
+			wantCmds: func(rc string) [][]string {
+				return [][]string{
+					{"sysrc", "-f", rc, "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.10 netmask 255.255.255.0"},
+					{"sysrc", "-f", rc, "-x", "ifconfig_hn0_alias0"},
+					{"ifconfig", "hn0", "inet", "192.0.2.99", "-alias"},
+					{"ifconfig", "hn0", "inet", "192.0.2.10/24", "alias"},
+					{"route", "-n", "delete", "-inet", "default"},
+					{"route", "-n", "add", "-inet", "default", "192.0.2.1"},
+				}
+			},
+			wantResolv: "# written by the installer\nsearch corp.example\nnameserver 192.0.2.53\noptions edns0\n",
+		},
+		{
+			name: "static dual stack",
+			in: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3, IPAddr: "192.0.2.10;2001:db8::10", SubNet: "255.255.255.0;/64",
+				Gateway: "192.0.2.254;2001:db8::1", DNSAddr: "2001:db8::53;192.0.2.53"},
+			wantCmds: func(rc string) [][]string {
+				return [][]string{
+					{"sysrc", "-f", rc, "defaultrouter=192.0.2.254", "ifconfig_hn0=inet 192.0.2.10 netmask 255.255.255.0",
+						"ifconfig_hn0_ipv6=inet6 2001:db8::10 prefixlen 64", "ipv6_defaultrouter=2001:db8::1"},
+					{"sysrc", "-f", rc, "-x", "ifconfig_hn0_alias0"},
+					{"ifconfig", "hn0", "inet", "192.0.2.99", "-alias"},
+					{"ifconfig", "hn0", "inet", "192.0.2.10/24", "alias"},
+					{"ifconfig", "hn0", "inet6", "2001:db8::10/64", "alias"},
+					// the IPv4 default route already points there
+					{"route", "-n", "add", "-inet6", "default", "2001:db8::1"},
+				}
+			},
+			wantResolv: "# written by the installer\nsearch corp.example\nnameserver 2001:db8::53\nnameserver 192.0.2.53\noptions edns0\n",
+		},
+		{
+			name: "multiple addresses, address kept, lagg target",
+			links: []Link{
+				{Name: "hn0", MAC: mustMAC(macHN0)},
+				{Name: "mce0", MAC: mustMAC(macHN0)},
+				{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24", "192.0.2.11/24")},
+			},
+			in: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3, IPAddr: "192.0.2.10;192.0.2.11;2001:db8::10;2001:db8::11",
+				SubNet: "255.255.255.0;255.255.255.0;/64;/64"},
+			wantCmds: func(rc string) [][]string {
+				return [][]string{
+					{"sysrc", "-f", rc, "ifconfig_hn0=inet 192.0.2.10 netmask 255.255.255.0",
+						"ifconfig_hn0_alias0=inet 192.0.2.11 netmask 255.255.255.0",
+						"ifconfig_hn0_alias1=inet6 2001:db8::11 prefixlen 64",
+						"ifconfig_hn0_ipv6=inet6 2001:db8::10 prefixlen 64"},
+					{"ifconfig", "lagg0", "inet", "192.0.2.99", "-alias"},
+					{"ifconfig", "lagg0", "inet", "192.0.2.10/24", "alias"},
+					{"ifconfig", "lagg0", "inet6", "2001:db8::10/64", "alias"},
+					{"ifconfig", "lagg0", "inet6", "2001:db8::11/64", "alias"},
+				}
+			},
+			wantResolv: origResolv,
+		},
+		{
+			name: "DHCP",
+			in:   kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1},
+			wantCmds: func(rc string) [][]string {
+				return [][]string{
+					{"sysrc", "-f", rc, "ifconfig_hn0=DHCP", "ifconfig_hn0_ipv6=inet6 accept_rtadv"},
+					{"sysrc", "-f", rc, "-x", "ifconfig_hn0_alias0"},
+					{"ifconfig", "hn0", "inet", "192.0.2.99", "-alias"},
+					{"ifconfig", "hn0", "inet6", "accept_rtadv"},
+					{"service", "dhclient", "forcerestart", "hn0"},
+				}
+			},
+			wantResolv: origResolv,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newApplyEnv(t, tt.links)
+			if st := e.set(tt.in); st != kvp.StatusOK {
+				t.Fatalf("status %v\n%s", st, e.logs)
+			}
+			got, want := ranCommands(t, e.log), tt.wantCmds(e.rc())
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
+			}
+			if r := e.file("resolv.conf"); r != tt.wantResolv {
+				t.Errorf("resolv.conf:\n%s\nwant:\n%s", r, tt.wantResolv)
+			}
+			if e.file("rc.conf") != origRC {
+				t.Error("rc.conf was written directly; only sysrc may change it")
+			}
+			if n := strings.Count(e.logs.String(), "set_ip_info applied"); n != 1 ||
+				!strings.Contains(e.logs.String(), "before=") || !strings.Contains(e.logs.String(), "after=") {
+				t.Errorf("want one audit line with before and after, got:\n%s", e.logs)
+			}
+		})
+	}
+}
+
+// A running dhclient is stopped before a static configuration goes live.
+func TestSetIPInfoStopsDHClient(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient.hn0.pid"), "1\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	cmds := ranCommands(t, e.log)
+	want := []string{"service", "dhclient", "stop", "hn0"}
+	if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
+		t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
+	}
+}
+
+func TestSetIPInfoHook(t *testing.T) {
+	e := newApplyEnv(t, []Link{
+		{Name: "hn0", MAC: mustMAC(macHN0)},
+		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
+	})
+	self, _ := os.Executable()
+	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, e.cfg.Hook); err != nil {
+		t.Fatal(err)
+	}
+	st := e.set(kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3, IPAddr: "192.0.2.10;2001:db8::10", SubNet: "255.255.255.0;/64",
+		Gateway: "192.0.2.1;fe80::1", DNSAddr: "192.0.2.53"})
+	if st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
+	}
+	if got, want := ranCommands(t, e.log), [][]string{{"set-ip-hook", e.cfg.HookFile}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("commands %q, want only the hook: %q", got, want)
+	}
+	want := `# SET_IP_INFO from the Hyper-V host, validated by hvagent; see hvagent(8).
+INTERFACE="hn0"
+TARGET="lagg0"
+DHCP="no"
+IPV4_ADDRESSES="192.0.2.10/24"
+IPV6_ADDRESSES="2001:db8::10/64"
+IPV4_GATEWAYS="192.0.2.1"
+IPV6_GATEWAYS="fe80::1%lagg0"
+DNS_SERVERS="192.0.2.53"
+`
+	if got, err := os.ReadFile(e.log + ".hookfile"); err != nil || string(got) != want {
+		t.Fatalf("hook file (%v):\n%s\nwant:\n%s", err, got, want)
+	}
+	if st, _ := os.Stat(e.cfg.HookFile); st.Mode().Perm() != 0o600 {
+		t.Errorf("hook file mode %v, want 0600", st.Mode().Perm())
+	}
+	if e.file("resolv.conf") != origResolv {
+		t.Error("resolv.conf changed although the hook handles the request")
+	}
+	t.Setenv(fakeFailEnv, "set-ip-hook")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
+		t.Fatalf("failing hook: status %v, want HV_E_FAIL", st)
+	}
+}
+
+// A hook others may write is not run, and the request is not applied
+// natively behind the administrator's back either.
+func TestSetIPInfoUnsafeHook(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	write(t, e.cfg.Hook, "#!/bin/sh\nexit 0\n")
+	if err := os.Chmod(e.cfg.Hook, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
+		t.Fatalf("status %v, want HV_E_FAIL", st)
+	}
+	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+		t.Fatalf("ran %q", cmds)
+	}
+	if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
+		t.Fatalf("hook file written (%v)", err)
+	}
+	if !strings.Contains(e.logs.String(), "writable by group or others") {
+		t.Errorf("refusal not logged:\n%s", e.logs)
+	}
+}
+
+func TestSetIPInfoFailures(t *testing.T) {
+	t.Run("command fails", func(t *testing.T) {
+		e := newApplyEnv(t, nil)
+		t.Setenv(fakeFailEnv, "sysrc")
+		if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24"}); st != kvp.StatusFail {
+			t.Fatalf("status %v, want HV_E_FAIL", st)
+		}
+		if cmds := ranCommands(t, e.log); len(cmds) != 1 {
+			t.Fatalf("ran %q after sysrc failed", cmds)
+		}
+		if !strings.Contains(e.logs.String(), "set_ip_info failed") {
+			t.Errorf("no audit line for the failure:\n%s", e.logs)
+		}
+	})
+	t.Run("commands missing", func(t *testing.T) {
+		e := newApplyEnv(t, nil)
+		t.Setenv("PATH", t.TempDir())
+		if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24", DNSAddr: "192.0.2.53"}); st != kvp.StatusFail {
+			t.Fatalf("status %v, want HV_E_FAIL", st)
+		}
+		if e.file("resolv.conf") != origResolv {
+			t.Error("resolv.conf changed although nothing could be applied")
+		}
+		if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("unsupported")); v != 1 {
+			t.Errorf("rejected{unsupported} = %v", v)
+		}
+	})
+	t.Run("interface gone", func(t *testing.T) {
+		e := newApplyEnv(t, nil)
+		if st := e.set(kvp.IPInfo{AdapterID: "hn3", IPAddr: "192.0.2.10", SubNet: "/24"}); st != kvp.StatusGUIDNotFound {
+			t.Fatalf("status %v, want HV_GUID_NOTFOUND", st)
+		}
+	})
+}
+
+// Hostile requests are refused with nothing executed (the fakes log
+// nothing, the installed hook does not run) and nothing written.
+func TestSetIPInfoHostile(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	self, _ := os.Executable()
+	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, e.cfg.Hook); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range hostileSettings {
+		if st := e.set(tt.in); st != tt.status {
+			t.Errorf("%s: status %v, want %v", tt.name, st, tt.status)
+		}
+	}
+	good, err := kvp.EncodeRequest(kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate := func(f func(b []byte)) []byte { b := bytes.Clone(good); f(b); return b }
+	const offAdapter, offIP, offSub, offGW, offDNS = 4, 262, 2310, 4358, 5382
+	raw := []struct {
+		name string
+		msg  []byte
+	}{
+		{"adapter_id without NUL", mutate(func(b []byte) { copy(b[offAdapter:offAdapter+256], bytes.Repeat([]byte("h"), 256)) })},
+		{"ip_addr without NUL", mutate(func(b []byte) { copy(b[offIP:offIP+2048], bytes.Repeat([]byte("1.2.3.4;"), 256)) })},
+		{"sub_net without NUL", mutate(func(b []byte) { copy(b[offSub:offSub+2048], bytes.Repeat([]byte("/"), 2048)) })},
+		{"gate_way without NUL", mutate(func(b []byte) { copy(b[offGW:offGW+1024], bytes.Repeat([]byte("9"), 1024)) })},
+		{"dns_addr without NUL", mutate(func(b []byte) { copy(b[offDNS:offDNS+2048], bytes.Repeat([]byte("x"), 2048)) })},
+		{"invalid UTF-8", mutate(func(b []byte) { b[offIP], b[offIP+1] = 0xc3, 0x28 })},
+	}
+	for _, tt := range raw {
+		if st := e.raw(tt.msg); st != kvp.StatusInvalidArg {
+			t.Errorf("%s: status %v, want HV_INVALIDARG", tt.name, st)
+		}
+	}
+	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+		t.Errorf("hostile input executed %q", cmds)
+	}
+	if e.file("rc.conf") != origRC || e.file("resolv.conf") != origResolv {
+		t.Error("hostile input changed rc.conf or resolv.conf")
+	}
+	if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
+		t.Errorf("hostile input wrote the hook file (%v)", err)
+	}
+	ents, _ := os.ReadDir(e.dir)
+	for _, ent := range ents {
+		if strings.Contains(ent.Name(), "hvagent-") {
+			t.Errorf("temporary file %s left behind", ent.Name())
+		}
+	}
+	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("address")); v < 5 {
+		t.Errorf("rejected{address} = %v", v)
+	}
+}

@@ -1,0 +1,91 @@
+package netinfo
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Default paths on FreeBSD.
+const (
+	DefaultRCConf       = "/etc/rc.conf"
+	DefaultResolvConf   = "/etc/resolv.conf"
+	DefaultResolvconfDB = "/var/run/resolvconf"
+	DefaultRunDir       = "/var/run"
+	DefaultProcDir      = "/proc"
+	DefaultHook         = "/usr/local/libexec/hvagent/set-ip-hook"
+	DefaultHookFile     = "/var/db/hvagent/set-ip.conf"
+)
+
+// applyBudget bounds the work of one SET_IP_INFO: the kernel answers the
+// host HV_E_FAIL itself after 5 seconds.
+const applyBudget = 4 * time.Second
+
+// Config holds a Service's dependencies. The zero value works on the
+// running system with the default paths.
+type Config struct {
+	Links  func() ([]Link, error)  // nil: SystemLinks
+	Routes func() ([]Route, error) // nil: SystemRoutes
+
+	RCConf       string // rc.conf(5), read and changed through sysrc(8)
+	ResolvConf   string // resolv.conf(5), read and rewritten atomically
+	ResolvconfDB string // resolvconf(8) state: per-interface DNS servers
+	RunDir       string // dhclient pidfiles
+	ProcDir      string // Linux procfs, for dhclient detection
+	Hook         string // run instead of applying natively, if it exists
+	HookFile     string // the validated configuration handed to Hook
+
+	Run     Runner        // nil: ExecRunner
+	Budget  time.Duration // 0: 4 s, inside the kernel's 5 s
+	Log     *slog.Logger
+	Metrics *Metrics // nil: no metrics
+}
+
+// Service implements kvp.IPConfig.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Service; empty fields of cfg get their defaults.
+func New(cfg Config) *Service {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&cfg.RCConf, DefaultRCConf)
+	def(&cfg.ResolvConf, DefaultResolvConf)
+	def(&cfg.ResolvconfDB, DefaultResolvconfDB)
+	def(&cfg.RunDir, DefaultRunDir)
+	def(&cfg.ProcDir, DefaultProcDir)
+	def(&cfg.Hook, DefaultHook)
+	def(&cfg.HookFile, DefaultHookFile)
+	if cfg.Links == nil {
+		cfg.Links = SystemLinks
+	}
+	if cfg.Routes == nil {
+		cfg.Routes = SystemRoutes
+	}
+	if cfg.Run == nil {
+		cfg.Run = ExecRunner
+	}
+	if cfg.Budget <= 0 {
+		cfg.Budget = applyBudget
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: log}
+}
+
+// Addrs lists every interface address; it is the kvp.AddrSource of the
+// auto pool, so NetworkAddressIPv4/IPv6 and GET_IP_INFO agree.
+func (s *Service) Addrs() ([]netip.Addr, error) {
+	links, err := s.cfg.Links()
+	if err != nil {
+		return nil, err
+	}
+	return addrsOf(links), nil
+}

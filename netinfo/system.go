@@ -1,0 +1,125 @@
+// Package netinfo answers the host's GET_IP_INFO and SET_IP_INFO KVP
+// requests (SPEC §2.1, §2.3): it reports an adapter's addresses, subnets,
+// default gateways, DNS servers and DHCP state, and applies a static or
+// DHCP configuration the host pushes after a Hyper-V Replica failover.
+//
+// Everything here is plain Go tested on Linux; the only OS-specific code
+// reads the default routes (routing socket on FreeBSD, procfs on Linux).
+// Nothing the host sends ever reaches a shell: requests are parsed into
+// net/netip values, and commands run as argument vectors found on PATH.
+package netinfo
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Link is one network interface as the kernel reports it.
+type Link struct {
+	Name  string
+	MAC   net.HardwareAddr
+	Addrs []netip.Prefix // in kernel order, zones removed
+}
+
+// Route is a default route: its gateway and the interface it leaves by.
+type Route struct {
+	Link    string
+	Gateway netip.Addr
+}
+
+// SystemLinks lists the interfaces and their addresses from the kernel
+// (getifaddrs on FreeBSD, netlink on Linux): no commands, no shell.
+func SystemLinks() ([]Link, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	links := make([]Link, 0, len(ifs))
+	for _, ifc := range ifs {
+		l := Link{Name: ifc.Name, MAC: ifc.HardwareAddr}
+		// An interface can vanish between the two calls (a VF leaving
+		// during host servicing): it is then listed without addresses.
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if !ok {
+				continue
+			}
+			ones, _ := n.Mask.Size()
+			ip = ip.Unmap()
+			if ip.Is4() && ones > 32 {
+				ones -= 96
+			}
+			l.Addrs = append(l.Addrs, netip.PrefixFrom(ip.WithZone(""), ones))
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// Addrs returns every address of links, the source of the auto pool's
+// NetworkAddressIPv4/IPv6 items (kvp.AddrSource), so they and
+// GET_IP_INFO see the same addresses.
+func addrsOf(links []Link) []netip.Addr {
+	var out []netip.Addr
+	for _, l := range links {
+		for _, p := range l.Addrs {
+			out = append(out, p.Addr())
+		}
+	}
+	return out
+}
+
+// vfPrefixes name the SR-IOV virtual functions Azure pairs with hnN
+// (mlx5, mlx4, MANA): they share hnN's MAC but never carry its addresses.
+var vfPrefixes = []string{"mce", "mlxen", "mana"}
+
+// driverUnit splits "hn12" into "hn" and "12"; ok is false if name does
+// not end in a unit number.
+func driverUnit(name string) (driver, unit string, ok bool) {
+	i := len(name)
+	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
+		i--
+	}
+	if i == 0 || i == len(name) {
+		return "", "", false
+	}
+	return name[:i], name[i:], true
+}
+
+// kindRank orders interfaces sharing a MAC: the lagg(4) built over hnN
+// carries the addresses in non-transparent VF mode, then hnN itself, then
+// anything else, and last a VF.
+func kindRank(name string) int {
+	drv, _, ok := driverUnit(name)
+	switch {
+	case !ok:
+		return 2
+	case drv == "lagg":
+		return 0
+	case drv == "hn":
+		return 1
+	}
+	for _, p := range vfPrefixes {
+		if drv == p {
+			return 3
+		}
+	}
+	return 2
+}
+
+// rcName is the rc.conf spelling of an interface name: rc.subr's ltr
+// turns every character that may not appear in a variable name into '_'.
+func rcName(ifname string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, ifname)
+}
