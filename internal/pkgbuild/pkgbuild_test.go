@@ -39,6 +39,8 @@ sbin/hvagent
 		{name: "substitution", in: "%%ETCDIR%%/x\n", err: "substitutions"},
 		{name: "unclean", in: "sbin/../etc/x\n", err: "not a clean path"},
 		{name: "escape", in: "../x\n", err: "not a clean path"},
+		{name: "dot", in: "@dir .\n", err: "not a clean path"},
+		{name: "root", in: "/\n", err: "not a clean path"},
 		{name: "sample suffix", in: "@sample etc/x.conf\n", err: "must end in .sample"},
 		{name: "bad mode", in: "@(root,wheel,9) x\n", err: "mode"},
 		{name: "bad attrs", in: "@(root,wheel) x\n", err: "owner,group,mode"},
@@ -76,7 +78,7 @@ func FuzzParsePlist(f *testing.F) {
 			return
 		}
 		for _, e := range entries {
-			if e.Path == "" || strings.HasPrefix(e.Path, "../") || strings.Contains(e.Path, " ") {
+			if e.Path == "" || e.Path == "." || e.Path == "/" || strings.HasPrefix(e.Path, "../") || strings.ContainsAny(e.Path, " \t") {
 				t.Errorf("accepted entry %+v", e)
 			}
 		}

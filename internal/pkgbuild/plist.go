@@ -83,7 +83,7 @@ func parsePlistLine(line string) (Entry, error) {
 	if strings.Contains(line, "%%") {
 		return e, fmt.Errorf("%q: plist substitutions are not supported; write the path", line)
 	}
-	if p := path.Clean(line); p != line || strings.HasPrefix(p, "../") || p == ".." {
+	if p := path.Clean(line); p != line || strings.HasPrefix(p, "../") || p == ".." || p == "." || p == "/" {
 		return e, fmt.Errorf("%q: not a clean path", line)
 	}
 	if e.Keyword == "sample" && !strings.HasSuffix(line, ".sample") {
