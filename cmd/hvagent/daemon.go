@@ -32,6 +32,7 @@ type daemonFlags struct {
 	logSyslog  bool
 	foreground bool // -n: accepted for hv_kvp_daemon compatibility
 	debug      bool // -d: hv_kvp_daemon's debug flag, same as --log.level=debug
+	vf         vfFlags
 }
 
 // subsystemNames are valid in --disable from the first release on.
@@ -50,7 +51,11 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs.BoolVar(&f.logSyslog, "log.syslog", false, "log to syslog (facility daemon) instead of stderr")
 	fs.BoolVar(&f.foreground, "n", false, "accepted for compatibility with hv_kvp_daemon; hvagent always runs in the foreground")
 	fs.BoolVar(&f.debug, "d", false, "same as --log.level=debug (hv_kvp_daemon compatibility)")
+	f.vf.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.vf.check(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -115,6 +120,9 @@ func runDaemon(args []string, stderr io.Writer) int {
 		}
 		defer closeKVP()
 		subs = append(subs, sub)
+	}
+	if !slices.Contains(disabled, "vf") {
+		subs = append(subs, newVF(&f.vf, m))
 	}
 	for _, name := range disabled {
 		log.Info("subsystem disabled by --disable", "subsystem", name)

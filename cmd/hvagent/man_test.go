@@ -19,6 +19,7 @@ import (
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/metrics"
+	"github.com/hvagent/hvagent/vf"
 )
 
 // manPage is hvagent(8), relative to this package's directory.
@@ -204,6 +205,7 @@ func metricFamilies(t *testing.T) []string {
 		defer closeKVP()
 	}
 
+	vf.NewMetrics(m.Registry) // as newVF registers them
 	descs := make(chan *prometheus.Desc)
 	go func() {
 		m.Registry.Describe(descs)

@@ -6,8 +6,9 @@
 //
 // It builds hvagent, starts it on the socket transport (SPEC §6), plays the
 // host (pushes host parameters and admin items, enumerates the auto and
-// guest pools), prints what the host saw and what landed in the pool files,
-// and leaves the agent's /metrics up until interrupted.
+// guest pools, removes and re-adds the network VF as host servicing does),
+// prints what the host saw and what landed in the pool files, and leaves
+// the agent's /metrics up until interrupted.
 package main
 
 import (
@@ -73,9 +74,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := s.firstRound(ctx); err != nil {
 		return err
 	}
+	if err := s.vfRound(ctx); err != nil {
+		return err
+	}
 	if o.once {
 		return s.shutdown()
 	}
+	s.wg.Go(func() { s.vfLoop(ctx, o.every) })
 	fmt.Fprintf(out, "\nhvsim: the agent keeps running; metrics at http://%s/metrics — press Ctrl-C to stop.\n", o.listen)
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nhvsim: stopping")

@@ -51,6 +51,9 @@ func TestDemoOnce(t *testing.T) {
 		"auto_external  VirtualMachineName",
 		"external       BackupWindow",
 		`hvagent_subsystem_up{subsystem="kvp"} 1`,
+		"host: servicing: removed VF mce0 from hn0",
+		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
+		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`,
 		"hvagent stopped cleanly",
 	}
 	if macs := machineMACs(); len(macs) > 0 {

@@ -35,6 +35,7 @@ type sim struct {
 	agent  *exec.Cmd
 	events chan kvptest.Event
 	macs   []string // this machine's adapters, asked about with GET_IP_INFO
+	vf     *vfSim   // the VF side (vf.go)
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex // serialises writes to cfg.out
@@ -66,16 +67,22 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		return nil, err
 	}
 	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs()}
-	s.agent = exec.Command(cfg.agent, "run",
+	if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
+		k.Close()
+		return nil, err
+	}
+	s.agent = exec.Command(cfg.agent, append([]string{"run",
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
 		"--web.listen-address", cfg.listen,
-		"--disable", "vss,vf")
+		"--disable", "vss"}, s.vf.agentArgs()...)...)
+	s.agent.Env = s.vf.world.Env() // the fake sysctl first on PATH
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()
 	if err != nil {
 		k.Close()
+		s.vf.close()
 		return nil, err
 	}
 	s.agent.Stderr = w
@@ -84,6 +91,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 	if err != nil {
 		stderr.Close()
 		k.Close()
+		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
 	s.printf("hvsim: started %s (pid %d) against the simulated kernel at %s\n", cfg.agent, s.agent.Process.Pid, k.Path())
@@ -257,5 +265,6 @@ func (s *sim) stop() {
 	}
 	s.cancel()
 	s.kernel.Close()
+	s.vf.close()
 	s.wg.Wait()
 }

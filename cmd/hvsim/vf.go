@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hvagent/hvagent/vf/vftest"
+)
+
+// vfSim is the VF side of the demo: a simulated devd and a simulated
+// FreeBSD kernel (sysctls behind a fake sysctl command on the agent's
+// PATH). The agent runs in observe mode, so nothing on this machine is
+// reconfigured.
+type vfSim struct {
+	world *vftest.World
+	devd  *vftest.Devd
+}
+
+func newVFSim(ctx context.Context, dir string) (*vfSim, error) {
+	w, err := vftest.NewWorld(filepath.Join(dir, "vf"))
+	if err != nil {
+		return nil, err
+	}
+	fake, err := vftest.BuildFakes(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Install(fake); err != nil {
+		return nil, err
+	}
+	// A guest in hn(4)'s default transparent mode with mce0 carrying
+	// hn0's traffic.
+	err = w.Update(func(st *vftest.State) {
+		st.AddHN("hn0", true, "10.0.0.4/24")
+		st.AttachVF("hn0", "mce0")
+		st.SetDatapath("hn0", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		return nil, err
+	}
+	return &vfSim{world: w, devd: d}, nil
+}
+
+// agentArgs are the agent's vf flags for the demo.
+func (v *vfSim) agentArgs() []string {
+	return []string{
+		"--vf.devd-socket", v.devd.Path(),
+		"--vf.mode", "observe",
+		"--vf.base-rules", filepath.Join(v.world.Dir, "hyperv.conf"),
+		"--vf.override-dir", filepath.Join(v.world.Dir, "libexec"),
+		"--vf.sysctl-command", // the simulated kernel, also on FreeBSD
+	}
+}
+
+func (v *vfSim) close() { v.devd.Close() }
+
+// servicing plays host servicing: the host removes hn0's VF for gap and
+// adds it back; hn(4) switches the datapath to it again.
+func (s *sim) servicing(ctx context.Context, gap time.Duration) error {
+	v := s.vf
+	// Up means the agent has read the topology: changes from now on are
+	// changes it must see.
+	for {
+		body, err := s.scrape(ctx)
+		if err == nil && containsLine(body, `hvagent_subsystem_up{subsystem="vf"} 1`) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the agent's vf subsystem did not come up: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := v.world.Update(func(st *vftest.State) { st.DetachVF("hn0") }); err != nil {
+		return err
+	}
+	v.devd.Send("!system=IFNET subsystem=mce0 type=DETACH")
+	s.printf("host: servicing: removed VF mce0 from hn0 for %v (Azure: typically ~30 s)\n", gap)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(gap):
+	}
+	if err := v.world.Update(func(st *vftest.State) { st.AttachVF("hn0", "mce0") }); err != nil {
+		return err
+	}
+	v.devd.Send("!system=IFNET subsystem=mce0 type=ATTACH")
+	v.devd.Send("!system=ETHERNET subsystem=mce0 type=IFATTACH")
+	if err := v.world.Update(func(st *vftest.State) { st.SetDatapath("hn0", true) }); err != nil {
+		return err
+	}
+	v.devd.Send("!system=IFNET subsystem=mce0 type=LINK_UP")
+	s.printf("host: servicing done: VF mce0 is back on hn0\n")
+	return nil
+}
+
+// vfRound runs one servicing cycle and waits for the agent to count it.
+func (s *sim) vfRound(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := s.servicing(ctx, 2*time.Second); err != nil {
+		return err
+	}
+	for {
+		body, err := s.scrape(ctx)
+		if err == nil && containsLine(body, `hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`) &&
+			containsLine(body, `hvagent_vf_datapath_vf{hn="hn0"} 1`) {
+			var lines []string
+			for l := range strings.Lines(body) {
+				if strings.HasPrefix(l, "hvagent_vf_") && !strings.Contains(l, "_bucket") {
+					lines = append(lines, strings.TrimSuffix(l, "\n"))
+				}
+			}
+			s.printf("\nhvsim: the VF metrics after one servicing cycle:\n%s", indent(strings.Join(lines, "\n")+"\n"))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the agent did not count the VF's return: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// vfLoop repeats host servicing every period until ctx ends.
+func (s *sim) vfLoop(ctx context.Context, period time.Duration) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(period):
+		}
+		if err := s.servicing(ctx, 5*time.Second); err != nil {
+			return
+		}
+	}
+}
+
+// scrape returns the agent's /metrics page.
+func (s *sim) scrape(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.cfg.listen+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func containsLine(body, line string) bool {
+	for l := range strings.Lines(body) {
+		if strings.TrimSuffix(l, "\n") == line {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package vf follows the network virtual function (VF) that Hyper-V and
+// Azure attach next to each synthetic hn(4) interface for accelerated
+// networking, and in manage mode does natively what FreeBSD's
+// hyperv_vfattach and hyperv_vfup scripts do (SPEC §4).
+//
+// Events arrive from devd's SOCK_SEQPACKET socket as devctl lines
+// (event.go). Each one is turned, with the hn topology read from sysctls
+// (topology.go), into an observation of one hnN: which VF it has and
+// whether the datapath is on it. A Tracker (state.go) keeps the per-hnN
+// state machine and updates the metrics from the transitions themselves.
+// Actions (plan.go, actions.go) are argument vectors run off the event
+// loop through a Runner, rate limited per interface.
+package vf

@@ -1,0 +1,65 @@
+package vf
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the VF families of SPEC §5, updated from the events.
+type Metrics struct {
+	Datapath       *prometheus.GaugeVec
+	Info           *prometheus.GaugeVec
+	Transitions    *prometheus.CounterVec
+	LastTransition *prometheus.GaugeVec
+	Degraded       *prometheus.HistogramVec
+	LaggActions    *prometheus.CounterVec
+	HeldBack       *prometheus.CounterVec
+	DevdLines      *prometheus.CounterVec
+	Managing       prometheus.Gauge
+}
+
+// Transition directions, the direction label.
+const (
+	DirToSynthetic = "to_synthetic" // the datapath left the VF
+	DirToVF        = "to_vf"        // the datapath is back on the VF
+)
+
+// DegradedBuckets span the windows seen in practice: seconds for a VF
+// bounced by the guest, ~30 s for host servicing, minutes for a slow
+// re-attach, hours for a VF that does not come back.
+var DegradedBuckets = []float64{1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800, 3600, 7200, 14400}
+
+// NewMetrics creates the VF instruments and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	const ns, sub = "hvagent", "vf"
+	m := &Metrics{
+		Datapath: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "datapath_vf",
+			Help: "Whether hnN's traffic runs on its VF (1) or on the synthetic path (0)."}, []string{"hn"}),
+		Info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "info",
+			Help: "Constant 1 labelled with hnN's current VF interface (empty when none) and VF mode (transparent or non_transparent)."},
+			[]string{"hn", "vf", "mode"}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "transitions_total",
+			Help: "Datapath transitions of hnN: to_synthetic when the VF went away, to_vf when traffic went back to it."},
+			[]string{"hn", "direction"}),
+		LastTransition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "last_transition_timestamp_seconds",
+			Help: "Unix time of hnN's last datapath transition."}, []string{"hn"}),
+		Degraded: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "degraded_duration_seconds",
+			Help:    "Length of each window in which hnN's traffic ran on the synthetic path because its VF was gone, observed when the VF is back.",
+			Buckets: DegradedBuckets}, []string{"hn"}),
+		LaggActions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "lagg_actions_total",
+			Help: "Manage-mode actions by kind (vf_up, create, add_port, override) and result (success, failure)."},
+			[]string{"hn", "action", "result"}),
+		HeldBack: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "actions_held_back_total",
+			Help: "Manage-mode actions not run because hnN exceeded the action rate limit (a flap storm); the latest one runs once the limit allows."},
+			[]string{"hn"}),
+		DevdLines: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "devd_lines_total",
+			Help: "Lines read from devd by result: relevant (a network event), ignored (other systems), malformed (skipped)."},
+			[]string{"result"}),
+		Managing: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "managing",
+			Help: "Whether the agent acts on VF events (1, manage mode) or only observes them (0)."}),
+	}
+	for _, r := range []string{"relevant", "ignored", "malformed"} {
+		m.DevdLines.WithLabelValues(r)
+	}
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.Managing)
+	return m
+}

@@ -1,0 +1,166 @@
+package vf
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// State is where hnN stands.
+type State int
+
+const (
+	NoVF       State = iota // no VF: traffic on the synthetic path
+	VFAttached              // a VF exists, the datapath is not (yet) on it
+	OnVF                    // traffic runs on the VF
+)
+
+func (s State) String() string {
+	return [...]string{"no_vf", "vf_attached", "datapath_on_vf"}[s]
+}
+
+// Observation is what became true of one hn at one time.
+type Observation struct {
+	HN          string
+	VF          string // "" when none
+	Datapath    bool   // traffic on the VF
+	Transparent bool
+	At          time.Time
+}
+
+func (o Observation) state() State {
+	switch {
+	case o.VF == "":
+		return NoVF
+	case o.Datapath:
+		return OnVF
+	}
+	return VFAttached
+}
+
+type hnState struct {
+	obs           Observation
+	degradedSince time.Time // zero unless a to_synthetic transition started a window
+	lastInfo      time.Time // when a change of this hn was last logged at INFO
+}
+
+// quietLog is how often per hn a state change is logged at INFO; in a
+// flap storm the others go to DEBUG (the metrics count every one).
+const quietLog = time.Minute
+
+// level returns the log level for a change of s at at.
+func (s *hnState) level(at time.Time) slog.Level {
+	if !s.lastInfo.IsZero() && at.Sub(s.lastInfo) < quietLog {
+		return slog.LevelDebug
+	}
+	s.lastInfo = at
+	return slog.LevelInfo
+}
+
+// Tracker keeps the per-hn state machine and the metrics in step. It is
+// not safe for concurrent use: it lives on the event loop.
+type Tracker struct {
+	m   *Metrics
+	log *slog.Logger
+	hns map[string]*hnState
+}
+
+// NewTracker returns a tracker updating m.
+func NewTracker(m *Metrics, log *slog.Logger) *Tracker {
+	return &Tracker{m: m, log: log, hns: map[string]*hnState{}}
+}
+
+// Get returns the last observation of hn.
+func (t *Tracker) Get(hn string) (Observation, bool) {
+	s, ok := t.hns[hn]
+	if !ok {
+		return Observation{}, false
+	}
+	return s.obs, true
+}
+
+// State returns hn's state (NoVF for an unknown hn).
+func (t *Tracker) State(hn string) State {
+	o, _ := t.Get(hn)
+	return o.state()
+}
+
+// HNs returns the names of the hns seen.
+func (t *Tracker) HNs() []string {
+	var out []string
+	for name := range t.hns {
+		out = append(out, name)
+	}
+	return out
+}
+
+// Observe records o. The first observation of an hn sets its state
+// without counting a transition (the agent did not see one happen);
+// later ones count a transition whenever the datapath changes. Time
+// never runs backwards for an hn: an observation older than the last
+// one is taken as simultaneous. It returns the transition direction,
+// or "" when the datapath did not change.
+func (t *Tracker) Observe(o Observation) string {
+	s, known := t.hns[o.HN]
+	if !known {
+		s = &hnState{}
+		t.hns[o.HN] = s
+		t.setInfo(o)
+		t.m.Datapath.WithLabelValues(o.HN).Set(b2f(o.Datapath))
+		t.m.Transitions.WithLabelValues(o.HN, DirToSynthetic)
+		t.m.Transitions.WithLabelValues(o.HN, DirToVF)
+		s.obs = o
+		t.log.Info("VF state", "hn", o.HN, "vf", o.VF, "state", o.state(), "transparent", o.Transparent)
+		return ""
+	}
+	prev := s.obs
+	if o.At.Before(prev.At) {
+		o.At = prev.At
+	}
+	if o.VF != prev.VF || o.Transparent != prev.Transparent {
+		t.m.Info.DeleteLabelValues(prev.HN, prev.VF, modeName(prev.Transparent))
+		t.setInfo(o)
+	}
+	s.obs = o
+	lvl := slog.LevelDebug
+	if o.state() != prev.state() {
+		lvl = s.level(o.At)
+		t.log.Log(context.Background(), lvl, "VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+	}
+	if o.Datapath == prev.Datapath {
+		return ""
+	}
+	t.m.Datapath.WithLabelValues(o.HN).Set(b2f(o.Datapath))
+	t.m.LastTransition.WithLabelValues(o.HN).Set(float64(o.At.UnixNano()) / 1e9)
+	if !o.Datapath {
+		t.m.Transitions.WithLabelValues(o.HN, DirToSynthetic).Inc()
+		s.degradedSince = o.At
+		return DirToSynthetic
+	}
+	t.m.Transitions.WithLabelValues(o.HN, DirToVF).Inc()
+	if !s.degradedSince.IsZero() {
+		d := o.At.Sub(s.degradedSince)
+		t.m.Degraded.WithLabelValues(o.HN).Observe(d.Seconds())
+		t.log.Log(context.Background(), lvl, "VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
+		s.degradedSince = time.Time{}
+	}
+	return DirToVF
+}
+
+func (t *Tracker) setInfo(o Observation) {
+	t.m.Info.WithLabelValues(o.HN, o.VF, modeName(o.Transparent)).Set(1)
+}
+
+func modeName(transparent bool) string {
+	if transparent {
+		return "transparent"
+	}
+	return "non_transparent"
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,101 @@
+package vf
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func newTestTracker(t *testing.T) (*Tracker, *Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	m := NewMetrics(reg)
+	return NewTracker(m, slog.New(slog.DiscardHandler)), m, reg
+}
+
+func TestTrackerWindows(t *testing.T) {
+	tr, m, reg := newTestTracker(t)
+	t0 := time.Unix(1_800_000_000, 0)
+	steps := []struct {
+		o     Observation
+		dir   string
+		state State
+	}{
+		{Observation{HN: "hn0", VF: "mce0", Datapath: true, At: t0}, "", OnVF},                              // first sight: no transition
+		{Observation{HN: "hn0", At: t0.Add(10 * time.Second)}, DirToSynthetic, NoVF},                        // host servicing
+		{Observation{HN: "hn0", VF: "mlxen0", At: t0.Add(40 * time.Second)}, "", VFAttached},                // a new driver's VF
+		{Observation{HN: "hn0", VF: "mlxen0", Datapath: true, At: t0.Add(42 * time.Second)}, DirToVF, OnVF}, // 32 s window
+		{Observation{HN: "hn0", VF: "mlxen0", Datapath: true, At: t0.Add(43 * time.Second)}, "", OnVF},
+		{Observation{HN: "hn0", At: t0.Add(50 * time.Second)}, DirToSynthetic, NoVF},
+		{Observation{HN: "hn0", VF: "mlxen0", Datapath: true, At: t0.Add(45 * time.Second)}, DirToVF, OnVF}, // out of order: 0 s
+	}
+	for i, s := range steps {
+		if got := tr.Observe(s.o); got != s.dir {
+			t.Errorf("step %d: direction %q, want %q", i, got, s.dir)
+		}
+		if got := tr.State("hn0"); got != s.state {
+			t.Errorf("step %d: state %v, want %v", i, got, s.state)
+		}
+	}
+	if got := testutil.ToFloat64(m.Transitions.WithLabelValues("hn0", DirToSynthetic)); got != 2 {
+		t.Errorf("to_synthetic = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.LastTransition.WithLabelValues("hn0")); got != float64(t0.Unix()+50) {
+		t.Errorf("last transition = %v, want t0+50 (time never runs backwards)", got)
+	}
+	if got := testutil.ToFloat64(m.Info.WithLabelValues("hn0", "mlxen0", "non_transparent")); got != 1 {
+		t.Errorf("info for mlxen0 = %v", got)
+	}
+	if n := testutil.CollectAndCount(m.Info); n != 1 {
+		t.Errorf("%d info series, want 1: the old VF's must go", n)
+	}
+	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {
+		t.Errorf("lint: %v %v", err, probs)
+	}
+	if c, s := histCountSum(t, reg); c != 2 || s != 32 {
+		t.Errorf("degraded windows: count %v sum %v, want 2 and 32", c, s)
+	}
+}
+
+func histCountSum(t *testing.T, reg *prometheus.Registry) (uint64, float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "hvagent_vf_degraded_duration_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	return 0, 0
+}
+
+func TestBucket(t *testing.T) {
+	b := newBucket(3, time.Minute)
+	t0 := time.Unix(1000, 0)
+	for i := range 3 {
+		if !b.take(t0) {
+			t.Fatalf("burst token %d refused", i)
+		}
+	}
+	if b.take(t0.Add(59 * time.Second)) {
+		t.Error("token granted before the interval")
+	}
+	if w := b.wait(t0.Add(59 * time.Second)); w != time.Second {
+		t.Errorf("wait = %v, want 1s", w)
+	}
+	if !b.take(t0.Add(60 * time.Second)) {
+		t.Error("token refused after the interval")
+	}
+	if b.take(t0.Add(30 * time.Second)) {
+		t.Error("time running backwards granted a token")
+	}
+	if !b.take(t0.Add(time.Hour)) || !b.take(t0.Add(time.Hour)) || !b.take(t0.Add(time.Hour)) || b.take(t0.Add(time.Hour)) {
+		t.Error("refill beyond the burst, or not up to it")
+	}
+}

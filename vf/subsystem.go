@@ -1,0 +1,180 @@
+package vf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// Mode is --vf.mode.
+type Mode string
+
+const (
+	ModeAuto    Mode = "auto"    // manage in non-transparent mode unless the base devd rules are active
+	ModeObserve Mode = "observe" // never act
+	ModeManage  Mode = "manage"  // act (still never while the base rules are active)
+)
+
+// ParseMode checks a --vf.mode value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeAuto, ModeObserve, ModeManage:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown VF mode %q (want auto, observe or manage)", s)
+}
+
+// Config is what the VF subsystem needs; zero fields take the defaults.
+type Config struct {
+	DevdSocket  string
+	Mode        Mode
+	BaseRules   string // devd file whose hyperv_vf* rules make the agent observe
+	OverrideDir string // where hyperv_vfup.hnN overrides live
+	Runner      Runner
+	Sysctl      Sysctl
+	Metrics     *Metrics
+	// Now is the clock for events without a timestamp.
+	Now func() time.Time
+	// Burst and Interval set the per-hn action rate limit.
+	Burst    int
+	Interval time.Duration
+	// Recheck is how long after a VF attached in transparent mode its
+	// datapath is read even without a link event; 0 means 5 s (hn(4)
+	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
+	Recheck time.Duration
+}
+
+// Subsystem is the vf subsystem.
+type Subsystem struct {
+	cfg Config
+
+	once    sync.Once
+	tracker *Tracker
+	mg      *manager
+	// managing is the effective mode (loop-owned); lastManaging the one
+	// last logged, so the reason is said once, not at every reconnect.
+	managing     bool
+	lastManaging *bool
+	// started: the first snapshot is applied; transparent is its mode.
+	started, transparent bool
+	// observed, if set, runs on the loop after observations updated the
+	// metrics (a seam for the latency benchmark).
+	observed func()
+	// rechecks holds the hns with a transparent-mode datapath check
+	// pending (loop-owned).
+	rechecks map[string]bool
+}
+
+// New returns the subsystem with cfg's defaults filled in.
+func New(cfg Config) *Subsystem {
+	if cfg.DevdSocket == "" {
+		cfg.DevdSocket = DefaultDevdSocket
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeAuto
+	}
+	if cfg.BaseRules == "" {
+		cfg.BaseRules = DefaultBaseRules
+	}
+	if cfg.OverrideDir == "" {
+		cfg.OverrideDir = DefaultOverrideDir
+	}
+	if cfg.Runner == nil {
+		cfg.Runner = ExecRunner{}
+	}
+	if cfg.Sysctl == nil {
+		cfg.Sysctl = DefaultSysctl(cfg.Runner)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = defaultRecheck
+	}
+	return &Subsystem{cfg: cfg}
+}
+
+// Name implements agent.Subsystem.
+func (s *Subsystem) Name() string { return "vf" }
+
+// Run implements agent.Subsystem: it follows devd until ctx ends. The
+// per-hn state survives restarts of Run.
+func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
+	s.once.Do(func() {
+		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
+		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
+			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval}
+		s.mg.init()
+	})
+	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
+	if err != nil {
+		return err
+	}
+	in := newInterpreter(s.cfg.Sysctl, env.Log)
+	obs, err := in.snapshot(s.cfg.Now())
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("vf: read the hn topology: %w", err)
+	}
+	d := s.decide(ctx, in.topo.Transparent)
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !env.Loop.Post(func() { s.apply(mctx, d, in.topo.Transparent, env.Log, obs) }) {
+		conn.Close()
+		return ctx.Err()
+	}
+	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", in.topo.Transparent)
+	env.Ready()
+
+	connected := func(again bool) {
+		if !again {
+			return
+		}
+		obs, err := in.snapshot(s.cfg.Now())
+		if err != nil {
+			env.Log.Warn("cannot re-read the hn topology after devd came back", "err", err)
+			return
+		}
+		// Events may have been missed: manage mode catches up as at boot.
+		env.Loop.Post(func() { s.observe(obs, s.bootTriggers(obs)) })
+	}
+	var malformed int
+	line := func(b []byte) {
+		e, err := ParseEvent(b)
+		switch {
+		case errors.Is(err, ErrNotNotify):
+			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+			return
+		case err != nil:
+			s.cfg.Metrics.DevdLines.WithLabelValues("malformed").Inc()
+			if malformed++; malformed == 1 || malformed%1000 == 0 {
+				env.Log.Warn("skipping malformed devd lines", "err", err, "count", malformed)
+			}
+			return
+		case !relevant(e):
+			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+			return
+		}
+		s.cfg.Metrics.DevdLines.WithLabelValues("relevant").Inc()
+		at := e.At
+		if at.IsZero() {
+			at = s.cfg.Now()
+		}
+		obs, trig := in.handle(e, at)
+		if len(obs) > 0 || len(trig) > 0 {
+			env.Loop.Post(func() { s.observe(obs, trig) })
+		}
+	}
+	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, line)
+	return nil
+}

@@ -1,0 +1,181 @@
+package vftest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// IsFake reports whether argv0 names one of the fake commands; a test
+// binary's TestMain calls Main then.
+func IsFake(argv0 string) bool {
+	base := filepath.Base(argv0)
+	return (slices.Contains(FakeNames, base) || strings.HasPrefix(base, OverridePrefix)) && os.Getenv(StateEnv) != ""
+}
+
+// OverridePrefix names the per-interface override scripts
+// (hyperv_vfup.hnN); a link to the test binary under such a name only
+// records that it ran.
+const OverridePrefix = "hyperv_vfup."
+
+// Main runs the fake named by args[0] against the state file named in
+// the environment and returns its exit status. Every call is recorded.
+func Main(args []string, stdout, stderr io.Writer) int {
+	path := os.Getenv(StateEnv)
+	name := filepath.Base(args[0])
+	argv := append([]string{name}, args[1:]...)
+	code := 0
+	err := update(path, func(st *State) {
+		if c, ok := st.Fail[strings.Join(argv, " ")]; ok {
+			fmt.Fprintf(stderr, "%s: simulated failure\n", name)
+			code = c
+			return
+		}
+		code = run(st, argv, stdout, stderr)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s (vftest): %v\n", name, err)
+		code = 70
+	}
+	if err := appendCall(filepath.Join(filepath.Dir(path), "calls.jsonl"), Call{Argv: argv, Code: code}); err != nil {
+		fmt.Fprintf(stderr, "%s (vftest): %v\n", name, err)
+	}
+	return code
+}
+
+func run(st *State, argv []string, stdout, stderr io.Writer) int {
+	switch argv[0] {
+	case "sysctl":
+		return sysctl(st, argv[1:], stdout, stderr)
+	case "sysrc":
+		if len(argv) != 3 || argv[1] != "-n" {
+			fmt.Fprintln(stderr, "usage: sysrc -n name")
+			return 64
+		}
+		v, ok := st.RC[argv[2]]
+		if !ok {
+			fmt.Fprintf(stderr, "sysrc: unknown variable '%s'\n", argv[2])
+			return 1
+		}
+		fmt.Fprintln(stdout, v)
+		return 0
+	case "service":
+		// service dhclient stop IF
+		if len(argv) != 4 || argv[1] != "dhclient" || argv[2] != "stop" {
+			fmt.Fprintf(stderr, "service: unsupported %q\n", argv[1:])
+			return 64
+		}
+		if !st.Dhclient[argv[3]] {
+			fmt.Fprintf(stderr, "dhclient not running on %s?\n", argv[3])
+			return 1
+		}
+		delete(st.Dhclient, argv[3])
+		return 0
+	case "dhclient":
+		ifname := argv[len(argv)-1]
+		if len(argv) < 2 || st.Ifaces[ifname] == nil {
+			fmt.Fprintf(stderr, "dhclient: %q: no such interface\n", argv[1:])
+			return 1
+		}
+		st.Dhclient[ifname] = true
+		return 0
+	case "ifconfig":
+		return ifconfig(st, argv[1:], stdout, stderr)
+	}
+	if strings.HasPrefix(argv[0], OverridePrefix) {
+		return 0
+	}
+	return 127
+}
+
+func sysctl(st *State, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 || args[0] != "-n" {
+		fmt.Fprintln(stderr, "usage: sysctl -n name")
+		return 64
+	}
+	v, ok := st.Sysctl[args[1]]
+	if !ok {
+		fmt.Fprintf(stderr, "sysctl: unknown oid '%s'\n", args[1])
+		return 1
+	}
+	fmt.Fprintln(stdout, v)
+	return 0
+}
+
+func ifconfig(st *State, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "ifconfig: listing all interfaces is not simulated")
+		return 64
+	}
+	name, args := args[0], args[1:]
+	i := st.Ifaces[name]
+	if len(args) == 1 && args[0] == "create" {
+		if i != nil {
+			fmt.Fprintf(stderr, "ifconfig: SIOCIFCREATE2 (%s): File exists\n", name)
+			return 1
+		}
+		st.Ifaces[name] = &Iface{}
+		return 0
+	}
+	if i == nil {
+		fmt.Fprintf(stderr, "ifconfig: interface %s does not exist\n", name)
+		return 1
+	}
+	if len(args) == 0 {
+		printIface(stdout, name, i)
+		return 0
+	}
+	for k := 0; k < len(args); k++ {
+		switch a := args[k]; {
+		case a == "up":
+			i.Up = true
+		case a == "down":
+			i.Up = false
+		case a == "-alias":
+			if len(i.Inet) == 0 {
+				fmt.Fprintf(stderr, "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address\n")
+				return 1
+			}
+			i.Inet = i.Inet[1:]
+		case (a == "laggproto" || a == "laggport" || a == "inet") && k+1 < len(args):
+			k++
+			switch a {
+			case "laggproto":
+				i.Proto = args[k]
+			case "laggport":
+				if st.Ifaces[args[k]] == nil {
+					fmt.Fprintf(stderr, "ifconfig: SIOCSLAGGPORT: No such file or directory\n")
+					return 1
+				}
+				if !slices.Contains(i.Ports, args[k]) {
+					i.Ports = append(i.Ports, args[k])
+				}
+			case "inet":
+				i.Inet = append(i.Inet, args[k])
+			}
+		default:
+			i.Args = append(i.Args, a)
+		}
+	}
+	return 0
+}
+
+func printIface(w io.Writer, name string, i *Iface) {
+	flags := "BROADCAST,SIMPLEX,MULTICAST"
+	if i.Up {
+		flags = "UP," + flags
+	}
+	fmt.Fprintf(w, "%s: flags=8843<%s> metric 0 mtu 1500\n", name, flags)
+	for _, a := range i.Inet {
+		fmt.Fprintf(w, "\tinet %s\n", a)
+	}
+	if i.Proto != "" {
+		fmt.Fprintf(w, "\tlaggproto %s lagghash l2,l3,l4\n", i.Proto)
+	}
+	for _, p := range i.Ports {
+		fmt.Fprintf(w, "\tlaggport: %s flags=0<>\n", p)
+	}
+}
