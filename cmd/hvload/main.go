@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,6 +29,7 @@ type options struct {
 	warmup   time.Duration
 	sample   time.Duration
 	rate     float64
+	vfRate   float64
 }
 
 func main() {
@@ -36,7 +38,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", time.Minute, "how long to measure after the warm-up")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring starts")
 	flag.DurationVar(&o.sample, "sample", 5*time.Second, "how often to sample memory")
-	flag.Float64Var(&o.rate, "rate", 200, "host requests per second")
+	flag.Float64Var(&o.rate, "rate", 200, "host KVP requests per second")
+	flag.Float64Var(&o.vfRate, "vf-rate", 2, "devd lines per second about the VF (a removal and return is 4 lines)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,11 +57,13 @@ type report struct {
 	duration         time.Duration
 	ready, metricsUp time.Duration
 	requests, failed int
-	problems         []string          // the first failed requests, with their time
-	cpu              time.Duration     // agent CPU time (user+system) during the measurement
-	rssAtStart       float64           // resident memory once ready, before the load, bytes
-	rss, heap        []float64         // samples of resident memory and Go heap in use, bytes
-	proc             map[string]string // /proc/pid/status memory lines at the end, on Linux
+	perSubsystem     map[string]int
+	counted          map[string]float64 // growth of countedFamilies during the measurement
+	problems         []string           // the first failed requests, with their time
+	cpu              time.Duration      // agent CPU time (user+system) during the measurement
+	rssAtStart       float64            // resident memory once ready, before the load, bytes
+	rss, heap        []float64          // samples of resident memory and Go heap in use, bytes
+	proc             map[string]string  // /proc/pid/status memory lines at the end, on Linux
 }
 
 func (r *report) print(w io.Writer) {
@@ -66,12 +71,20 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "hvload: subsystems %v, %v of steady load after the warm-up\n", r.subsystems, r.duration.Round(time.Second))
 	fmt.Fprintf(w, "start to ready (registered with every device): %.1f ms (target < 100 ms)\n", ms(r.ready))
 	fmt.Fprintf(w, "start to first metrics scrape:                 %.1f ms\n", ms(r.metricsUp))
-	fmt.Fprintf(w, "host requests: %d (%.0f/s), failed: %d\n", r.requests, float64(r.requests)/r.duration.Seconds(), r.failed)
+	fmt.Fprintf(w, "host requests and devd lines: %d (%.0f/s: %s), failed: %d\n", r.requests,
+		float64(r.requests)/r.duration.Seconds(), r.split(), r.failed)
+	if len(r.counted) > 0 {
+		var parts []string
+		for _, fam := range countedFamilies {
+			parts = append(parts, fmt.Sprintf("%s +%.0f", fam, r.counted[fam]))
+		}
+		fmt.Fprintf(w, "the agent counted: %s\n", strings.Join(parts, ", "))
+	}
 	for _, p := range r.problems {
 		fmt.Fprintf(w, "  failed: %s\n", p)
 	}
 	if r.requests > 0 {
-		fmt.Fprintf(w, "agent CPU per request: %.1f µs (%.2f s user+system in all)\n",
+		fmt.Fprintf(w, "agent CPU per request or line: %.1f µs (%.2f s user+system in all)\n",
 			float64(r.cpu.Microseconds())/float64(r.requests), r.cpu.Seconds())
 	}
 	fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
@@ -97,4 +110,13 @@ func growth(xs []float64) float64 {
 	}
 	h := len(xs) / 2
 	return median(xs[len(xs)-h:]) - median(xs[:h])
+}
+
+// split lists the requests per subsystem: "kvp 60000, vf 600".
+func (r *report) split() string {
+	var parts []string
+	for _, s := range r.subsystems {
+		parts = append(parts, fmt.Sprintf("%s %d", s, r.perSubsystem[s]))
+	}
+	return strings.Join(parts, ", ")
 }

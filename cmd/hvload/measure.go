@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// countedFamilies are the agent's own counts of the work the simulators
+// gave it, reported to show the load was handled, not only sent.
+var countedFamilies = []string{"hvagent_kvp_requests_total", "hvagent_vf_transitions_total"}
+
 // allSubsystems are the agent's subsystems; those without a simulator
 // are disabled.
 var allSubsystems = []string{"kvp", "vss", "vf"}
@@ -36,7 +40,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return nil, err
 		}
 	}
-	sims, err := simulators(dir)
+	sims, err := simulators(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +54,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	args := []string{"run", "--web.listen-address", listen, "--log.level", "warn"}
-	r := &report{duration: o.duration}
+	r := &report{duration: o.duration, perSubsystem: map[string]int{}}
 	disabled := slices.Clone(allSubsystems)
 	for _, s := range sims {
 		args = append(args, s.agentArgs()...)
@@ -63,6 +67,10 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 
 	agent := exec.Command(bin, args...)
 	agent.Stderr = log
+	agent.Env = os.Environ()
+	for _, s := range sims {
+		agent.Env = append(agent.Env, s.agentEnv()...)
+	}
 	start := time.Now()
 	if err := agent.Start(); err != nil {
 		return nil, err
@@ -142,7 +150,7 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 	var wg sync.WaitGroup
 	for _, s := range sims {
 		wg.Go(func() {
-			perSim := o.rate / float64(len(sims))
+			perSim := s.rate(o)
 			begin, sent := time.Now(), 0
 			for n := 0; ctx.Err() == nil; n++ {
 				req, problems := s.step(ctx, n)
@@ -150,6 +158,7 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 				mu.Lock()
 				if measuring && ctx.Err() == nil {
 					r.requests += req
+					r.perSubsystem[s.subsystem()] += req
 					r.failed += len(problems)
 					for _, p := range problems {
 						if len(r.problems) < 10 {
@@ -199,6 +208,10 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 	measuring = false
 	mu.Unlock()
 	r.proc = procStatus(pid)
+	r.counted = map[string]float64{}
+	for _, fam := range countedFamilies {
+		r.counted[fam] = last[fam+"{}"] - first[fam+"{}"]
+	}
 	r.cpu = time.Duration((last["process_cpu_seconds_total"] - first["process_cpu_seconds_total"]) * float64(time.Second))
 	return nil
 }
@@ -228,7 +241,8 @@ func scrape(url string) (string, error) {
 	return string(b), err
 }
 
-// scrapeValues returns the values of the unlabelled series of a scrape.
+// scrapeValues returns the values of the unlabelled series of a scrape,
+// and under "family{}" the sum of each labelled family's series.
 func scrapeValues(url string) (map[string]float64, error) {
 	body, err := scrape(url)
 	if err != nil {
@@ -237,12 +251,21 @@ func scrapeValues(url string) (map[string]float64, error) {
 	vals := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if v, err := strconv.ParseFloat(strings.Fields(val)[0], 64); err == nil {
-			vals[name] = v
+		// A labelled series counts towards "family{}", the sum of its
+		// series.
+		name, val := line, ""
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			name, val = line[:i], line[i+1:]
+		}
+		if fam, _, ok := strings.Cut(name, "{"); ok {
+			name = fam + "{}"
+		}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			vals[name] += v
 		}
 	}
 	for _, want := range []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_memstats_heap_inuse_bytes"} {

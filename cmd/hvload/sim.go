@@ -18,6 +18,11 @@ type simulator interface {
 	subsystem() string
 	// agentArgs point the agent at the simulated device.
 	agentArgs() []string
+	// agentEnv is added to the agent's environment (fake commands).
+	agentEnv() []string
+	// rate is how many requests per second to send, given the -rate
+	// (KVP) and -vf-rate options.
+	rate(o options) float64
 	// waitReady returns once the agent has connected to the device.
 	waitReady(ctx context.Context) error
 	// step does one unit of the host's steady work and returns how many
@@ -27,14 +32,18 @@ type simulator interface {
 }
 
 // simulators starts one simulator per subsystem, with its sockets and
-// files in dir.
-func simulators(dir string) ([]simulator, error) {
+// files in dir. VSS: append its simulator here (vss/vsstest).
+func simulators(ctx context.Context, dir string) ([]simulator, error) {
 	k, err := newKVPSim(dir)
 	if err != nil {
 		return nil, err
 	}
-	// VSS and VF: append their simulators here (vss/vsstest, vf/vftest).
-	return []simulator{k}, nil
+	v, err := newVFSim(ctx, dir)
+	if err != nil {
+		k.close()
+		return nil, err
+	}
+	return []simulator{k, v}, nil
 }
 
 // kvpSim drives the agent's KVP subsystem through kvptest.
@@ -57,6 +66,10 @@ func (s *kvpSim) subsystem() string { return "kvp" }
 func (s *kvpSim) agentArgs() []string {
 	return []string{"--kvp.device", s.kernel.Path(), "--kvp.pool-dir", filepath.Join(s.dir, "pool")}
 }
+
+func (s *kvpSim) agentEnv() []string { return nil }
+
+func (s *kvpSim) rate(o options) float64 { return o.rate }
 
 func (s *kvpSim) waitReady(ctx context.Context) error { return s.kernel.WaitRegistered(ctx) }
 
