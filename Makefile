@@ -43,14 +43,14 @@ man-lint:
 	mandoc -Tlint -Wwarning man/*.8
 
 FUZZ_TIME ?= 15s
-FUZZ_PKGS ?= ./kvp/ ./netinfo/ ./vf/
+FUZZ_PKGS ?= ./kvp/ ./netinfo/ ./vss/ ./vf/
 fuzz:
 	for p in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) $$p || exit 1; done; done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./netinfo/ ./vf/
+	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./netinfo/ ./vss/ ./vf/
 
 # Resource figures: the agent under a steady simulated host load.
 LOAD_DURATION ?= 60s

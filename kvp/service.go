@@ -18,6 +18,13 @@ type IPConfig interface {
 	SetIPInfo(req IPInfo) Status
 }
 
+// MalformedSetIPCounter is implemented by an IPConfig that wants to know
+// of the SET_IP_INFO requests the decoder refused (a field without its
+// NUL, invalid UTF-16): they never reach SetIPInfo.
+type MalformedSetIPCounter interface {
+	SetIPInfoMalformed(err error)
+}
+
 // Service implements the operation semantics of SPEC §2.3 on top of a
 // pool Store. It is transport-agnostic: bytes in, bytes out.
 type Service struct {
@@ -107,6 +114,9 @@ func (s *Service) handle(b []byte) ([]byte, string) {
 	req, err := DecodeRequest(b)
 	if err != nil {
 		s.malformed(op.String()+"/"+errClass(err), "malformed request", "op", op.String(), "err", err)
+		if c, ok := s.ip.(MalformedSetIPCounter); ok && op == OpSetIPInfo {
+			c.SetIPInfoMalformed(err)
+		}
 		return s.reply(Msg{Op: op}, StatusInvalidArg, Msg{}), "malformed"
 	}
 	status, body := s.serve(req)

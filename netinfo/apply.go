@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/hvagent/hvagent/kvp"
@@ -13,11 +14,16 @@ import (
 
 // SetIPInfo implements kvp.IPConfig. The request is validated whole
 // before anything runs; an invalid one changes nothing. A valid one is
-// handed to the administrator's hook if installed, else persisted in
-// rc.conf with sysrc(8), resolv.conf is rewritten, and the change is
-// applied live with ifconfig(8), route(8) and service(8). One audit line
-// records the state before and the configuration after.
+// persisted before the reply (rc.conf with sysrc(8), resolv.conf)
+// unless an administrator's hook is installed, which then gets it after
+// the reply. The reply goes out within the kernel's deadline; the
+// change is then applied live off the request path (see applyLive).
+// One audit line records the state before and the configuration after.
 func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
+	// The kernel answers the host itself 5 s after it passed the request
+	// on: the budget counts from the request's arrival, which is now.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Budget)
+	defer cancel()
 	set, err := ParseSetting(req)
 	if err != nil {
 		return s.rejected(err)
@@ -31,37 +37,48 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 	if !ok {
 		return s.rejected(reject("adapter_not_found", kvp.StatusGUIDNotFound, "no interface %s", set.Interface))
 	}
-	target := hn
-	if lagg, ok := laggOf(links, hn.Name); ok {
-		target, _ = linkByName(links, lagg)
-	}
+	target := targetOf(links, hn)
 	before := s.stateOf(target, links)
-	after := describe(set.DHCP, set.Addrs, set.Gateways, set.DNS)
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Budget)
-	defer cancel()
-
+	hook, herr := hookState(s.cfg.Hook, s.cfg.HookOwner)
 	mode := "native"
-	if hook, herr := hookState(s.cfg.Hook); hook {
+	if hook {
 		mode = "hook"
+	}
+	attrs := []any{"interface", set.Interface, "target", target.Name, "mode", mode,
+		"before", describe(before.dhcp, before.link.Addrs, before.gateways, before.dns),
+		"after", describe(set.DHCP, set.Addrs, set.Gateways, set.DNS)}
+
+	var live func(context.Context) error
+	if hook {
+		// The file is written when the hook's turn comes: a later
+		// request must not overwrite it under an earlier one's hook.
 		err = herr
-		if err == nil {
-			err = s.runHook(ctx, set, target.Name)
-		}
+		live = func(ctx context.Context) error { return s.runHook(ctx, set, target.Name) }
 	} else {
-		err = s.applyNative(ctx, set, before)
+		var wasDHCP bool
+		wasDHCP, err = s.persist(ctx, set, before)
+		live = func(ctx context.Context) error { return s.applyLive(ctx, set, wasDHCP) }
 	}
 	var rej *Rejection
 	if errors.As(err, &rej) {
 		return s.rejected(rej)
 	}
-	attrs := []any{"interface", set.Interface, "target", target.Name, "mode", mode,
-		"before", describe(before.dhcp, before.link.Addrs, before.gateways, before.dns), "after", after}
 	if err != nil {
 		s.log.Error("set_ip_info failed", append(attrs, "err", err)...)
 		return kvp.StatusFail
 	}
-	s.log.Info("set_ip_info applied", attrs...)
+	s.log.Info("set_ip_info accepted; applying it live", attrs...)
+	s.background(attrs, live)
 	return kvp.StatusOK
+}
+
+// SetIPInfoMalformed implements kvp.MalformedSetIPCounter: a request
+// the decoder refused is a rejection too. kvp has logged it, at a rate a
+// broken peer cannot flood.
+func (s *Service) SetIPInfoMalformed(error) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Rejected.WithLabelValues("malformed").Inc()
+	}
 }
 
 func (s *Service) rejected(err error) kvp.Status {
@@ -76,36 +93,67 @@ func (s *Service) rejected(err error) kvp.Status {
 	return rej.Status
 }
 
+// targetOf is the interface configured live: laggN when hnN is its
+// port, else hnN.
+func targetOf(links []Link, hn Link) Link {
+	if lagg, ok := laggOf(links, hn.Name); ok {
+		if l, ok := linkByName(links, lagg); ok {
+			return l
+		}
+	}
+	return hn
+}
+
 func (s *Service) runHook(ctx context.Context, set Setting, target string) error {
 	if err := writeHookFile(s.cfg.HookFile, hookConfig(set, target)); err != nil {
 		return fmt.Errorf("write %s: %w", s.cfg.HookFile, err)
 	}
-	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile})
+	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile}, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", s.cfg.Hook, err, trimOutput(out))
 	}
 	return nil
 }
 
-// applyNative reads what the plan depends on, checks that every command
-// exists, then persists, rewrites resolv.conf and applies live.
-func (s *Service) applyNative(ctx context.Context, set Setting, before state) error {
-	cur := current{target: before.link, rc: map[string]string{}}
+// current reads what a plan depends on for target, the interface live
+// steps address, and hn, whose rc.conf variables are changed.
+func (s *Service) current(target Link, hn string) (current, error) {
+	cur := current{target: target, rc: map[string]string{}}
 	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
 		cur.rc = parseRCConf(b)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read %s: %w", s.cfg.RCConf, err)
+		return cur, fmt.Errorf("read %s: %w", s.cfg.RCConf, err)
 	}
 	if b, err := os.ReadFile(s.cfg.ResolvConf); err == nil {
 		cur.resolv = b
 	}
 	cur.routes, _ = s.cfg.Routes()
-	cur.dhclient = dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, cur.target.Name)
+	cur.dhclient = dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, target.Name)
+	cur.resolvconf, cur.records = resolvconfRecords(s.cfg.ResolvconfDB, target.Name, hn)
+	return cur, nil
+}
+
+// persist checks that every command of the plan exists, then changes
+// rc.conf and resolv.conf: what the system boots with. wasDHCP is
+// whether rc.conf asked for DHCP on the interface before.
+func (s *Service) persist(ctx context.Context, set Setting, before state) (wasDHCP bool, err error) {
+	cur, err := s.current(before.link, set.Interface)
+	if err != nil {
+		return false, err
+	}
+	wasDHCP = isDHCPConfig(ifconfigVar(cur.rc, set.Interface))
+	return wasDHCP, s.persistPlan(ctx, set, cur)
+}
+
+func (s *Service) persistPlan(ctx context.Context, set Setting, cur current) error {
 	p := makePlan(set, cur, s.cfg.RCConf)
-	for _, argv := range append(append([][]string{}, p.persist...), p.live...) {
+	for _, argv := range slices.Concat(p.persist, p.dns, p.live) {
 		if _, err := exec.LookPath(argv[0]); err != nil {
 			return reject("unsupported", kvp.StatusFail, "%s is not on PATH: %v", argv[0], err)
 		}
+	}
+	if !set.DHCP && len(set.DNS) > maxResolvers {
+		s.log.Warn("set_ip_info: the resolver uses only the first DNS servers", "used", maxResolvers, "given", len(set.DNS))
 	}
 	if len(p.ignored) > 0 {
 		s.log.Warn("set_ip_info: one default gateway per address family; ignoring the rest", "ignored", addrStrings(p.ignored))
@@ -115,21 +163,29 @@ func (s *Service) applyNative(ctx context.Context, set Setting, before state) er
 			return err
 		}
 	}
-	if p.resolv != nil {
-		if err := writeAtomic(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", s.cfg.ResolvConf, err)
+	for _, argv := range p.dns {
+		var stdin []byte
+		if argv[1] == "-a" {
+			stdin = p.record
+		}
+		if err := s.runIn(ctx, argv, stdin); err != nil {
+			return fmt.Errorf("rc.conf already changed: %w", err)
 		}
 	}
-	for _, argv := range p.live {
-		if err := s.run(ctx, argv); err != nil {
-			return err
+	if p.resolv != nil {
+		if err := writeThroughLink(s.cfg.ResolvConf, p.resolv, 0o644); err != nil {
+			return fmt.Errorf("write %s (rc.conf already changed): %w", s.cfg.ResolvConf, err)
 		}
 	}
 	return nil
 }
 
 func (s *Service) run(ctx context.Context, argv []string) error {
-	out, err := s.cfg.Run(ctx, argv)
+	return s.runIn(ctx, argv, nil)
+}
+
+func (s *Service) runIn(ctx context.Context, argv []string, stdin []byte) error {
+	out, err := s.cfg.Run(ctx, argv, stdin)
 	s.log.Debug("set_ip_info: ran", "argv", argv, "err", err)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, trimOutput(out))

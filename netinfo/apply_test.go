@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type applyEnv struct {
 	dir     string
 	log     string
 	cfg     Config
+	svc     *Service
 	kvp     *kvp.Service
 	logs    *bytes.Buffer
 	metrics *Metrics
@@ -52,6 +54,8 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 	}
 	write(t, filepath.Join(dir, "rc.conf"), origRC)
 	write(t, filepath.Join(dir, "resolv.conf"), origResolv)
+	t.Setenv(fakeRCConfEnv, filepath.Join(dir, "rc.conf"))
+	t.Setenv(fakeResolvconfEnv, filepath.Join(dir, "resolvconf"))
 	logs := &bytes.Buffer{}
 	reg := prometheus.NewRegistry()
 	e := &applyEnv{t: t, dir: dir, log: cmdLog, logs: logs, metrics: NewMetrics(reg)}
@@ -65,6 +69,7 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		ProcDir:      filepath.Join(dir, "proc"),
 		Hook:         filepath.Join(dir, "libexec", "set-ip-hook"),
 		HookFile:     filepath.Join(dir, "db", "set-ip.conf"),
+		HookOwner:    os.Getuid(),
 		Log:          slog.New(slog.NewTextHandler(logs, nil)),
 		Metrics:      e.metrics,
 		// Each fake is a start of the test binary, possibly race-enabled,
@@ -76,12 +81,23 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: New(e.cfg)})
+	e.svc = New(e.cfg)
+	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: e.svc})
+	t.Cleanup(e.svc.Wait)
 	return e
 }
 
-// set sends SET_IP_INFO as the kernel would and returns the reply status.
+// set sends SET_IP_INFO as the kernel would, waits until the change
+// has been applied live, and returns the reply status.
 func (e *applyEnv) set(ip kvp.IPInfo) kvp.Status {
+	e.t.Helper()
+	st := e.reply(ip)
+	e.svc.Wait()
+	return st
+}
+
+// reply sends SET_IP_INFO and returns the reply status at once.
+func (e *applyEnv) reply(ip kvp.IPInfo) kvp.Status {
 	e.t.Helper()
 	b, err := kvp.EncodeRequest(kvp.Msg{Op: kvp.OpSetIPInfo, IP: ip})
 	if err != nil {
@@ -201,7 +217,7 @@ func TestSetIPInfoNative(t *testing.T) {
 			if r := e.file("resolv.conf"); r != tt.wantResolv {
 				t.Errorf("resolv.conf:\n%s\nwant:\n%s", r, tt.wantResolv)
 			}
-			if e.file("rc.conf") != origRC {
+			if e.file("rc.conf") != viaSysrc(origRC, got) {
 				t.Error("rc.conf was written directly; only sysrc may change it")
 			}
 			if n := strings.Count(e.logs.String(), "set_ip_info applied"); n != 1 ||
@@ -212,84 +228,87 @@ func TestSetIPInfoNative(t *testing.T) {
 	}
 }
 
-// A running dhclient is stopped before a static configuration goes live.
-func TestSetIPInfoStopsDHClient(t *testing.T) {
-	e := newApplyEnv(t, nil)
-	write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient.hn0.pid"), "1\n")
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
-		t.Fatalf("status %v\n%s", st, e.logs)
+// viaSysrc is rc.conf after the sysrc commands among cmds.
+func viaSysrc(orig string, cmds [][]string) string {
+	for _, c := range cmds {
+		if c[0] == "sysrc" {
+			orig = sysrcEdit(orig, c[3:])
+		}
 	}
-	cmds := ranCommands(t, e.log)
-	want := []string{"service", "dhclient", "stop", "hn0"}
-	if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
-		t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
+	return orig
+}
+
+// A running dhclient is stopped before a static configuration goes live.
+// rc.d/dhclient refuses a plain stop once ifconfig_<if> is no longer
+// DHCP (always for laggN): the fake service models that precheck.
+func TestSetIPInfoStopsDHClient(t *testing.T) {
+	for _, tt := range []struct {
+		name, target string
+		links        []Link
+	}{
+		{"hn", "hn0", nil},
+		{"lagg", "lagg0", []Link{
+			{Name: "hn0", MAC: mustMAC(macHN0)},
+			{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newApplyEnv(t, tt.links)
+			write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient."+tt.target+".pid"), "1\n")
+			if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
+				t.Fatalf("status %v\n%s", st, e.logs)
+			}
+			cmds := ranCommands(t, e.log)
+			want := []string{"service", "dhclient", "forcestop", tt.target}
+			if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
+				t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
+			}
+		})
 	}
 }
 
-func TestSetIPInfoHook(t *testing.T) {
+// A link-local IPv6 router is scoped to the lagg that carries the
+// addresses in rc.conf as in the live route.
+func TestSetIPInfoLaggRouterZone(t *testing.T) {
 	e := newApplyEnv(t, []Link{
 		{Name: "hn0", MAC: mustMAC(macHN0)},
 		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24")},
 	})
-	self, _ := os.Executable()
-	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(self, e.cfg.Hook); err != nil {
-		t.Fatal(err)
-	}
-	st := e.set(kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3, IPAddr: "192.0.2.10;2001:db8::10", SubNet: "255.255.255.0;/64",
-		Gateway: "192.0.2.1;fe80::1", DNSAddr: "192.0.2.53"})
-	if st != kvp.StatusOK {
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "2001:db8::10", SubNet: "/64", Gateway: "fe80::1"}); st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	if got, want := ranCommands(t, e.log), [][]string{{"set-ip-hook", e.cfg.HookFile}}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("commands %q, want only the hook: %q", got, want)
-	}
-	want := `# SET_IP_INFO from the Hyper-V host, validated by hvagent; see hvagent(8).
-INTERFACE="hn0"
-TARGET="lagg0"
-DHCP="no"
-IPV4_ADDRESSES="192.0.2.10/24"
-IPV6_ADDRESSES="2001:db8::10/64"
-IPV4_GATEWAYS="192.0.2.1"
-IPV6_GATEWAYS="fe80::1%lagg0"
-DNS_SERVERS="192.0.2.53"
-`
-	if got, err := os.ReadFile(e.log + ".hookfile"); err != nil || string(got) != want {
-		t.Fatalf("hook file (%v):\n%s\nwant:\n%s", err, got, want)
-	}
-	if st, _ := os.Stat(e.cfg.HookFile); st.Mode().Perm() != 0o600 {
-		t.Errorf("hook file mode %v, want 0600", st.Mode().Perm())
-	}
-	if e.file("resolv.conf") != origResolv {
-		t.Error("resolv.conf changed although the hook handles the request")
-	}
-	t.Setenv(fakeFailEnv, "set-ip-hook")
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
-		t.Fatalf("failing hook: status %v, want HV_E_FAIL", st)
+	cmds := ranCommands(t, e.log)
+	if !slices.Contains(cmds[0], "ipv6_defaultrouter=fe80::1%lagg0") ||
+		!reflect.DeepEqual(cmds[len(cmds)-1], []string{"route", "-n", "add", "-inet6", "default", "fe80::1%lagg0"}) {
+		t.Fatalf("commands %q: want fe80::1%%lagg0 in rc.conf and the route", cmds)
 	}
 }
 
-// A hook others may write is not run, and the request is not applied
-// natively behind the administrator's back either.
-func TestSetIPInfoUnsafeHook(t *testing.T) {
+// Going to DHCP keeps a SYNCDHCP (and options) the administrator had,
+// and removes the default routers reached through the interface; a
+// router of another interface stays.
+func TestSetIPInfoDHCPRouters(t *testing.T) {
 	e := newApplyEnv(t, nil)
-	write(t, e.cfg.Hook, "#!/bin/sh\nexit 0\n")
-	if err := os.Chmod(e.cfg.Hook, 0o777); err != nil {
-		t.Fatal(err)
+	write(t, e.rc(), "ifconfig_hn0=\"SYNCDHCP mtu 1400\"\ndefaultrouter=\"192.0.2.254\"\nipv6_defaultrouter=\"fe80::1%hn0\"\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusFail {
-		t.Fatalf("status %v, want HV_E_FAIL", st)
+	cmds := ranCommands(t, e.log)
+	want := [][]string{
+		{"sysrc", "-f", e.rc(), "ifconfig_hn0=SYNCDHCP mtu 1400", "ifconfig_hn0_ipv6=inet6 accept_rtadv"},
+		{"sysrc", "-f", e.rc(), "-x", "defaultrouter", "ipv6_defaultrouter"},
 	}
-	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
-		t.Fatalf("ran %q", cmds)
+	if !reflect.DeepEqual(cmds[:2], want) {
+		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, cmds[:2])
 	}
-	if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {
-		t.Fatalf("hook file written (%v)", err)
+
+	e = newApplyEnv(t, nil)
+	write(t, e.rc(), "ifconfig_hn0=\"inet 192.0.2.99/24\"\ndefaultrouter=\"10.0.0.1\"\nipv6_defaultrouter=\"fe80::1%hn1\"\n")
+	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
+		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	if !strings.Contains(e.logs.String(), "writable by group or others") {
-		t.Errorf("refusal not logged:\n%s", e.logs)
+	if cmds := ranCommands(t, e.log); cmds[1][0] != "ifconfig" {
+		t.Errorf("commands %q: another interface's routers removed", cmds)
 	}
 }
 
@@ -332,13 +351,7 @@ func TestSetIPInfoFailures(t *testing.T) {
 // nothing, the installed hook does not run) and nothing written.
 func TestSetIPInfoHostile(t *testing.T) {
 	e := newApplyEnv(t, nil)
-	self, _ := os.Executable()
-	if err := os.MkdirAll(filepath.Dir(e.cfg.Hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(self, e.cfg.Hook); err != nil {
-		t.Fatal(err)
-	}
+	installHook(t, e.cfg.Hook)
 	for _, tt := range hostileSettings {
 		if st := e.set(tt.in); st != tt.status {
 			t.Errorf("%s: status %v, want %v", tt.name, st, tt.status)
@@ -383,5 +396,8 @@ func TestSetIPInfoHostile(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("address")); v < 5 {
 		t.Errorf("rejected{address} = %v", v)
+	}
+	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("malformed")); v != float64(len(raw)) {
+		t.Errorf("rejected{malformed} = %v, want %d: the requests the decoder refused", v, len(raw))
 	}
 }

@@ -38,10 +38,11 @@ func BenchmarkGetIPInfo(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Linux has no dhclient pidfile convention, so the agent looks
-	// through /proc; FreeBSD has none mounted and needs only the pidfiles.
+	// through /proc; on FreeBSD (ProcDir "-", the default there) only the
+	// pidfiles are read.
 	for _, bc := range []struct{ name, proc string }{
 		{"procfs-scan", DefaultProcDir},
-		{"pidfiles-only", b.TempDir()},
+		{"pidfiles-only", "-"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			svc := kvp.NewService(kvp.ServiceConfig{Store: store, IP: New(Config{ProcDir: bc.proc})})

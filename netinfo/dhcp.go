@@ -13,7 +13,8 @@ import (
 // FreeBSD dhclient(8) keeps /var/run/dhclient/dhclient.<if>.pid
 // (/var/run/dhclient.<if>.pid before FreeBSD 12); on Linux, where there
 // is no such convention, a dhclient process with ifname among its
-// arguments is looked for in procDir. Names are compared exactly.
+// arguments is looked for in procDir ("-": not at all, the default
+// elsewhere). Names are compared exactly.
 func dhclientRunning(runDir, procDir, ifname string) bool {
 	for _, p := range []string{
 		filepath.Join(runDir, "dhclient", "dhclient."+ifname+".pid"),
@@ -23,7 +24,7 @@ func dhclientRunning(runDir, procDir, ifname string) bool {
 			return true
 		}
 	}
-	return procHasDHClient(procDir, ifname)
+	return procDir != "-" && procHasDHClient(procDir, ifname)
 }
 
 func pidAlive(pidfile string) bool {

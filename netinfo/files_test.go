@@ -95,6 +95,31 @@ func TestWriteAtomicKeepsMode(t *testing.T) {
 	}
 }
 
+// A resolv.conf that is a symlink stays one: its target is replaced.
+func TestWriteAtomicFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "run", "resolv.conf")
+	link := filepath.Join(dir, "resolv.conf")
+	if err := os.Mkdir(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(real, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("run/resolv.conf", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeThroughLink(link, []byte("new\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("%s is no longer a symlink (%v)", link, err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "new\n" {
+		t.Fatalf("target holds %q", b)
+	}
+}
+
 // FuzzSystemFiles: the readers of rc.conf, resolv.conf and Linux's
 // route tables never panic, and what they return is well formed.
 func FuzzSystemFiles(f *testing.F) {

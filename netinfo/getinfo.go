@@ -1,9 +1,10 @@
 package netinfo
 
 import (
+	"maps"
 	"net/netip"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,20 +82,13 @@ func (s *Service) stateOf(l Link, links []Link) state {
 // dnsOf returns the DNS servers resolvconf(8) recorded for ifname, if
 // it did, else those of resolv.conf.
 func (s *Service) dnsOf(ifname string) []netip.Addr {
-	dir := filepath.Join(s.cfg.ResolvconfDB, "interfaces")
-	if ents, err := os.ReadDir(dir); err == nil {
-		var out []netip.Addr
-		for _, e := range ents {
-			// openresolv names records <if> or <if>.<protocol>.
-			if n := e.Name(); n == ifname || strings.HasPrefix(n, ifname+".") {
-				if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
-					out = append(out, nameservers(b)...)
-				}
-			}
-		}
-		if len(out) > 0 {
-			return out
-		}
+	_, records := resolvconfRecords(s.cfg.ResolvconfDB, ifname)
+	var out []netip.Addr
+	for _, n := range slices.Sorted(maps.Keys(records)) {
+		out = append(out, nameservers(records[n])...)
+	}
+	if len(out) > 0 {
+		return out
 	}
 	b, err := os.ReadFile(s.cfg.ResolvConf)
 	if err != nil {
@@ -118,7 +112,7 @@ func (s *Service) dhcpOf(ifname string, links []Link) bool {
 		vars = parseRCConf(b)
 	}
 	for _, n := range names {
-		if isDHCPConfig(vars["ifconfig_"+rcName(n)]) || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
+		if isDHCPConfig(ifconfigVar(vars, n)) || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
 			return true
 		}
 	}

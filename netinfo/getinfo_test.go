@@ -138,9 +138,27 @@ func TestPickLinkNoAddresses(t *testing.T) {
 	if !ok || l.Name != "hn0" {
 		t.Fatalf("pickLink = %q, %v; want hn0 over the VF", l.Name, ok)
 	}
+	// Only an IPv6 link-local address, as any interface with IPv6 up
+	// has: it does not make the lagg the one carrying the addresses.
+	ll := []Link{
+		{Name: "lagg0", MAC: mustMAC(macHN0), Addrs: prefixes("fe80::1/64")},
+		{Name: "hn0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.5/24", "fe80::2/64")},
+	}
+	if l, _ := pickLink(ll, mustMAC(macHN0)); l.Name != "hn0" {
+		t.Fatalf("pickLink = %q, want hn0, not the lagg with only a link-local address", l.Name)
+	}
 	links[0].Addrs = prefixes("192.0.2.1/24") // odd, but then it is the one with addresses
 	if l, _ := pickLink(links, mustMAC(macHN0)); l.Name != "mana0" {
 		t.Fatalf("pickLink = %q, want the interface carrying addresses", l.Name)
+	}
+}
+
+// Only Linux is searched for dhclient processes; FreeBSD has pidfiles.
+func TestDefaultProcDir(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "/proc", "freebsd": "-"} {
+		if got := defaultProcDir(goos); got != want {
+			t.Errorf("defaultProcDir(%s) = %q, want %q", goos, got, want)
+		}
 	}
 }
 
@@ -155,6 +173,10 @@ func TestDHCPDetection(t *testing.T) {
 		{"rc.conf DHCP", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_hn1=\"dhcp\"\n") }, 1},
 		{"rc.conf of hn10 only", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_hn10=\"DHCP\"\n") }, 0},
 		{"commented out", func(d string) { write(t, filepath.Join(d, "rc.conf"), "#ifconfig_hn1=\"DHCP\"\n") }, 0},
+		{"ifconfig_DEFAULT", func(d string) { write(t, filepath.Join(d, "rc.conf"), "ifconfig_DEFAULT=\"SYNCDHCP\"\n") }, 1},
+		{"own value over ifconfig_DEFAULT", func(d string) {
+			write(t, filepath.Join(d, "rc.conf"), "ifconfig_DEFAULT=\"DHCP\"\nifconfig_hn1=\"inet 192.0.2.1/24\"\n")
+		}, 0},
 		{"FreeBSD pidfile", func(d string) {
 			write(t, filepath.Join(d, "run", "dhclient", "dhclient.hn1.pid"), fmt.Sprintf("%d\n", os.Getpid()))
 		}, 1},

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeCommands are the commands SET_IP_INFO runs. The test binary plays
@@ -15,11 +16,12 @@ import (
 // on PATH): it appends its argument vector to $HVAGENT_FAKE_LOG and
 // exits 0, or 1 if its name is in $HVAGENT_FAKE_FAIL. No shell script
 // ever sees host data.
-var fakeCommands = []string{"sysrc", "ifconfig", "route", "service", "set-ip-hook"}
+var fakeCommands = []string{"sysrc", "ifconfig", "route", "service", "resolvconf", "set-ip-hook"}
 
 const (
-	fakeLogEnv  = "HVAGENT_FAKE_LOG"
-	fakeFailEnv = "HVAGENT_FAKE_FAIL"
+	fakeLogEnv   = "HVAGENT_FAKE_LOG"
+	fakeFailEnv  = "HVAGENT_FAKE_FAIL"
+	fakeBlockEnv = "HVAGENT_FAKE_BLOCK" // these wait for <log>.release
 )
 
 func TestMain(m *testing.M) {
@@ -39,17 +41,57 @@ func fakeMain(name string) int {
 	}
 	fmt.Fprintf(f, "%s\n", line)
 	f.Close()
-	if name == "set-ip-hook" && len(os.Args) > 1 {
-		// Keep a copy of the file the hook was given.
-		if b, err := os.ReadFile(os.Args[1]); err == nil {
-			_ = os.WriteFile(os.Getenv(fakeLogEnv)+".hookfile", b, 0o600)
+	if slices.Contains(strings.Split(os.Getenv(fakeBlockEnv), ","), name) {
+		for i := 0; i < 6000; i++ {
+			if _, err := os.Stat(os.Getenv(fakeLogEnv) + ".release"); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if slices.Contains(strings.Split(os.Getenv(fakeFailEnv), ","), name) {
+	if fakeFails(name, os.Args[1:]) {
 		fmt.Fprintln(os.Stderr, name+": simulated failure")
 		return 1
 	}
+	switch name {
+	case "sysrc":
+		if err := fakeSysrc(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "sysrc:", err)
+			return 1
+		}
+	case "resolvconf":
+		if err := fakeResolvconf(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "resolvconf:", err)
+			return 1
+		}
+	case "service":
+		if msg := fakeServicePrecheck(os.Args[1:]); msg != "" {
+			fmt.Println(msg)
+			return 1
+		}
+	}
+	if name == "set-ip-hook" && len(os.Args) > 1 {
+		// Keep a copy of each file the hook was given, in order.
+		if b, err := os.ReadFile(os.Args[1]); err == nil {
+			if f, err := os.OpenFile(os.Getenv(fakeLogEnv)+".hookfile", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+				f.Write(b)
+				f.Close()
+			}
+		}
+	}
 	return 0
+}
+
+// fakeFails: $HVAGENT_FAKE_FAIL lists "name" (always fail) or
+// "name:arg" (fail when arg is among the arguments).
+func fakeFails(name string, args []string) bool {
+	for _, f := range strings.Split(os.Getenv(fakeFailEnv), ",") {
+		n, arg, hasArg := strings.Cut(f, ":")
+		if n == name && (!hasArg || slices.Contains(args, arg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // fakeBin makes a directory of fake commands, puts it alone on PATH and
@@ -66,7 +108,7 @@ func fakeBin(t *testing.T, names ...string) (dir, logPath string) {
 		t.Fatal(err)
 	}
 	if len(names) == 0 {
-		names = fakeCommands[:4]
+		names = fakeCommands[:5]
 	}
 	for _, n := range names {
 		if err := os.Symlink(self, filepath.Join(bin, n)); err != nil {
@@ -77,6 +119,7 @@ func fakeBin(t *testing.T, names ...string) (dir, logPath string) {
 	t.Setenv("PATH", bin)
 	t.Setenv(fakeLogEnv, logPath)
 	t.Setenv(fakeFailEnv, "")
+	t.Setenv(fakeBlockEnv, "")
 	// A race-enabled binary sleeps a second before exiting by default;
 	// the fakes have nothing to report.
 	t.Setenv("GORACE", "atexit_sleep_ms=0")

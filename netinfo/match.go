@@ -34,7 +34,8 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 }
 
 // pickLink returns the interface among links with hardware address mac
-// that carries the addresses: interfaces with addresses first, then by
+// that carries the addresses: interfaces with addresses (other than
+// link-local ones) first, then by
 // kindRank (laggN, hnN, others, VFs), then in kernel order. ok is false
 // if no interface has that MAC.
 func pickLink(links []Link, mac net.HardwareAddr) (Link, bool) {
@@ -48,7 +49,7 @@ func pickLink(links []Link, mac net.HardwareAddr) (Link, bool) {
 		return Link{}, false
 	}
 	slices.SortStableFunc(cands, func(a, b Link) int {
-		if ha, hb := len(a.Addrs) > 0, len(b.Addrs) > 0; ha != hb {
+		if ha, hb := carriesAddrs(a), carriesAddrs(b); ha != hb {
 			if ha {
 				return -1
 			}
@@ -57,6 +58,17 @@ func pickLink(links []Link, mac net.HardwareAddr) (Link, bool) {
 		return kindRank(a.Name) - kindRank(b.Name)
 	})
 	return cands[0], true
+}
+
+// carriesAddrs: l has an address other than an IPv6 link-local one,
+// which every interface with IPv6 up gets, a VF or a lagg port included.
+func carriesAddrs(l Link) bool {
+	for _, p := range l.Addrs {
+		if !p.Addr().IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
 }
 
 // laggOf returns laggN when it exists with hnN's MAC: the failover lagg

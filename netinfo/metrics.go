@@ -5,7 +5,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the instruments of SET_IP_INFO handling. GET_IP_INFO and
 // SET_IP_INFO themselves count in hvagent_kvp_requests_total.
 type Metrics struct {
-	Rejected *prometheus.CounterVec
+	Rejected      *prometheus.CounterVec
+	ApplyFailures prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them on reg. Every
@@ -18,10 +19,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "set_ip_rejected_total",
 			Help:      "SET_IP_INFO requests refused before anything was changed, by reason.",
 		}, []string{"reason"}),
+		ApplyFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hvagent",
+			Subsystem: "kvp",
+			Name:      "set_ip_apply_failures_total",
+			Help:      "Accepted SET_IP_INFO requests whose live application (commands or hook, after the reply) failed.",
+		}),
 	}
 	for _, r := range rejectReasons {
 		m.Rejected.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Rejected)
+	reg.MustRegister(m.Rejected, m.ApplyFailures)
 	return m
 }

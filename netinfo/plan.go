@@ -3,7 +3,6 @@ package netinfo
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -15,12 +14,19 @@ type current struct {
 	routes   []Route           // default routes, all interfaces
 	dhclient bool              // a dhclient runs for target
 	resolv   []byte            // resolv.conf content
+
+	resolvconf bool              // resolvconf(8) keeps per-interface records
+	records    map[string][]byte // its records of target and the hn interface
 }
 
 // plan is what applying a Setting does, in order: rc.conf changes through
-// sysrc, the new resolv.conf (nil: untouched), then live commands.
+// sysrc, the DNS servers (resolvconf commands, the last one registering
+// record from its standard input; or the new resolv.conf, nil:
+// untouched), then live commands.
 type plan struct {
 	persist [][]string
+	dns     [][]string
+	record  []byte
 	resolv  []byte
 	live    [][]string
 	ignored []netip.Addr // gateways beyond the first of each family
@@ -58,9 +64,14 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 	key := "ifconfig_" + hn
 	sets := map[string]string{}
 	var aliases []string
+	var unset []string
 	if s.DHCP {
 		sets[key] = "DHCP"
+		if prev := ifconfigVar(cur.rc, hn); isDHCPConfig(prev) {
+			sets[key] = prev // SYNCDHCP, options such as mtu: the admin's
+		}
 		sets[key+"_ipv6"] = "inet6 accept_rtadv"
+		unset = staleRouters(cur, hn)
 	} else {
 		var v4, v6 []netip.Prefix
 		for _, a := range s.Addrs {
@@ -82,9 +93,10 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 		for i, a := range aliases {
 			sets[fmt.Sprintf("%s_alias%d", key, i)] = a
 		}
-		p.ignored = p.routerSets(s.Gateways, sets, s.Interface)
+		// A link-local router is scoped to the interface that carries
+		// the addresses, laggN when there is one, live and in rc.conf.
+		p.ignored = p.routerSets(s.Gateways, sets, cur.target.Name)
 	}
-	var unset []string
 	for name := range cur.rc {
 		_, isSet := sets[name]
 		if !isSet && (strings.HasPrefix(name, key+"_alias") || name == key+"_ipv6") {
@@ -97,10 +109,38 @@ func makePlan(s Setting, cur current, rcConf string) plan {
 		p.persist = append(p.persist, append([]string{"sysrc", "-f", rcConf, "-x"}, unset...))
 	}
 	if !s.DHCP && len(s.DNS) > 0 {
-		p.resolv = withNameservers(cur.resolv, s.DNS)
+		p.dnsSteps(s.DNS, cur)
 	}
 	p.live = liveCommands(s, cur)
 	return p
+}
+
+// staleRouters names defaultrouter and ipv6_defaultrouter when they
+// were reached through the interface going to DHCP: inside one of its
+// prefixes, or an IPv6 link-local router scoped to it. The DHCP server
+// and router advertisements provide the new ones; a router of another
+// interface is kept.
+func staleRouters(cur current, hn string) []string {
+	var out []string
+	for _, name := range []string{"defaultrouter", "ipv6_defaultrouter"} {
+		a, err := netip.ParseAddr(cur.rc[name])
+		if err != nil {
+			continue
+		}
+		if z := a.Zone(); z != "" {
+			if z == hn || z == cur.target.Name {
+				out = append(out, name)
+			}
+			continue
+		}
+		for _, p := range cur.target.Addrs {
+			if !p.Addr().IsLinkLocalUnicast() && p.Masked().Contains(a) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func mapRC(ps []netip.Prefix) []string {
@@ -141,64 +181,6 @@ func assignments(sets map[string]string) []string {
 		out[i] = n + "=" + sets[n]
 	}
 	return out
-}
-
-// liveCommands applies s to the running system: addresses on the target,
-// default routes, dhclient.
-func liveCommands(s Setting, cur current) [][]string {
-	t := cur.target.Name
-	var cmds [][]string
-	if s.DHCP {
-		for _, a := range cur.target.Addrs {
-			if a.Addr().Is4() {
-				cmds = append(cmds, []string{"ifconfig", t, "inet", a.Addr().String(), "-alias"})
-			}
-		}
-		cmds = append(cmds, []string{"ifconfig", t, "inet6", "accept_rtadv"})
-		return append(cmds, []string{"service", "dhclient", "forcerestart", t})
-	}
-	if cur.dhclient {
-		cmds = append(cmds, []string{"service", "dhclient", "stop", t})
-	}
-	for _, a := range cur.target.Addrs {
-		if a.Addr().Is6() && a.Addr().IsLinkLocalUnicast() || slices.Contains(s.Addrs, a) {
-			continue
-		}
-		cmds = append(cmds, []string{"ifconfig", t, family(a.Addr()), a.Addr().String(), "-alias"})
-	}
-	for _, a := range s.Addrs {
-		if !slices.Contains(cur.target.Addrs, a) {
-			cmds = append(cmds, []string{"ifconfig", t, family(a.Addr()), a.String(), "alias"})
-		}
-	}
-	done := map[bool]bool{}
-	for _, gw := range s.Gateways {
-		v4 := gw.Is4()
-		if done[v4] {
-			continue
-		}
-		done[v4] = true
-		cmds = append(cmds, routeCommands(gw, cur.routes, t)...)
-	}
-	return cmds
-}
-
-// routeCommands replaces the default route of gw's family unless it
-// already points at gw.
-func routeCommands(gw netip.Addr, routes []Route, t string) [][]string {
-	fam := "-" + family(gw)
-	var cmds [][]string
-	for _, r := range routes {
-		if r.Gateway.Is4() != gw.Is4() {
-			continue
-		}
-		if r.Gateway.WithZone("") == gw {
-			return nil
-		}
-		cmds = append(cmds, []string{"route", "-n", "delete", fam, "default"})
-		break
-	}
-	return append(cmds, []string{"route", "-n", "add", fam, "default", gwString(gw, t)})
 }
 
 // describe renders a configuration for the audit log.

@@ -63,3 +63,12 @@ func isDHCPConfig(v string) bool {
 	}
 	return false
 }
+
+// ifconfigVar is the ifconfig_<if> value rc.subr uses for ifname:
+// ifconfig_DEFAULT when the interface has none of its own.
+func ifconfigVar(vars map[string]string, ifname string) string {
+	if v, ok := vars["ifconfig_"+rcName(ifname)]; ok {
+		return v
+	}
+	return vars["ifconfig_DEFAULT"]
+}

@@ -3,6 +3,7 @@ package netinfo
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -58,10 +59,26 @@ func withNameservers(old []byte, servers []netip.Addr) []byte {
 	return b.Bytes()
 }
 
+// writeThroughLink is writeAtomic on the file a symlink at path points
+// to, so that a resolv.conf linked elsewhere (a resolver's own file)
+// stays a link. Only for files the administrator manages: the agent's
+// own files are never written through a link.
+func writeThroughLink(path string, data []byte, mode os.FileMode) error {
+	real, err := filepath.EvalSymlinks(path)
+	switch {
+	case err == nil:
+		path = real
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	return writeAtomic(path, data, mode)
+}
+
 // writeAtomic replaces path with data: a temporary file in the same
 // directory, synced, renamed over path, then the directory synced. A
 // reader sees the old or the new file, never a partial one. The mode of
-// an existing file is kept.
+// an existing file is kept. A symlink at path is replaced; see
+// writeThroughLink.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
@@ -95,4 +112,24 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 		d.Close()
 	}
 	return nil
+}
+
+// resolverOptions keeps the search, domain, options and sortlist lines
+// of resolv.conf content, each distinct line once.
+func resolverOptions(b []byte) []byte {
+	var out bytes.Buffer
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || seen[strings.Join(f, " ")] {
+			continue
+		}
+		switch f[0] {
+		case "search", "domain", "options", "sortlist":
+			seen[strings.Join(f, " ")] = true
+			out.WriteString(strings.Join(f, " ") + "\n")
+		}
+	}
+	return out.Bytes()
 }

@@ -3,6 +3,8 @@ package netinfo
 import (
 	"log/slog"
 	"net/netip"
+	"runtime"
+	"sync"
 	"time"
 )
 
@@ -12,14 +14,29 @@ const (
 	DefaultResolvConf   = "/etc/resolv.conf"
 	DefaultResolvconfDB = "/var/run/resolvconf"
 	DefaultRunDir       = "/var/run"
-	DefaultProcDir      = "/proc"
+	DefaultProcDir      = "/proc" // on Linux only; see defaultProcDir
 	DefaultHook         = "/usr/local/libexec/hvagent/set-ip-hook"
 	DefaultHookFile     = "/var/db/hvagent/set-ip.conf"
 )
 
-// applyBudget bounds the work of one SET_IP_INFO: the kernel answers the
-// host HV_E_FAIL itself after 5 seconds.
+// applyBudget bounds the work of one SET_IP_INFO before its reply,
+// counted from the request's arrival: the kernel answers the host
+// HV_E_FAIL itself 5 seconds after it passed the request on.
 const applyBudget = 4 * time.Second
+
+// liveTimeout bounds applying a SET_IP_INFO live after the reply. It
+// covers dhclient(8)'s default 60-second wait for a lease.
+const liveTimeout = 2 * time.Minute
+
+// defaultProcDir is where dhclient processes are looked for on goos:
+// only Linux has no pidfile convention for them. FreeBSD's procfs is
+// not mounted by default and its pidfiles say it all: "-", none.
+func defaultProcDir(goos string) string {
+	if goos == "linux" {
+		return DefaultProcDir
+	}
+	return "-"
+}
 
 // Config holds a Service's dependencies. The zero value works on the
 // running system with the default paths.
@@ -31,20 +48,26 @@ type Config struct {
 	ResolvConf   string // resolv.conf(5), read and rewritten atomically
 	ResolvconfDB string // resolvconf(8) state: per-interface DNS servers
 	RunDir       string // dhclient pidfiles
-	ProcDir      string // Linux procfs, for dhclient detection
+	ProcDir      string // Linux procfs, for dhclient detection; "-": none
 	Hook         string // run instead of applying natively, if it exists
 	HookFile     string // the validated configuration handed to Hook
+	HookOwner    int    // the uid Hook and its directories must belong to: 0, root
 
-	Run     Runner        // nil: ExecRunner
-	Budget  time.Duration // 0: 4 s, inside the kernel's 5 s
-	Log     *slog.Logger
-	Metrics *Metrics // nil: no metrics
+	Run         Runner        // nil: ExecRunner
+	Budget      time.Duration // 0: 4 s from arrival, inside the kernel's 5 s
+	LiveTimeout time.Duration // 0: 2 min for the live steps after the reply
+	Log         *slog.Logger
+	Metrics     *Metrics // nil: no metrics
 }
 
 // Service implements kvp.IPConfig.
 type Service struct {
 	cfg Config
 	log *slog.Logger
+
+	mu   sync.Mutex
+	last chan struct{} // closed when the latest live apply is done
+	wg   sync.WaitGroup
 }
 
 // New returns a Service; empty fields of cfg get their defaults.
@@ -58,7 +81,7 @@ func New(cfg Config) *Service {
 	def(&cfg.ResolvConf, DefaultResolvConf)
 	def(&cfg.ResolvconfDB, DefaultResolvconfDB)
 	def(&cfg.RunDir, DefaultRunDir)
-	def(&cfg.ProcDir, DefaultProcDir)
+	def(&cfg.ProcDir, defaultProcDir(runtime.GOOS))
 	def(&cfg.Hook, DefaultHook)
 	def(&cfg.HookFile, DefaultHookFile)
 	if cfg.Links == nil {
@@ -72,6 +95,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = applyBudget
+	}
+	if cfg.LiveTimeout <= 0 {
+		cfg.LiveTimeout = liveTimeout
 	}
 	log := cfg.Log
 	if log == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,11 @@ const (
 	maxGateways = 8
 	maxDNS      = 8
 )
+
+// maxResolvers is resolv.conf(5)'s MAXNS: the resolver ignores
+// nameserver lines after the third. More are written, as dhclient-script
+// does, and a warning logged.
+const maxResolvers = 3
 
 // Setting is a validated SET_IP_INFO request: every value came out of
 // net/netip, so its String form is all a command line ever receives.
@@ -42,7 +48,7 @@ func (r *Rejection) Unwrap() error { return r.Err }
 // Rejection reasons (hvagent_kvp_set_ip_rejected_total{reason}).
 var rejectReasons = []string{
 	"adapter_not_found", "interface", "dhcp_flag", "address", "subnet",
-	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported",
+	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported", "malformed",
 }
 
 func reject(reason string, st kvp.Status, format string, args ...any) *Rejection {
@@ -89,10 +95,44 @@ func ParseSetting(ip kvp.IPInfo) (Setting, error) {
 	if s.DNS, err = parseList(ip.DNSAddr, maxDNS, "dns", parseHostAddr); err != nil {
 		return s, err
 	}
-	if !s.DHCP && len(s.Addrs) == 0 {
+	if s.DHCP {
+		return s, nil
+	}
+	if len(s.Addrs) == 0 {
 		return s, invalid("no_address", "a static configuration without an address")
 	}
-	return s, nil
+	return s, checkStatic(s)
+}
+
+// checkStatic rejects what would fail half-way through applying: a
+// prefix covering everything, an address given twice (ifconfig would
+// fail on the second alias), and a gateway the guest could not reach
+// (route add would fail): an IPv4 gateway must be inside one of the new
+// IPv4 prefixes, an IPv6 one link-local or inside a new IPv6 prefix,
+// and none may be one of the guest's own addresses.
+func checkStatic(s Setting) error {
+	seen := map[netip.Addr]bool{}
+	for _, p := range s.Addrs {
+		if p.Bits() == 0 {
+			return invalid("subnet", "%s: a /0 prefix is not an interface subnet", p)
+		}
+		if seen[p.Addr()] {
+			return invalid("address", "address %s given twice", p.Addr())
+		}
+		seen[p.Addr()] = true
+	}
+	for _, gw := range s.Gateways {
+		if seen[gw] {
+			return invalid("gateway", "gateway %s is one of the new addresses", gw)
+		}
+		if gw.Is6() && gw.IsLinkLocalUnicast() {
+			continue
+		}
+		if !slices.ContainsFunc(s.Addrs, func(p netip.Prefix) bool { return p.Masked().Contains(gw) }) {
+			return invalid("gateway", "gateway %s is not inside any of the new prefixes", gw)
+		}
+	}
+	return nil
 }
 
 // checkInterface accepts the hn(4) names the kernel maps an adapter GUID

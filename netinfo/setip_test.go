@@ -25,6 +25,10 @@ var validSettings = []struct {
 			Gateways: addrs("192.0.2.1", "fe80::1"), DNS: addrs("2001:db8::53", "192.0.2.53")}},
 	{"spaces and a trailing separator", kvp.IPInfo{AdapterID: "hn1", IPAddr: "192.0.2.10; 192.0.2.11;", SubNet: "255.255.255.0;255.255.0.0"},
 		Setting{Interface: "hn1", Addrs: prefixes("192.0.2.10/24", "192.0.2.11/16")}},
+	{"IPv4 address with a link-local IPv6 gateway", kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24", Gateway: "fe80::1"},
+		Setting{Interface: "hn0", Addrs: prefixes("192.0.2.10/24"), Gateways: addrs("fe80::1")}},
+	{"DHCP ignores the gateways", kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1, Gateway: "198.51.100.1"},
+		Setting{Interface: "hn0", DHCP: true, Gateways: addrs("198.51.100.1")}},
 	{"DHCP", kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1},
 		Setting{Interface: "hn0", DHCP: true}},
 }
@@ -84,6 +88,13 @@ var hostileSettings = []struct {
 	{"interface with a command", kvp.IPInfo{AdapterID: "hn0;reboot", IPAddr: "192.0.2.10", SubNet: "/24"}, "interface", kvp.StatusInvalidArg},
 	{"interface not hn", kvp.IPInfo{AdapterID: "lo0", IPAddr: "192.0.2.10", SubNet: "/24"}, "interface", kvp.StatusInvalidArg},
 	{"interface with a path", kvp.IPInfo{AdapterID: "../hn0", IPAddr: "192.0.2.10", SubNet: "/24"}, "interface", kvp.StatusInvalidArg},
+	{"IPv4 /0", static("192.0.2.10", "0.0.0.0"), "subnet", kvp.StatusInvalidArg},
+	{"IPv6 /0", static("2001:db8::10", "/0"), "subnet", kvp.StatusInvalidArg},
+	{"address twice", static("192.0.2.10;192.0.2.10", "/24;/25"), "address", kvp.StatusInvalidArg},
+	{"IPv4 gateway outside the prefixes", withGW("198.51.100.1"), "gateway", kvp.StatusInvalidArg},
+	{"IPv4 gateway without an IPv4 address", kvp.IPInfo{AdapterID: "hn0", IPAddr: "2001:db8::10", SubNet: "/64", Gateway: "192.0.2.1"}, "gateway", kvp.StatusInvalidArg},
+	{"IPv6 gateway outside the prefixes", withGW("2001:db8::1"), "gateway", kvp.StatusInvalidArg},
+	{"gateway is the guest's address", withGW("192.0.2.10"), "gateway", kvp.StatusInvalidArg},
 	{"interface with leading zero", kvp.IPInfo{AdapterID: "hn01", IPAddr: "192.0.2.10", SubNet: "/24"}, "interface", kvp.StatusInvalidArg},
 }
 

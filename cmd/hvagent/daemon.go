@@ -25,6 +25,8 @@ func revision() string { return agent.Revision() }
 type daemonFlags struct {
 	kvpDevice  string
 	kvpPoolDir string
+	vss        vssFlags
+	ipFlags    // netinfo paths: run_ipinfo.go
 	listen     string
 	webConfig  string
 	disable    string
@@ -44,6 +46,8 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
 	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
+	f.vss.register(fs)
+	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
 	fs.StringVar(&f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf")
@@ -63,6 +67,9 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	}
 	if f.debug {
 		f.logLevel = "debug"
+	}
+	if err := f.vss.validate(); err != nil {
+		return nil, err
 	}
 	for _, name := range splitList(f.disable) {
 		if !slices.Contains(subsystemNames, name) {
@@ -121,6 +128,14 @@ func runDaemon(args []string, stderr io.Writer) int {
 		defer closeKVP()
 		subs = append(subs, sub)
 	}
+	if !slices.Contains(disabled, "vss") {
+		sub, err := newVSS(f, m, log)
+		if err != nil {
+			log.Error("vss subsystem cannot start", "err", err)
+			return exitError
+		}
+		subs = append(subs, sub)
+	}
 	if !slices.Contains(disabled, "vf") {
 		subs = append(subs, newVF(&f.vf, m))
 	}
@@ -151,7 +166,7 @@ func newKVP(ctx context.Context, f *daemonFlags, m *metrics.Metrics, log *slog.L
 		return nil, nil, err
 	}
 	facts := kvp.GatherFacts(ctx, agent.Version, nil)
-	ip := newIPInfo(m, log)
+	ip := newIPInfo(f.ipFlags, m, log)
 	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m, Log: log, IP: ip, Addrs: ip.Addrs})
 	m.Registry.MustRegister(kvp.NewCollector(store))
 	log.Info("kvp pools opened", "dir", f.kvpPoolDir, "fqdn", facts.FQDN)

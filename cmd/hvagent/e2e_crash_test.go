@@ -127,10 +127,16 @@ func TestE2ESIGKILLDuringUpdates(t *testing.T) {
 	total := 0
 	for round := range rounds {
 		e.start()
-		killAt := time.Duration(20+rand.IntN(150)) * time.Millisecond
-		timer := time.AfterFunc(killAt, func() { _ = e.cmd.Process.Kill() })
+		// The kill is armed after a random number of updates, not after a
+		// wall-clock delay, so a slow machine still proves as much as a
+		// fast one; the small random delay lands it inside some request.
+		killAfter := 15 + rand.IntN(60)
+		var timer *time.Timer
 		var inflightKey, inflightVal string
 		for i := 0; i < 500; i++ {
+			if i == killAfter {
+				timer = time.AfterFunc(time.Duration(rand.IntN(3000))*time.Microsecond, func() { _ = e.cmd.Process.Kill() })
+			}
 			key := fmt.Sprintf("k%d", rand.IntN(30))
 			val := fmt.Sprintf("r%d-%d-%s", round, i, strings.Repeat("x", rand.IntN(1500)))
 			var st kvp.Status
@@ -154,7 +160,9 @@ func TestE2ESIGKILLDuringUpdates(t *testing.T) {
 			}
 			break // the agent died under this request
 		}
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		e.kill()
 		// The file as the crash left it, before any recovery: whole records.
 		path := filepath.Join(e.poolDir(), ".kvp_pool_0")

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/kvp/kvptest"
@@ -48,6 +49,22 @@ func ipCmd(t *testing.T, args ...string) {
 type testNetns struct {
 	name string
 	mac  string
+	dir  string // rc.conf, resolv.conf, run/, libexec/set-ip-hook (absent)
+}
+
+func (ns *testNetns) path(name string) string { return filepath.Join(ns.dir, name) }
+
+func (ns *testNetns) write(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(ns.path(name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flags point the agent at the namespace's files.
+func (ns *testNetns) flags() []string {
+	return []string{"--kvp.rc-conf", ns.path("rc.conf"), "--kvp.resolv-conf", ns.path("resolv.conf"),
+		"--kvp.run-dir", ns.path("run"), "--kvp.set-ip-hook", ns.path("libexec/set-ip-hook")}
 }
 
 func newTestNetns(t *testing.T) *testNetns {
@@ -56,19 +73,13 @@ func newTestNetns(t *testing.T) *testNetns {
 	ns := &testNetns{name: fmt.Sprintf("hvagent-e2e-%d", os.Getpid()), mac: "00:15:5d:e2:e0:01"}
 	ipCmd(t, "netns", "add", ns.name)
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns.name).Run() })
-	etc := filepath.Join("/etc/netns", ns.name)
-	_, statErr := os.Stat("/etc/netns")
-	if err := os.MkdirAll(etc, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.RemoveAll(etc)
-		if errors.Is(statErr, os.ErrNotExist) {
-			os.Remove("/etc/netns")
-		}
-	})
-	resolv := "search example.test\noptions edns0\nnameserver 192.0.2.53\nnameserver 2001:db8:1::53\n"
-	if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte(resolv), 0o644); err != nil {
+	// The agent's files are the test's, through the --kvp.* path flags:
+	// nothing of this machine's rc.conf, resolv.conf or /var/run is read,
+	// and no set-ip hook installed here would run.
+	ns.dir = t.TempDir()
+	ns.write(t, "rc.conf", "hostname=\"vm\"\n")
+	ns.write(t, "resolv.conf", "search example.test\noptions edns0\nnameserver 192.0.2.53\nnameserver 2001:db8:1::53\n")
+	if err := os.MkdirAll(filepath.Join(ns.dir, "run", "dhclient"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	n := []string{"-n", ns.name}
@@ -93,7 +104,7 @@ func TestE2EGetIPInfoNetns(t *testing.T) {
 	ns := newTestNetns(t)
 	e := newEnv(t, kvptest.KernelOptions{})
 	e.wrap = []string{"ip", "netns", "exec", ns.name}
-	e.start()
+	e.start(ns.flags()...)
 	ctx := ctxT(t)
 
 	hostMAC := strings.ToUpper(strings.ReplaceAll(ns.mac, ":", "-"))
@@ -175,15 +186,20 @@ func readCommands(t *testing.T, logPath string) [][]string {
 }
 
 // The real binary applies a SET_IP_INFO to hn0 in the namespace with
-// the commands an administrator would run (fakes that record them), and
-// runs nothing for a hostile one.
+// the commands an administrator would run (fakes that record them; sysrc
+// edits the test's rc.conf, service models rc.d/dhclient's precheck),
+// rewrites the test's resolv.conf keeping search and options, and runs
+// nothing for a hostile request.
 func TestE2ESetIPInfoNetns(t *testing.T) {
 	ns := newTestNetns(t)
+	ns.write(t, "rc.conf", "hostname=\"vm\"\nifconfig_hn0=\"DHCP\"\n")
+	// A dhclient runs for hn0: its pidfile names a live process.
+	ns.write(t, "run/dhclient/dhclient.hn0.pid", fmt.Sprintf("%d\n", os.Getpid()))
 	bin, logPath := fakeCommands(t)
 	e := newEnv(t, kvptest.KernelOptions{})
 	e.wrap = []string{"ip", "netns", "exec", ns.name}
-	e.environ = []string{"PATH=" + bin, "HVAGENT_FAKE_LOG=" + logPath}
-	e.start()
+	e.environ = []string{"PATH=" + bin, "HVAGENT_FAKE_LOG=" + logPath, "HVAGENT_FAKE_RCCONF=" + ns.path("rc.conf")}
+	e.start(ns.flags()...)
 	ctx := ctxT(t)
 
 	r, err := e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "$(reboot)", SubNet: "255.255.255.0"}})
@@ -194,13 +210,23 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 		t.Fatalf("hostile SET_IP_INFO ran %q", cmds)
 	}
 	r, err = e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3,
-		IPAddr: "192.0.2.20;2001:db8:1::20", SubNet: "255.255.255.0;/64", Gateway: "192.0.2.1;2001:db8:1::1"}})
+		IPAddr: "192.0.2.20;2001:db8:1::20", SubNet: "255.255.255.0;/64", Gateway: "192.0.2.1;2001:db8:1::1",
+		DNSAddr: "192.0.2.54;2001:db8:1::54"}})
 	if err != nil || r.Status != kvp.StatusOK {
 		t.Fatalf("SET_IP_INFO: %v, %v\nagent log:\n%s", r.Status, err, e.stderr)
 	}
+	// The live steps run after the reply.
+	for i := 0; !strings.Contains(e.stderr.String(), `msg="set_ip_info applied"`); i++ {
+		if i == 3000 || strings.Contains(e.stderr.String(), "set_ip_info failed") {
+			t.Fatalf("SET_IP_INFO not applied live\nagent log:\n%s", e.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rc := ns.path("rc.conf")
 	want := [][]string{
-		{"sysrc", "-f", "/etc/rc.conf", "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
+		{"sysrc", "-f", rc, "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
 			"ifconfig_hn0_ipv6=inet6 2001:db8:1::20 prefixlen 64", "ipv6_defaultrouter=2001:db8:1::1"},
+		{"service", "dhclient", "forcestop", "hn0"},
 		{"ifconfig", "hn0", "inet", "192.0.2.10", "-alias"},
 		{"ifconfig", "hn0", "inet", "192.0.2.11", "-alias"},
 		{"ifconfig", "hn0", "inet6", "2001:db8:1::10", "-alias"},
@@ -211,10 +237,18 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 	if got := readCommands(t, logPath); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
 	}
+	wantRC := "hostname=\"vm\"\nifconfig_hn0=\"inet 192.0.2.20 netmask 255.255.255.0\"\ndefaultrouter=\"192.0.2.1\"\n" +
+		"ifconfig_hn0_ipv6=\"inet6 2001:db8:1::20 prefixlen 64\"\nipv6_defaultrouter=\"2001:db8:1::1\"\n"
+	if b, _ := os.ReadFile(rc); string(b) != wantRC {
+		t.Errorf("rc.conf:\n%s\nwant:\n%s", b, wantRC)
+	}
+	wantResolv := "search example.test\noptions edns0\nnameserver 192.0.2.54\nnameserver 2001:db8:1::54\n"
+	if b, _ := os.ReadFile(ns.path("resolv.conf")); string(b) != wantResolv {
+		t.Errorf("resolv.conf:\n%s\nwant:\n%s", b, wantResolv)
+	}
 	e.stop()
 	log := e.stderr.String()
-	if !strings.Contains(log, `msg="set_ip_info applied"`) ||
-		!strings.Contains(log, `interface=hn0 target=hn0 mode=native before="static addrs=[192.0.2.10/24,192.0.2.11/24,2001:db8:1::10/64]`) {
+	if !strings.Contains(log, `interface=hn0 target=hn0 mode=native before="dhcp addrs=[192.0.2.10/24,192.0.2.11/24,2001:db8:1::10/64] gateways=[192.0.2.1,2001:db8:1::1] dns=[192.0.2.53,2001:db8:1::53]"`) {
 		t.Errorf("no audit line with the state before:\n%s", log)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -203,6 +204,10 @@ func metricFamilies(t *testing.T) []string {
 		t.Fatalf("newKVP: %v", err)
 	default:
 		defer closeKVP()
+	}
+	f.vss.zfs, f.vss.maxFrozen = "sync", time.Minute
+	if _, err := newVSS(f, m, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("newVSS: %v", err)
 	}
 
 	vf.NewMetrics(m.Registry) // as newVF registers them

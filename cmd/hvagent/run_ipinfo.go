@@ -1,19 +1,44 @@
 package main
 
 import (
+	"flag"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 
 	"github.com/hvagent/hvagent/metrics"
 	"github.com/hvagent/hvagent/netinfo"
 )
 
+// ipFlags are the files and directories GET_IP_INFO and SET_IP_INFO
+// read and change (hvagent(8), NETWORK CONFIGURATION).
+type ipFlags struct {
+	rcConf     string
+	resolvConf string
+	runDir     string
+	setIPHook  string
+}
+
+func (f *ipFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.rcConf, "kvp.rc-conf", netinfo.DefaultRCConf, "rc.conf read for GET_IP_INFO and changed through sysrc -f by SET_IP_INFO")
+	fs.StringVar(&f.resolvConf, "kvp.resolv-conf", netinfo.DefaultResolvConf, "resolv.conf read for GET_IP_INFO and rewritten by SET_IP_INFO")
+	fs.StringVar(&f.runDir, "kvp.run-dir", netinfo.DefaultRunDir, "run-time state: dhclient pidfiles and resolvconf records (resolvconf/interfaces)")
+	fs.StringVar(&f.setIPHook, "kvp.set-ip-hook", netinfo.DefaultHook, "program handed a SET_IP_INFO instead of applying it, if it exists")
+}
+
 // newIPInfo builds the GET_IP_INFO / SET_IP_INFO handler of the KVP
-// subsystem with the system's default paths (hvagent(8), NETWORK
-// CONFIGURATION). Its Addrs is also the source of the auto pool's
+// subsystem. Its Addrs is also the source of the auto pool's
 // NetworkAddressIPv4/IPv6, so the host sees one set of addresses.
-func newIPInfo(m *metrics.Metrics, log *slog.Logger) *netinfo.Service {
-	return netinfo.New(netinfo.Config{Log: log, Metrics: netinfo.NewMetrics(m.Registry)})
+func newIPInfo(f ipFlags, m *metrics.Metrics, log *slog.Logger) *netinfo.Service {
+	return netinfo.New(netinfo.Config{
+		RCConf:       f.rcConf,
+		ResolvConf:   f.resolvConf,
+		RunDir:       f.runDir,
+		ResolvconfDB: filepath.Join(f.runDir, "resolvconf"),
+		Hook:         f.setIPHook,
+		Log:          log,
+		Metrics:      netinfo.NewMetrics(m.Registry),
+	})
 }
 
 // cliAddrs is the address source of 'hvagent kvp list|get' for the auto

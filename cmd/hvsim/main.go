@@ -6,9 +6,9 @@
 //
 // It builds hvagent, starts it on the socket transport (SPEC §6), plays the
 // host (pushes host parameters and admin items, enumerates the auto and
-// guest pools, removes and re-adds the network VF as host servicing does),
-// prints what the host saw and what landed in the pool files, and leaves
-// the agent's /metrics up until interrupted.
+// guest pools, runs VSS backup cycles, removes and re-adds the network VF
+// as host servicing does), prints what the host saw and what landed in the
+// pool files, and leaves the agent's /metrics up until interrupted.
 package main
 
 import (

@@ -55,6 +55,10 @@ func TestDemoOnce(t *testing.T) {
 		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
 		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`,
 		"hvagent stopped cleanly",
+		"host: backup cycle: CHECK ok",
+		"THAW ok",
+		"demo hook called with 'freeze'",
+		`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
 	}
 	if macs := machineMACs(); len(macs) > 0 {
 		// The host asked about this machine's real adapter and got its

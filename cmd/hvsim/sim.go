@@ -34,6 +34,7 @@ type sim struct {
 	host   *kvptest.Host
 	agent  *exec.Cmd
 	events chan kvptest.Event
+	vss    *vssDemo // nil where the agent cannot read a mount table
 	macs   []string // this machine's adapters, asked about with GET_IP_INFO
 	vf     *vfSim   // the VF side (vf.go)
 	cancel context.CancelFunc
@@ -71,11 +72,21 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		k.Close()
 		return nil, err
 	}
-	s.agent = exec.Command(cfg.agent, append([]string{"run",
+	if s.vss, err = newVSSDemo(cfg.dir); err != nil {
+		k.Close()
+		s.vf.close()
+		return nil, err
+	}
+	args := append([]string{"run",
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
-		"--web.listen-address", cfg.listen,
-		"--disable", "vss"}, s.vf.agentArgs()...)...)
+		"--web.listen-address", cfg.listen}, s.vf.agentArgs()...)
+	if s.vss != nil {
+		args = append(args, s.vss.agentArgs()...)
+	} else {
+		args = append(args, "--disable", "vss")
+	}
+	s.agent = exec.Command(cfg.agent, args...)
 	s.agent.Env = s.vf.world.Env() // the fake sysctl first on PATH
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
@@ -91,6 +102,9 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 	if err != nil {
 		stderr.Close()
 		k.Close()
+		if s.vss != nil {
+			s.vss.kernel.Close()
+		}
 		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
@@ -114,6 +128,9 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 			},
 		})
 	})
+	if s.vss != nil {
+		s.wg.Go(func() { s.vss.run(hctx, cfg.every, s.printf) })
+	}
 	return s, nil
 }
 
@@ -191,6 +208,9 @@ func (s *sim) firstRound(ctx context.Context) error {
 	if err := s.showPools(ctx); err != nil {
 		return err
 	}
+	if err := s.firstBackup(ctx); err != nil {
+		return err
+	}
 	return s.showMetrics(ctx)
 }
 
@@ -265,6 +285,9 @@ func (s *sim) stop() {
 	}
 	s.cancel()
 	s.kernel.Close()
+	if s.vss != nil {
+		s.vss.kernel.Close()
+	}
 	s.vf.close()
 	s.wg.Wait()
 }

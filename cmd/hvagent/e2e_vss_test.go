@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/hvagent/hvagent/vss/vsstest"
+)
+
+// Acceptance 1: a real freeze through the real binary, with a one-thread
+// freezer, a write that blocks while frozen and completes after THAW.
+func TestE2EVSSRealFreeze(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start()
+	e.must(vsstest.OpCheck, vsstest.StatusSuccess)
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	pid := e.freezerPid()
+	if n := threads(t, pid); n != "1" {
+		t.Errorf("freezer %d has %s threads while holding the freeze, want 1", pid, n)
+	}
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	e.must(vsstest.OpThaw, vsstest.StatusSuccess)
+	requireDone(t, done, 5*time.Second, e)
+
+	body := scrape(t, "http://"+e.listen+"/metrics")
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatalf("promlint: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	for _, want := range []string{
+		`hvagent_subsystem_up{subsystem="vss"} 1`,
+		`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
+		`hvagent_vss_operations_total{operation="thaw",result="success"} 1`,
+		`hvagent_vss_frozen 0`,
+		`hvagent_vss_frozen_duration_seconds_count 1`,
+		`hvagent_vss_auto_thaws_total{reason="max_frozen"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}
+
+// Acceptance 2a: the agent is SIGKILLed while frozen; the freezer sees
+// its control pipe close and thaws within a second.
+func TestE2EVSSAgentKilledWhileFrozen(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start()
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	e.kill()
+	requireDone(t, done, time.Second, e)
+}
+
+// Acceptance 2b: the freezer is SIGKILLed while frozen; the agent notices,
+// reports it, thaws (Linux keeps a dead freezer's filesystem frozen), and
+// fails the host's THAW.
+func TestE2EVSSFreezerKilled(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start()
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	if err := syscall.Kill(e.freezerPid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	requireDone(t, done, 5*time.Second, e)
+	waitLog(t, e, "freezer exited while frozen")
+	e.must(vsstest.OpThaw, vsstest.StatusFailure)
+	if body := scrape(t, "http://"+e.listen+"/metrics"); !strings.Contains(body, `hvagent_vss_auto_thaws_total{reason="freezer_died"} 1`) {
+		t.Errorf("freezer death not counted:\n%s", grep(body, "hvagent_vss_"))
+	}
+}
+
+// Acceptance 3: no THAW arrives; the agent thaws at --vss.max-frozen,
+// logs it and counts it.
+func TestE2EVSSAutoThaw(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start("--vss.max-frozen", "1s")
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	requireDone(t, done, 10*time.Second, e)
+	waitLog(t, e, "no THAW within --vss.max-frozen")
+	if body := scrape(t, "http://"+e.listen+"/metrics"); !strings.Contains(body, `hvagent_vss_auto_thaws_total{reason="max_frozen"} 1`) ||
+		!strings.Contains(body, "hvagent_vss_frozen 0") {
+		t.Errorf("auto-thaw not counted:\n%s", grep(body, "hvagent_vss_"))
+	}
+	e.must(vsstest.OpThaw, vsstest.StatusFailure) // the snapshot may postdate the thaw
+}
+
+// SIGTERM while frozen thaws before the agent exits.
+func TestE2EVSSSigtermThaws(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	e.start()
+	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+	done := bgWrite(t, mnt)
+	requireBlocked(t, done, e)
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agent ignored SIGTERM\nagent log:\n%s", e.stderr)
+	}
+	if e.waitErr != nil {
+		t.Fatalf("agent exited with %v\nagent log:\n%s", e.waitErr, e.stderr)
+	}
+	requireDone(t, done, time.Second, e)
+	if !strings.Contains(e.stderr.String(), "thawing before stop") {
+		t.Errorf("no thaw logged before stop:\n%s", e.stderr)
+	}
+}
+
+// Acceptance 4 through the binary: hooks run with their output logged,
+// and a hook that hangs is killed at its timeout while FREEZE still
+// answers inside the kernel's 15 s. Needs no root: nothing is frozen.
+func TestE2EVSSHooks(t *testing.T) {
+	hooks := t.TempDir()
+	logf := filepath.Join(t.TempDir(), "hooks.log")
+	write := func(name, body string) {
+		script := fmt.Sprintf("#!/bin/sh\necho \"%s $1\" >> %s\necho hello from %s\n%s\n", name, logf, name, body)
+		if err := os.WriteFile(filepath.Join(hooks, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("10-ok", "")
+	write("20-hang", `if [ "$1" = freeze ]; then exec sleep 60; fi`)
+	e := newVSSEnv(t, "", vsstest.KernelOptions{}) // the kernel's real 15 s
+	// /proc is a mount with nothing to freeze: the plan is empty, and no
+	// filesystem of this machine can be frozen.
+	e.start("--vss.hooks-dir", hooks, "--vss.include", "/proc")
+	start := time.Now()
+	e.must(vsstest.OpFreeze, vsstest.StatusFailure) // ErrTimeout would fail here
+	t.Logf("FREEZE with a hanging hook answered after %s", time.Since(start).Round(time.Millisecond))
+	b, _ := os.ReadFile(logf)
+	if got, want := strings.TrimSpace(string(b)), "10-ok freeze\n20-hang freeze\n20-hang freeze-fail\n10-ok freeze-fail"; got != want {
+		t.Errorf("hook runs:\n%s\nwant:\n%s", got, want)
+	}
+	waitLog(t, e, "hello from 10-ok")
+	waitLog(t, e, "killed after 5s")
+}

@@ -1,0 +1,159 @@
+package vss
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// Hook arguments (SPEC §3.4).
+const (
+	HookFreeze     = "freeze"
+	HookThaw       = "thaw"
+	HookFreezeFail = "freeze-fail"
+)
+
+// DefaultHookTimeout bounds one hook. The freeze hooks together get
+// hooksBudget, so a FREEZE still answers inside the kernel's 15 s.
+const DefaultHookTimeout = 5 * time.Second
+
+// hookOutputMax bounds how much of a hook's output reaches the log.
+const hookOutputMax = 16 << 10
+
+// Hooks runs the executables of a hooks directory.
+type Hooks struct {
+	Dir     string
+	Timeout time.Duration // per hook; 0 means DefaultHookTimeout
+	Log     *slog.Logger
+}
+
+// leftover reports names that are editor or package-manager leftovers.
+func leftover(name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+		return true
+	}
+	for _, suf := range []string{".bak", ".orig", ".sample", ".pkgsave", ".pkgnew", ".rpmnew", ".rpmsave", ".swp"} {
+		if strings.HasSuffix(name, suf) {
+			return true
+		}
+	}
+	return strings.Contains(name, ".dpkg-")
+}
+
+// List returns the hooks in lexical order: regular executable files that
+// are not leftovers. A missing directory has no hooks.
+func (h *Hooks) List() ([]string, error) {
+	if h == nil || h.Dir == "" {
+		return nil, nil
+	}
+	ents, err := os.ReadDir(h.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vss: hooks: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if leftover(e.Name()) {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(h.Dir, e.Name())) // follows symlinks
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+			continue
+		}
+		if !trusted(fi) {
+			h.Log.Warn("hook not run: writable by others or not owned by the agent's user", "hook", e.Name(), "mode", fi.Mode().Perm())
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	slices.Sort(names) // ReadDir sorts already; say it where it matters
+	return names, nil
+}
+
+// trusted reports whether a hook may run as the agent's user (root): it
+// must belong to that user and be writable by nobody else, or anyone who
+// can write it runs code as root at the next backup.
+func trusted(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o022 == 0
+}
+
+// Run runs names in order with arg. With stopOnError it stops at the first
+// failure; started is every hook it started, the failed one included (a
+// failing freeze hook may have quiesced half of its application).
+func (h *Hooks) Run(ctx context.Context, names []string, arg string, stopOnError bool) (started []string, err error) {
+	var errs *multierror.Error
+	for _, name := range names {
+		if ctx.Err() != nil {
+			errs = multierror.Append(errs, fmt.Errorf("vss: hook %s %s not run: %w", name, arg, ctx.Err()))
+			break
+		}
+		started = append(started, name)
+		if err := h.runOne(ctx, name, arg); err != nil {
+			errs = multierror.Append(errs, err)
+			if stopOnError {
+				break
+			}
+		}
+	}
+	return started, errs.ErrorOrNil()
+}
+
+// runOne runs one hook in its own process group, killed (with anything it
+// started) at its timeout; its output goes to the log.
+func (h *Hooks) runOne(ctx context.Context, name, arg string) error {
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHookTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(h.Dir, name), arg)
+	cmd.Dir = "/"
+	var out limitedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 500 * time.Millisecond // a grandchild holding stdout
+	start := time.Now()
+	err := cmd.Run()
+	log := h.Log.With("hook", name, "arg", arg)
+	sc := bufio.NewScanner(bytes.NewReader(out.b.Bytes()))
+	for sc.Scan() {
+		log.Info("hook output", "line", sc.Text())
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("killed after %s", timeout)
+	}
+	if err != nil {
+		log.Error("hook failed", "err", err, "duration", time.Since(start).Round(time.Millisecond))
+		return fmt.Errorf("vss: hook %s %s: %w", name, arg, err)
+	}
+	log.Debug("hook done", "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// limitedBuffer keeps the first hookOutputMax bytes written to it.
+type limitedBuffer struct{ b bytes.Buffer }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := hookOutputMax - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

@@ -1,0 +1,61 @@
+package vss
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the VSS families of SPEC §5.
+type Metrics struct {
+	Operations     *prometheus.CounterVec
+	Frozen         prometheus.Gauge
+	FrozenDuration prometheus.Histogram
+	AutoThaws      *prometheus.CounterVec
+	HookFailures   prometheus.Counter
+	LastSuccess    prometheus.Gauge
+}
+
+// Auto-thaw reasons (the reason label of hvagent_vss_auto_thaws_total).
+const (
+	autoMaxFrozen    = "max_frozen"    // no THAW within --vss.max-frozen
+	autoFreezerDied  = "freezer_died"  // the freezer exited while frozen
+	autoFreezerTimer = "freezer_timer" // the freezer's own deadline fired first
+)
+
+// NewMetrics creates the VSS instruments and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "operations_total",
+			Help: "VSS requests from the host by operation (check, freeze, thaw, unknown) and result (success, failure, skipped: already timed out in the kernel).",
+		}, []string{"operation", "result"}),
+		Frozen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "frozen",
+			Help: "1 while a backup holds the guest's filesystems frozen, else 0.",
+		}),
+		FrozenDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "frozen_duration_seconds",
+			Help:    "How long each freeze lasted, from FREEZE answered to thawed.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120},
+		}),
+		AutoThaws: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "auto_thaws_total",
+			Help: "Thaws nobody asked for, by reason: max_frozen (no THAW in time), freezer_died, freezer_timer (the freezer's own deadline).",
+		}, []string{"reason"}),
+		HookFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "hook_failures_total",
+			Help: "Freeze/thaw hooks that failed or were killed at their timeout.",
+		}),
+		LastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "last_success_timestamp_seconds",
+			Help: "Unix time of the last backup cycle completed by a THAW from the host (0: none yet).",
+		}),
+	}
+	for _, op := range []string{"check", "freeze", "thaw", "unknown"} {
+		for _, res := range []string{"success", "failure", "skipped"} {
+			m.Operations.WithLabelValues(op, res)
+		}
+	}
+	for _, r := range []string{autoMaxFrozen, autoFreezerDied, autoFreezerTimer} {
+		m.AutoThaws.WithLabelValues(r)
+	}
+	reg.MustRegister(m.Operations, m.Frozen, m.FrozenDuration, m.AutoThaws, m.HookFailures, m.LastSuccess)
+	return m
+}

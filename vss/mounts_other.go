@@ -1,0 +1,13 @@
+//go:build !linux && !freebsd
+
+package vss
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ReadMounts: the mount table is read on Linux and FreeBSD only.
+func ReadMounts() ([]Mount, error) {
+	return nil, fmt.Errorf("vss: mount table: %w", errors.ErrUnsupported)
+}

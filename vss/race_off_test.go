@@ -1,0 +1,5 @@
+//go:build !race
+
+package vss
+
+const raceEnabled = false

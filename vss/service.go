@@ -1,0 +1,244 @@
+package vss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// Time budgets inside the kernel's 15 s per operation (SPEC §3.2).
+const (
+	opBudget    = 14 * time.Second // the whole FREEZE or THAW, with margin
+	hooksBudget = 10 * time.Second // the freeze hooks together
+	thawWait    = 3 * time.Second  // the freezer confirming a thaw
+	// selfThawMargin: the freezer's own deadline is --vss.max-frozen plus
+	// this, so the agent's auto-thaw normally fires first and the
+	// freezer's only matters when the agent is wedged.
+	selfThawMargin = 5 * time.Second
+	// DefaultMaxFrozen is --vss.max-frozen's default.
+	DefaultMaxFrozen = 60 * time.Second
+)
+
+// Config builds a Service.
+type Config struct {
+	Policy    Policy
+	Hooks     *Hooks
+	MaxFrozen time.Duration // 0: DefaultMaxFrozen
+	Metrics   *Metrics
+	Log       *slog.Logger
+	// ReadMounts reads the mount table; nil uses ReadMounts.
+	ReadMounts func() ([]Mount, error)
+	// SyncPools runs "zpool sync" on pools; nil runs zpool from PATH.
+	SyncPools func(ctx context.Context, pools []string) error
+}
+
+// Service answers CHECK, FREEZE and THAW. It holds at most one freeze.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	held *holdState // holds log records while frozen
+
+	mu   sync.Mutex
+	sess *session
+	gen  int
+	// lost is why the last freeze ended before the host's THAW; that THAW
+	// fails so the host does not trust a snapshot taken after it.
+	lost error
+}
+
+// NewService returns a Service with nothing frozen.
+func NewService(cfg Config) *Service {
+	if cfg.MaxFrozen <= 0 {
+		cfg.MaxFrozen = DefaultMaxFrozen
+	}
+	if cfg.ReadMounts == nil {
+		cfg.ReadMounts = ReadMounts
+	}
+	if cfg.SyncPools == nil {
+		cfg.SyncPools = zpoolSync
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	held := &holdState{}
+	hooks := Hooks{}
+	if cfg.Hooks != nil {
+		hooks = *cfg.Hooks
+	}
+	if hooks.Log == nil {
+		hooks.Log = cfg.Log
+	}
+	hooks.Log = holding(hooks.Log, held)
+	cfg.Hooks = &hooks
+	return &Service{cfg: cfg, log: holding(cfg.Log, held), held: held}
+}
+
+// Handle answers one request. ok is false when no reply is due: the
+// kernel marked the request failed already (it timed out).
+func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
+	op := req.Op.String()
+	if req.Status != StatusSuccess {
+		s.log.Warn("request already timed out in the kernel; skipped", "operation", op, "msgid", req.MsgID)
+		s.cfg.Metrics.Operations.WithLabelValues(op, "skipped").Inc()
+		return Msg{}, false
+	}
+	start := time.Now()
+	var err error
+	switch req.Op {
+	case OpCheck:
+		err = s.check()
+	case OpFreeze:
+		err = s.freeze()
+	case OpThaw:
+		err = s.thaw()
+	default:
+		err = fmt.Errorf("vss: unknown operation %d", req.Op)
+	}
+	st, res := StatusSuccess, "success"
+	if err != nil {
+		st, res = StatusFailure, "failure"
+		s.log.Error("request failed", "operation", op, "msgid", req.MsgID, "err", err)
+	} else {
+		s.log.Info("request done", "operation", op, "msgid", req.MsgID, "duration", time.Since(start).Round(time.Microsecond))
+	}
+	s.cfg.Metrics.Operations.WithLabelValues(op, res).Inc()
+	return Reply(req, st), true
+}
+
+// plan reads the mount table and applies the policy.
+func (s *Service) plan() (Plan, error) {
+	mounts, err := s.cfg.ReadMounts()
+	if err != nil {
+		return Plan{}, err
+	}
+	p := MakePlan(mounts, s.cfg.Policy)
+	for _, sk := range p.Skipped {
+		level := slog.LevelInfo
+		if sk.Quiet {
+			level = slog.LevelDebug
+		}
+		s.log.Log(context.Background(), level, "not frozen", "mount", sk.Mount.Dir, "type", sk.Mount.Type, "reason", sk.Reason)
+	}
+	return p, p.Refusal
+}
+
+// check answers success exactly when a FREEZE would be attempted.
+func (s *Service) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.plan()
+	return err
+}
+
+func (s *Service) freeze() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess != nil {
+		s.log.Info("FREEZE while frozen: already frozen, nothing done")
+		return nil
+	}
+	s.lost = nil
+	deadline := time.Now().Add(opBudget)
+	p, err := s.plan()
+	if err != nil {
+		return err
+	}
+	names, err := s.cfg.Hooks.List()
+	if err != nil {
+		return err
+	}
+	hctx, cancel := context.WithTimeout(context.Background(), hooksBudget)
+	ran, err := s.cfg.Hooks.Run(hctx, names, HookFreeze, true)
+	cancel()
+	if err != nil {
+		s.countHookFailures(err)
+		return s.abort(ran, deadline, fmt.Errorf("freeze aborted: %w", err))
+	}
+	if len(p.Pools) > 0 {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := s.cfg.SyncPools(ctx, p.Pools)
+		cancel()
+		if err != nil {
+			return s.abort(ran, deadline, fmt.Errorf("freeze aborted: zpool sync: %w", err))
+		}
+	}
+	sess := &session{hooks: ran, done: make(chan struct{})}
+	if len(p.Freeze) > 0 {
+		// What is left of the budget, keeping a second to abort in; at
+		// least a second, even when the hooks took their whole share.
+		wait := max(time.Until(deadline)-time.Second, time.Second)
+		f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
+		if err != nil {
+			return s.abort(ran, deadline, err)
+		}
+		sess.frozen = f
+		s.held.hold() // nothing may write to a frozen filesystem, logs included
+		s.log.Info("frozen", "filesystems", dirs(p.Freeze), "zfs_synced", p.Pools, "freezer_pid", f.Pid())
+	} else {
+		s.log.Info("nothing to freeze; hooks ran", "zfs_synced", p.Pools)
+	}
+	s.gen++
+	sess.gen, sess.start = s.gen, time.Now()
+	sess.timer = time.AfterFunc(s.cfg.MaxFrozen, func() { s.autoThaw(sess.gen) })
+	if sess.frozen != nil {
+		go s.watch(sess)
+	}
+	s.sess = sess
+	s.cfg.Metrics.Frozen.Set(1)
+	return nil
+}
+
+// abort runs freeze-fail for the hooks that ran, in reverse order, and
+// returns err.
+func (s *Service) abort(ran []string, deadline time.Time, err error) error {
+	if len(ran) == 0 {
+		return err
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if _, herr := s.cfg.Hooks.Run(ctx, reversed(ran), HookFreezeFail, false); herr != nil {
+		s.countHookFailures(herr)
+		err = errors.Join(err, herr)
+	}
+	return err
+}
+
+// countHookFailures counts each failed hook in err (from Hooks.Run).
+func (s *Service) countHookFailures(err error) {
+	n := 1
+	var me *multierror.Error
+	if errors.As(err, &me) {
+		n = len(me.Errors)
+	}
+	s.cfg.Metrics.HookFailures.Add(float64(n))
+}
+
+func zpoolSync(ctx context.Context, pools []string) error {
+	out, err := exec.CommandContext(ctx, "zpool", append([]string{"sync"}, pools...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+func reversed(s []string) []string {
+	r := make([]string, len(s))
+	for i, v := range s {
+		r[len(s)-1-i] = v
+	}
+	return r
+}
+
+func dirs(ms []Mount) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Dir
+	}
+	return out
+}
