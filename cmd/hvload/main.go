@@ -3,7 +3,7 @@
 // on it, and reports the time from start to ready, the resident memory in
 // steady state and its growth over the run, and the CPU time per request.
 //
-//	go run ./cmd/hvload                 # 60 s: 200 KVP requests/s, 2 VF devd lines/s
+//	go run ./cmd/hvload                 # 60 s: 200 KVP requests/s, a backup every 2 s, 2 VF devd lines/s
 //	go run ./cmd/hvload -duration 10m   # a longer run for growth
 //
 // Each subsystem with a simulator (sim.go) is under load; the others are
@@ -33,6 +33,7 @@ type options struct {
 	sample   time.Duration
 	rate     float64
 	vfRate   float64
+	vssRate  float64
 }
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring starts")
 	flag.DurationVar(&o.sample, "sample", 5*time.Second, "how often to sample memory")
 	flag.Float64Var(&o.rate, "rate", 200, "host KVP requests per second")
+	flag.Float64Var(&o.vssRate, "vss-rate", 1.5, "VSS operations per second (a backup cycle is 3: CHECK, FREEZE, THAW)")
 	flag.Float64Var(&o.vfRate, "vf-rate", 2, "devd lines per second about the VF (a removal and return is 4 lines)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

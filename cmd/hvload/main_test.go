@@ -18,7 +18,7 @@ func TestMeasure(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	o := options{duration: 2 * time.Second, warmup: 500 * time.Millisecond, sample: 500 * time.Millisecond, rate: 100, vfRate: 4}
+	o := options{duration: 2 * time.Second, warmup: 500 * time.Millisecond, sample: 500 * time.Millisecond, rate: 100, vfRate: 4, vssRate: 3}
 	r, err := measure(ctx, o, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func TestMeasure(t *testing.T) {
 	if r.failed > 0 {
 		t.Errorf("%d of %d host requests failed", r.failed, r.requests)
 	}
-	if r.perSubsystem["kvp"] == 0 || r.perSubsystem["vf"] == 0 {
+	if r.perSubsystem["kvp"] == 0 || r.perSubsystem["vss"] == 0 || r.perSubsystem["vf"] == 0 {
 		t.Errorf("requests per subsystem: %v", r.perSubsystem)
 	}
 	// Every KVP request was answered and counted; the VF went away and
@@ -40,7 +40,10 @@ func TestMeasure(t *testing.T) {
 	if r.counted["hvagent_vf_transitions_total"] < 1 {
 		t.Errorf("the agent counted no VF transitions: %v", r.counted)
 	}
-	if strings.Join(r.subsystems, ",") != "kvp,vf" {
+	if got := r.counted["hvagent_vss_operations_total"]; got < 1 || got > float64(r.perSubsystem["vss"]) {
+		t.Errorf("the agent counted %v VSS operations of the %d sent", got, r.perSubsystem["vss"])
+	}
+	if strings.Join(r.subsystems, ",") != "kvp,vss,vf" {
 		t.Errorf("subsystems = %v, want the ones with a simulator", r.subsystems)
 	}
 	var out bytes.Buffer

@@ -21,7 +21,7 @@ import (
 
 // countedFamilies are the agent's own counts of the work the simulators
 // gave it, reported to show the load was handled, not only sent.
-var countedFamilies = []string{"hvagent_kvp_requests_total", "hvagent_vf_transitions_total"}
+var countedFamilies = []string{"hvagent_kvp_requests_total", "hvagent_vss_operations_total", "hvagent_vf_transitions_total"}
 
 // allSubsystems are the agent's subsystems; those without a simulator
 // are disabled.

@@ -32,18 +32,32 @@ type simulator interface {
 }
 
 // simulators starts one simulator per subsystem, with its sockets and
-// files in dir. VSS: append its simulator here (vss/vsstest).
+// files in dir. A new subsystem's simulator is one more entry here.
 func simulators(ctx context.Context, dir string) ([]simulator, error) {
+	var sims []simulator
+	fail := func(err error) ([]simulator, error) {
+		for _, s := range sims {
+			s.close()
+		}
+		return nil, err
+	}
 	k, err := newKVPSim(dir)
 	if err != nil {
-		return nil, err
+		return fail(err)
+	}
+	sims = append(sims, k)
+	vs, err := newVSSSim(dir)
+	if err != nil {
+		return fail(err)
+	}
+	if vs != nil {
+		sims = append(sims, vs)
 	}
 	v, err := newVFSim(ctx, dir)
 	if err != nil {
-		k.close()
-		return nil, err
+		return fail(err)
 	}
-	return []simulator{k, v}, nil
+	return append(sims, v), nil
 }
 
 // kvpSim drives the agent's KVP subsystem through kvptest.
