@@ -2,13 +2,8 @@ package vf
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/hvagent/hvagent/agent"
@@ -20,11 +15,19 @@ const DefaultOverrideDir = "/usr/libexec/hyperv"
 // minVFDelay is hyperv_vfattach's floor on hyperv_vf_delay.
 const minVFDelay = 2 * time.Second
 
+// DefaultActionTimeout bounds one action, all its commands together:
+// each command has its own bound, but a lagg creation runs a dozen of
+// them, a synchronous dhclient among them. An action past it fails and
+// lets the hn's next one run.
+const DefaultActionTimeout = 3 * time.Minute
+
 // work is one action decided on the loop and run off it.
 type work struct {
 	hn   string
 	kind triggerKind
 	vf   string
+	// delayed: a trigAttached whose hyperv_vf_delay is already over.
+	delayed bool
 }
 
 // manager runs manage-mode actions. It lives on the event loop; the
@@ -41,6 +44,13 @@ type manager struct {
 	delay       time.Duration // hyperv_vf_delay, at least minVFDelay
 	burst       int
 	interval    time.Duration
+	timeout     time.Duration // per action
+	baseRules   string
+	// enabled: the subsystem manages (loop-owned, set by setEnabled).
+	enabled bool
+	// blocked runs on the loop when an action found the base rules
+	// active; the subsystem switches to observing.
+	blocked func(why error)
 	// ctx ends the commands when the subsystem stops.
 	ctx context.Context
 
@@ -104,6 +114,9 @@ func (mg *manager) holdBack(w work, wait time.Duration) {
 
 // start runs w now, or after hn's running action.
 func (mg *manager) start(w work) {
+	if !mg.enabled {
+		return
+	}
 	if mg.busy[w.hn] {
 		mg.queued[w.hn] = w
 		return
@@ -112,14 +125,15 @@ func (mg *manager) start(w work) {
 		mg.log.Info("running the latest VF action after holding some back", "hn", w.hn, "held_back", n)
 		mg.held[w.hn] = 0
 	}
-	if w.kind == trigAttached {
+	switch {
+	case w.kind == trigAttached && w.delayed:
+		mg.bringUp(w)
+		return
+	case w.kind == trigAttached:
 		mg.scheduleVFUp(w)
 		return
 	}
-	mg.busy[w.hn] = true
-	ctx := mg.ctx
-	var results []actionResult
-	mg.loop.Go(func() { results = mg.vfUp(ctx, w) }, func() { mg.finish(w.hn, results) })
+	mg.launch(w.hn, func(ctx context.Context) []actionResult { return mg.vfUp(ctx, w) })
 }
 
 // scheduleVFUp is hyperv_vfattach: ifconfig VF up after the delay, if
@@ -128,22 +142,80 @@ func (mg *manager) scheduleVFUp(w work) {
 	mg.cancelVFUp(w.vf)
 	mg.vfTimers[w.vf] = mg.loop.AfterFunc(mg.delay, func() {
 		delete(mg.vfTimers, w.vf)
-		if o, ok := mg.tracker.Get(w.hn); !ok || o.VF != w.vf {
-			mg.log.Debug("VF left before its delayed bring-up", "hn", w.hn, "vf", w.vf)
+		if !mg.enabled {
 			return
 		}
-		if mg.busy[w.hn] {
-			mg.queued[w.hn] = w
-			return
-		}
-		mg.busy[w.hn] = true
-		ctx := mg.ctx
-		var results []actionResult
-		mg.loop.Go(func() {
-			p := PlanVFUp(w.hn, w.vf)
-			results = []actionResult{{p, Execute(ctx, mg.run, p)}}
-		}, func() { mg.finish(w.hn, results) })
+		w.delayed = true
+		mg.bringUp(w)
 	})
+}
+
+// bringUp runs 'ifconfig VF up' once the delay is over, if the VF is
+// still hn's; after hn's running action if there is one, without
+// waiting the delay again.
+func (mg *manager) bringUp(w work) {
+	if o, ok := mg.tracker.Get(w.hn); !ok || o.VF != w.vf {
+		mg.log.Debug("VF left before its delayed bring-up", "hn", w.hn, "vf", w.vf)
+		return
+	}
+	if mg.busy[w.hn] {
+		mg.queued[w.hn] = w
+		return
+	}
+	mg.launch(w.hn, func(ctx context.Context) []actionResult {
+		p := PlanVFUp(w.hn, w.vf)
+		return []actionResult{{p, Execute(ctx, mg.run, p)}}
+	})
+}
+
+// launch runs one action of hn off the loop, within the action deadline.
+// Right before acting it looks at the base devd rules again: if they
+// became active since the mode was decided, it does nothing and the
+// subsystem goes back to observing (never act twice).
+func (mg *manager) launch(hn string, act func(context.Context) []actionResult) {
+	mg.busy[hn] = true
+	ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
+	var results []actionResult
+	var blocked error
+	mg.loop.Go(func() {
+		defer cancel()
+		if blocked = mg.baseRulesBlock(); blocked == nil {
+			results = act(ctx)
+		}
+	}, func() {
+		if blocked != nil {
+			mg.busy[hn] = false
+			mg.blocked(blocked)
+			return
+		}
+		mg.finish(hn, results)
+	})
+}
+
+// baseRulesBlock reports why the base devd rules forbid acting now.
+func (mg *manager) baseRulesBlock() error {
+	active, err := BaseRulesActive(mg.baseRules)
+	switch {
+	case err != nil:
+		return err
+	case active:
+		return fmt.Errorf("the base devd rules in %s became active", mg.baseRules)
+	}
+	return nil
+}
+
+// setEnabled turns acting on or off. Turning it off drops what waits:
+// delayed bring-ups, held-back and queued actions. Runs on the loop.
+func (mg *manager) setEnabled(on bool) {
+	mg.enabled = on
+	if on {
+		return
+	}
+	for vf := range mg.vfTimers {
+		mg.cancelVFUp(vf)
+	}
+	clear(mg.pending)
+	clear(mg.queued)
 }
 
 func (mg *manager) cancelVFUp(vf string) {
@@ -175,66 +247,4 @@ func (mg *manager) finish(hn string, results []actionResult) {
 		delete(mg.queued, hn)
 		mg.start(w)
 	}
-}
-
-// vfUp is hyperv_vfup for one hn, run off the loop.
-func (mg *manager) vfUp(ctx context.Context, w work) []actionResult {
-	override := filepath.Join(mg.overrideDir, "hyperv_vfup."+w.hn)
-	if fi, err := os.Stat(override); err == nil && fi.Mode().IsRegular() {
-		p := PlanOverride(w.hn, override)
-		return []actionResult{{p, Execute(ctx, mg.run, p)}}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		mg.log.Warn("cannot check the override script", "path", override, "err", err)
-	}
-	p, err := mg.planVFUp(ctx, w.hn)
-	switch {
-	case errors.Is(err, errVFGone):
-		mg.log.Info("VF detached before hyperv_vfup's work; nothing to do", "hn", w.hn)
-		return nil
-	case err != nil:
-		return []actionResult{{Plan{Action: ActionCreate, HN: w.hn}, err}}
-	case p.Action == "":
-		mg.log.Debug("lagg already has the VF", "hn", w.hn)
-		return nil
-	}
-	return []actionResult{{p, Execute(ctx, mg.run, p)}}
-}
-
-// planVFUp decides hyperv_vfup's work from the system's current state.
-// An empty plan means there is nothing to do.
-func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
-	unit, _ := unitOf(hn)
-	vf, err := mg.sc.Sysctl("dev.hn." + strconv.Itoa(unit) + ".vf")
-	if err != nil && !errors.Is(err, ErrNoSysctl) {
-		return Plan{}, err
-	}
-	if !ValidIfName(vf) {
-		return Plan{}, errVFGone
-	}
-	lagg := laggOf(hn)
-	out, err := mg.run.Run(ctx, []string{"ifconfig", lagg})
-	var ee *ExitError
-	switch {
-	case errors.As(err, &ee):
-		rc, err := ReadRCConf(ctx, mg.run, hn)
-		if err != nil {
-			return Plan{}, fmt.Errorf("vf: rc.conf of %s: %w", hn, err)
-		}
-		return PlanCreate(hn, vf, rc), nil
-	case err != nil:
-		return Plan{}, err
-	case HasLaggPort(out, vf):
-		return Plan{}, nil
-	}
-	return PlanAddPort(hn, vf), nil
-}
-
-// readVFDelay reads hyperv_vf_delay from rc.conf (minimum 2 s).
-func readVFDelay(ctx context.Context, r Runner) time.Duration {
-	v, err := sysrc(ctx, r, "hyperv_vf_delay")
-	n, perr := strconv.Atoi(v)
-	if err != nil || perr != nil || n < 0 || n > 86400 {
-		return minVFDelay
-	}
-	return max(minVFDelay, time.Duration(n)*time.Second)
 }

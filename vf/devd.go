@@ -72,9 +72,10 @@ func (b reconnectBackoff) wait(n int) time.Duration {
 }
 
 // followDevd reads devd until ctx ends: it calls connected after each
-// (re)connection and line for every line, and reconnects with backoff
-// whenever devd goes away. first is the connection already made.
-func followDevd(ctx context.Context, path string, first *net.UnixConn, b reconnectBackoff, log *slog.Logger, connected func(again bool), line func([]byte)) {
+// (re)connection, lost when the connection goes, and line for every
+// line, and reconnects with backoff whenever devd goes away. first is
+// the connection already made.
+func followDevd(ctx context.Context, path string, first *net.UnixConn, b reconnectBackoff, log *slog.Logger, connected func(again bool), lost func(), line func([]byte)) {
 	c := first
 	connected(false)
 	for {
@@ -83,6 +84,7 @@ func followDevd(ctx context.Context, path string, first *net.UnixConn, b reconne
 		if ctx.Err() != nil {
 			return
 		}
+		lost()
 		log.Warn("lost devd; reconnecting", "err", err)
 		for attempt := 1; ; attempt++ {
 			select {

@@ -2,6 +2,7 @@ package vf
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -26,13 +27,28 @@ func TestParseEvent(t *testing.T) {
 		{"\n", Event{}, ErrMalformed},
 		{"system=IFNET subsystem=hn0 type=X", Event{}, ErrMalformed},
 		{"!system=IFNET subsystem=hn0", Event{}, ErrMalformed},
-		{"!system=IFNET subsystem=hn0 type=X junk", Event{}, ErrMalformed},
-		{"!system=IFNET subsystem=hn0 type=X =v", Event{}, ErrMalformed},
+		{"!system=IFNET subsystem=hn0 type=X junk", Event{System: "IFNET", Subsystem: "hn0", Type: "X"}, nil},
+		{"!system=IFNET subsystem=hn0 type=X =v", Event{System: "IFNET", Subsystem: "hn0", Type: "X"}, nil},
+		{"!system=IFNET subsystem=hn0 =", Event{}, ErrMalformed},
+		{"!system=IFNET subsystem=hn0 type", Event{}, ErrMalformed},
 		{"!system=IFNET sub\x00system=hn0 type=X", Event{}, ErrMalformed},
-		{"!system=IFNET subsystem=hn0 type=X \xff", Event{}, ErrMalformed},
+		{"!system=IFNET subsystem=hn0 type=X \xff", Event{System: "IFNET", Subsystem: "hn0", Type: "X"}, nil},
+		{"!system=IFNET subsystem=hn0 type=X\tk=v", Event{}, ErrMalformed},
+		{"!system=IFNET subsystem=hn0 type=X k=\x7f", Event{}, ErrMalformed},
 		{"!system=IFNET subsystem=hn0 type=X timestamp=-1", Event{}, ErrMalformed},
 		{"!system=IFNET subsystem=hn0 type=X timestamp=1.x", Event{}, ErrMalformed},
-		{"!system=IFNET subsystem=hn0 type=X" + strings.Repeat(" a=b", 20), Event{}, ErrMalformed},
+		{"!system=IFNET subsystem=hn0 type=X" + manyPairs(20), Event{System: "IFNET", Subsystem: "hn0", Type: "X", Data: pairs(16)}, nil},
+		// Real lines of other systems, which devd relays too.
+		{"!system=ZFS subsystem=ZFS type=sysevent.fs.zfs.config_sync version=0 class=sysevent.fs.zfs.config_sync pool=zroot pool_guid=123 time=1800000000 123456789 eid=7 ",
+			Event{System: "ZFS", Subsystem: "ZFS", Type: "sysevent.fs.zfs.config_sync", Data: map[string]string{
+				"version": "0", "class": "sysevent.fs.zfs.config_sync", "pool": "zroot", "pool_guid": "123", "time": "1800000000", "eid": "7"}}, nil},
+		{`!system=USB subsystem=DEVICE type=ATTACH ugen=ugen0.2 product="USB Optical Mouse" sernum="" vendor="Caf\"e \\ Co" port=1`,
+			Event{System: "USB", Subsystem: "DEVICE", Type: "ATTACH", Data: map[string]string{
+				"ugen": "ugen0.2", "product": "USB Optical Mouse", "sernum": "", "vendor": `Caf"e \ Co`, "port": "1"}}, nil},
+		{"!system=USB subsystem=DEVICE type=ATTACH product=\"Souris \xc3\xa9l\xc3\xa9gante\"",
+			Event{System: "USB", Subsystem: "DEVICE", Type: "ATTACH", Data: map[string]string{"product": "Souris \u00e9l\u00e9gante"}}, nil},
+		{`!system=CAM subsystem=periph type=error device=da0 serial="unterminated`,
+			Event{System: "CAM", Subsystem: "periph", Type: "error", Data: map[string]string{"device": "da0", "serial": "unterminated"}}, nil},
 		{"!system=IFNET subsystem=hn0 type=" + strings.Repeat("X", MaxLine), Event{}, ErrMalformed},
 	}
 	for _, tt := range tests {
@@ -47,6 +63,23 @@ func TestParseEvent(t *testing.T) {
 	}
 }
 
+// manyPairs is n distinct data pairs k0=v0 ...; pairs is the first n.
+func manyPairs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, " k%d=v%d", i, i)
+	}
+	return b.String()
+}
+
+func pairs(n int) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m[fmt.Sprintf("k%d", i)] = fmt.Sprintf("v%d", i)
+	}
+	return m
+}
+
 // FuzzParseEvent: no input panics, every accepted line formats back to
 // a line that parses to the same event, and the work is bounded.
 func FuzzParseEvent(f *testing.F) {
@@ -54,6 +87,8 @@ func FuzzParseEvent(f *testing.F) {
 		"!system=IFNET subsystem=mce0 type=DETACH\n",
 		"!system=HYPERV_NIC_VF subsystem=hn0 type=VF_UP timestamp=1800000000.000000001",
 		"!system=ACPI subsystem=ACAD type=X notify=0x01",
+		`!system=USB subsystem=DEVICE type=ATTACH product="a \" b" x`,
+		"!system=ZFS subsystem=ZFS type=x time=1 2 eid=3",
 		"+mce0 at pci0", "", "!a=b", "!system=\x00",
 		strings.Repeat("!system=IFNET ", 100),
 	} {
@@ -72,6 +107,16 @@ func FuzzParseEvent(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", e, again)
 		}
 	})
+}
+
+func TestIsHN(t *testing.T) {
+	for name, want := range map[string]bool{
+		"hn0": true, "hn12": true, "hn": false, "hnx0": false, "hnfoo0": false, "mce0": false, "hn01": false, "lagg0": false,
+	} {
+		if got := IsHN(name); got != want {
+			t.Errorf("IsHN(%q) = %v, want %v", name, got, want)
+		}
+	}
 }
 
 func TestValidIfName(t *testing.T) {

@@ -71,7 +71,7 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 		return in.nicVF(e, at)
 	}
 	name := e.Subsystem
-	if strings.HasPrefix(name, "hn") {
+	if IsHN(name) {
 		// Transparent mode mirrors the VF's link onto hnN.
 		if cur, ok := in.cur[name]; ok && cur.Transparent && strings.HasPrefix(e.Type, "LINK_") {
 			return in.reread(name, at), nil
@@ -79,7 +79,9 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 		return nil, nil
 	}
 	hn, ok := in.owner(name)
-	if !ok && (e.Type == "IFATTACH" || e.Type == "ATTACH") {
+	if !ok && e.Type == "IFATTACH" {
+		// Only now: hn(4) matches a VF on ether_ifattach, after IFNET
+		// ATTACH and before ETHERNET IFATTACH (if_ethersubr.c).
 		in.refreshMap()
 		hn, ok = in.owner(name)
 	}
@@ -90,6 +92,11 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 	cur.HN, cur.At = hn, at
 	switch e.Type {
 	case "DETACH":
+		// hn(4) forgets the VF as it leaves (vfmap loses it); so does
+		// the copy here, or the name, attached again to another hn
+		// (VFs of several NICs coming back in another order), would be
+		// credited to this one.
+		delete(in.topo.VFMap, name)
 		if cur.VF != name && cur.VF != "" {
 			return nil, nil // an old VF leaving after its successor came
 		}
@@ -117,7 +124,7 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 // hn_rxvf_change): the datapath moved to or from the VF.
 func (in *interpreter) nicVF(e Event, at time.Time) ([]Observation, []trigger) {
 	hn := e.Subsystem
-	if !strings.HasPrefix(hn, "hn") {
+	if !IsHN(hn) {
 		return nil, nil
 	}
 	cur, ok := in.cur[hn]

@@ -78,8 +78,10 @@ func TestInterpreterTransparent(t *testing.T) {
 		maxReads int
 	}{
 		{ev("IFNET", "mce0", "DETACH"), map[string]string{"dev.hn.0.vf": "", "dev.hn.0.vf_xpnt_enabled": "0", "hw.hn.vfmap": ""}, NoVF, "", 0},
-		{ev("IFNET", "mlxen0", "ATTACH"), map[string]string{"dev.hn.0.vf": "mlxen0", "hw.hn.vfmap": "mlxen0:hn0"}, VFAttached, "mlxen0", 3},
-		{ev("ETHERNET", "mlxen0", "IFATTACH"), nil, VFAttached, "mlxen0", 0},
+		// if_attach says IFNET ATTACH before hn(4) matches the VF on
+		// ether_ifattach, which then says ETHERNET IFATTACH.
+		{ev("IFNET", "mlxen0", "ATTACH"), nil, NoVF, "", 0},
+		{ev("ETHERNET", "mlxen0", "IFATTACH"), map[string]string{"dev.hn.0.vf": "mlxen0", "hw.hn.vfmap": "mlxen0:hn0"}, VFAttached, "mlxen0", 3},
 		{ev("IFNET", "mlxen0", "LINK_UP"), map[string]string{"dev.hn.0.vf_xpnt_enabled": "1"}, OnVF, "mlxen0", 2},
 		{ev("IFNET", "lo0", "LINK_UP"), nil, OnVF, "mlxen0", 0},
 	}
@@ -100,7 +102,8 @@ func TestInterpreterTransparent(t *testing.T) {
 }
 
 // Non-transparent mode: HYPERV_NIC_VF events carry the datapath, and a
-// flap storm needs no sysctl reads at all.
+// flap storm reads only the global VF map, once per re-attach (the VF
+// left it at detach).
 func TestInterpreterNonTransparentStorm(t *testing.T) {
 	sc := &mapSysctl{v: map[string]string{
 		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0",
@@ -120,8 +123,8 @@ func TestInterpreterNonTransparentStorm(t *testing.T) {
 			trig = append(trig, tr...)
 		}
 	}
-	if sc.reads != before {
-		t.Errorf("the storm read %d sysctls, want none", sc.reads-before)
+	if got, want := sc.reads-before, 100*3; got != want {
+		t.Errorf("the storm read %d sysctls, want %d (vf_transparent, vflist, vfmap per re-attach)", got, want)
 	}
 	kinds := map[triggerKind]int{}
 	for _, tr := range trig {
@@ -165,4 +168,51 @@ func FuzzDiscover(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An interface named like hn but not hn plus a unit ("hnx0") is not read
+// through dev.hn.0: no state, no metric series, no lagg for it.
+func TestNotAnHN(t *testing.T) {
+	sc := &mapSysctl{v: map[string]string{"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0"}}
+	in := newInterpreter(sc, slog.New(slog.DiscardHandler))
+	if _, err := in.snapshot(time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Event{ev("HYPERV_NIC_VF", "hnx0", "VF_UP"), ev("HYPERV_NIC_VF", "hnfoo0", "VF_DOWN")} {
+		if obs, trig := in.handle(e, time.Unix(1, 0)); len(obs)+len(trig) != 0 {
+			t.Errorf("%v: observations %+v, triggers %+v; want none", e, obs, trig)
+		}
+	}
+}
+
+// Two NICs lose their VFs, which come back in the other order: mce0 is
+// now hn1's VF. The kernel dropped mce0:hn0 from vfmap at detach; the
+// interpreter must not attribute the new mce0 to hn0 from its stale copy.
+func TestVFNameReusedByAnotherHN(t *testing.T) {
+	sc := &mapSysctl{v: map[string]string{
+		"hw.hn.vf_transparent": "1", "hw.hn.vfmap": "mce0:hn0 mce1:hn1", "hw.hn.vflist": "mce0 mce1",
+		"dev.hn.0.vf": "mce0", "dev.hn.0.vf_xpnt_enabled": "1",
+		"dev.hn.1.vf": "mce1", "dev.hn.1.vf_xpnt_enabled": "1",
+	}}
+	in := newInterpreter(sc, slog.New(slog.DiscardHandler))
+	if _, err := in.snapshot(time.Unix(100, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, vf := range []string{"mce0", "mce1"} {
+		in.handle(ev("IFNET", vf, "DETACH"), time.Unix(101, 0))
+	}
+	for k, v := range map[string]string{"hw.hn.vfmap": "", "hw.hn.vflist": "", "dev.hn.0.vf": "", "dev.hn.0.vf_xpnt_enabled": "0", "dev.hn.1.vf": "", "dev.hn.1.vf_xpnt_enabled": "0"} {
+		sc.v[k] = v
+	}
+	// IFNET ATTACH comes before hn(4) has matched the VF (vfmap still
+	// without it); ETHERNET IFATTACH after.
+	before := sc.reads
+	if obs, _ := in.handle(ev("IFNET", "mce0", "ATTACH"), time.Unix(130, 0)); len(obs) != 0 || sc.reads != before {
+		t.Errorf("IFNET ATTACH of a VF no hn claims yet: %+v, want nothing", obs)
+	}
+	sc.v["hw.hn.vfmap"], sc.v["hw.hn.vflist"], sc.v["dev.hn.1.vf"] = "mce0:hn1", "mce0", "mce0"
+	obs, trig := in.handle(ev("ETHERNET", "mce0", "IFATTACH"), time.Unix(130, 0))
+	if len(obs) != 1 || obs[0].HN != "hn1" || obs[0].VF != "mce0" || len(trig) != 1 || trig[0].hn != "hn1" {
+		t.Errorf("mce0 attached to hn1: observations %+v, triggers %+v", obs, trig)
+	}
 }

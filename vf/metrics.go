@@ -14,6 +14,7 @@ type Metrics struct {
 	LaggActions    *prometheus.CounterVec
 	HeldBack       *prometheus.CounterVec
 	DevdLines      *prometheus.CounterVec
+	DevdConnected  prometheus.Gauge
 	Managing       prometheus.Gauge
 }
 
@@ -54,12 +55,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DevdLines: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "devd_lines_total",
 			Help: "Lines read from devd by result: relevant (a network event), ignored (other systems), malformed (skipped)."},
 			[]string{"result"}),
+		DevdConnected: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "devd_connected",
+			Help: "Whether the vf subsystem is connected to devd's event socket (1) or reconnecting (0): VF events are not seen meanwhile."}),
 		Managing: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "managing",
 			Help: "Whether the agent acts on VF events (1, manage mode) or only observes them (0)."}),
 	}
 	for _, r := range []string{"relevant", "ignored", "malformed"} {
 		m.DevdLines.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.Managing)
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.DevdConnected, m.Managing)
 	return m
+}
+
+// actionNames are every value of the action label.
+var actionNames = []string{ActionVFUp, ActionCreate, ActionAddPort, ActionOverride}
+
+// initHN creates hn's counter and histogram series at zero when hn is
+// first seen. A counter that appears only at its first increment starts
+// at 1, and increase() over it is 0: an alert on failures would miss the
+// first one (the Prometheus guideline "avoid missing metrics").
+func (m *Metrics) initHN(hn string) {
+	m.Transitions.WithLabelValues(hn, DirToSynthetic)
+	m.Transitions.WithLabelValues(hn, DirToVF)
+	for _, a := range actionNames {
+		m.LaggActions.WithLabelValues(hn, a, "success")
+		m.LaggActions.WithLabelValues(hn, a, "failure")
+	}
+	m.HeldBack.WithLabelValues(hn)
+	m.Degraded.WithLabelValues(hn)
 }

@@ -69,6 +69,7 @@ func (s *Subsystem) apply(ctx context.Context, d decision, transparent bool, log
 func (s *Subsystem) setMode(d decision, log *slog.Logger) {
 	s.mg.delay = d.delay
 	s.managing = d.managing
+	s.mg.setEnabled(d.managing)
 	s.cfg.Metrics.Managing.Set(b2f(d.managing))
 	if s.lastManaging != nil && *s.lastManaging == d.managing {
 		return

@@ -86,3 +86,21 @@ func describedNames(reg *prometheus.Registry) []string {
 	}
 	return out
 }
+
+// An aggregation that keeps the hn label also keeps instance: hn0 of one
+// VM must not be added to hn0 of another.
+func TestPackagingKeepsInstancePerHN(t *testing.T) {
+	by := regexp.MustCompile(`by \(([^)]*)\)`)
+	for _, f := range []string{alertRules, dashboard} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range by.FindAllStringSubmatch(string(b), -1) {
+			labels := strings.Split(strings.ReplaceAll(m[1], " ", ""), ",")
+			if slices.Contains(labels, "hn") && !slices.Contains(labels, "instance") {
+				t.Errorf("%s: %q merges the same hn of different instances", f, m[0])
+			}
+		}
+	}
+}

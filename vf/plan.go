@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,11 +27,14 @@ const (
 	failContinue failMode = iota // note the failure, go on (the script's unchecked commands)
 	failAbort                    // stop here (the script's "exit 1")
 	failIgnore                   // expected to fail sometimes
-	untilFail                    // repeat until it fails (ipv4_down's loop)
+	// deleteInet is network.subr's ipv4_down: Argv lists the interface
+	// ("ifconfig hnN"), and each IPv4 address listed is then deleted
+	// with "ifconfig hnN inet A delete". hyperv_vfup ignores its result.
+	deleteInet
 )
 
-// maxRepeat bounds an untilFail step: no interface has more aliases.
-const maxRepeat = 256
+// maxInet bounds the addresses deleteInet deletes.
+const maxInet = 256
 
 // Step is one command of a plan.
 type Step struct {
@@ -78,7 +83,9 @@ func PlanCreate(hn, vf string, rc RCConf) Plan {
 		// hyperv_vfup TERMs the pid in dhclient's pidfile; rc.d/dhclient
 		// does the same, wherever this release keeps the pidfile.
 		step(failIgnore, "service", "dhclient", "stop", hn),
-		step(untilFail, "ifconfig", hn, "-alias"),
+		// ipv4_down lists the addresses rather than repeating a bare
+		// "-alias": hyperv_vfup notes that one may succeed with none left.
+		step(deleteInet, "ifconfig", hn),
 	}}
 	switch {
 	case rc.DHCP():
@@ -115,16 +122,39 @@ func HasLaggPort(ifconfigOut, vf string) bool {
 	return false
 }
 
+// InetAddrs returns the IPv4 addresses in ifconfig output, as ipv4_down
+// reads them: the word after "inet", without a prefix length. Anything
+// that does not parse as an IPv4 address is skipped.
+func InetAddrs(ifconfigOut string) []string {
+	var out []string
+	for line := range strings.Lines(ifconfigOut) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "inet" {
+			continue
+		}
+		a, _, _ := strings.Cut(f[1], "/")
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Is4() && len(out) < maxInet {
+			out = append(out, ip.String())
+		}
+	}
+	return out
+}
+
 // Execute runs p's steps in order. The error aggregates every failure
-// that counts (failIgnore and the end of an untilFail loop do not).
+// that counts (failIgnore does not).
 func Execute(ctx context.Context, r Runner, p Plan) error {
 	var errs *multierror.Error
 	for _, s := range p.Steps {
 		switch s.mode {
-		case untilFail:
-			for range maxRepeat {
-				if _, err := r.Run(ctx, s.Argv); err != nil {
-					break
+		case deleteInet:
+			out, err := r.Run(ctx, s.Argv)
+			if err != nil {
+				errs = multierror.Append(errs, err)
+				continue
+			}
+			for _, a := range InetAddrs(out) {
+				if _, err := r.Run(ctx, append(slices.Clone(s.Argv), "inet", a, "delete")); err != nil {
+					errs = multierror.Append(errs, err)
 				}
 			}
 			continue

@@ -52,7 +52,7 @@ func TestPlanCreate(t *testing.T) {
 		"ifconfig lagg1 laggproto failover laggport hn1 laggport mce1",
 		"ifconfig lagg1 inet6 no_dad",
 		"service dhclient stop hn1",
-		"ifconfig hn1 -alias",
+		"ifconfig hn1", // ipv4_down lists the addresses; there are none
 	}
 	tests := []struct {
 		rc   RCConf
@@ -90,26 +90,43 @@ func (r *recorder) Run(_ context.Context, argv []string) (string, error) {
 
 func TestExecute(t *testing.T) {
 	p := PlanCreate("hn0", "mce0", RCConf{Ifconfig: "DHCP"})
-	// dhclient is not running on hn0, and hn0 has two addresses: two
-	// -alias successes, then the failure that ends the loop.
-	r := &recorder{fail: map[string]int{"service dhclient stop hn0": -1}}
-	aliases := 2
-	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
-		if strings.Join(argv, " ") == "ifconfig hn0 -alias" {
-			r.calls = append(r.calls, "ifconfig hn0 -alias")
-			if aliases == 0 {
-				return "", &ExitError{Argv: argv, Code: 1}
-			}
-			aliases--
-			return "", nil
-		}
-		return r.Run(ctx, argv)
-	})
-	if err := Execute(context.Background(), run, p); err != nil {
+	// dhclient is not running on hn0, and hn0 has two IPv4 addresses
+	// besides its IPv6 link-local one: ipv4_down deletes both, by name.
+	r := &recorder{fail: map[string]int{"service dhclient stop hn0": -1}, out: map[string]string{
+		"ifconfig hn0": "hn0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n" +
+			"\tether 00:0d:3a:00:00:01\n" +
+			"\tinet 10.0.0.4 netmask 0xffffff00 broadcast 10.0.0.255\n" +
+			"\tinet6 fe80::20d:3aff:fe00:1%hn0 prefixlen 64 scopeid 0x2\n" +
+			"\tinet 10.0.0.5 netmask 0xffffffff broadcast 10.0.0.5\n",
+	}}
+	if err := Execute(context.Background(), r, p); err != nil {
 		t.Fatalf("Execute: %v (ignored failures must not count)", err)
 	}
-	if n := strings.Count(strings.Join(r.calls, "\n"), "ifconfig hn0 -alias"); n != 3 {
-		t.Errorf("-alias ran %d times, want 3", n)
+	want := []string{
+		"ifconfig lagg0 create",
+		"ifconfig lagg0 laggproto failover laggport hn0 laggport mce0",
+		"ifconfig lagg0 inet6 no_dad",
+		"service dhclient stop hn0",
+		"ifconfig hn0",
+		"ifconfig hn0 inet 10.0.0.4 delete",
+		"ifconfig hn0 inet 10.0.0.5 delete",
+		"ifconfig lagg0 up",
+		"dhclient -b lagg0",
+	}
+	if !slices.Equal(r.calls, want) {
+		t.Errorf("commands:\n got %q\nwant %q", r.calls, want)
+	}
+
+	// A bare -alias is never run: it may succeed with nothing to remove,
+	// which is why ipv4_down enumerates.
+	r = &recorder{out: map[string]string{"ifconfig hn0": "hn0: flags=0<> mtu 1500\n"}}
+	if err := Execute(context.Background(), r, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.calls {
+		if strings.HasPrefix(c, "ifconfig hn0 ") {
+			t.Errorf("ran %q on an hn0 without IPv4 addresses", c)
+		}
 	}
 
 	// A failed create stops the plan (the script's exit 1).
@@ -121,9 +138,13 @@ func TestExecute(t *testing.T) {
 	}
 }
 
-type runnerFunc func(context.Context, []string) (string, error)
-
-func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
+func TestInetAddrs(t *testing.T) {
+	out := "hn0: flags=8843<UP> mtu 1500\n\tinet 10.0.0.4 netmask 0xffffff00\n\tinet 192.168.1.9/24\n" +
+		"\tinet6 ::1 prefixlen 128\n\tinet not-an-address\n\tinet ;reboot\n\tinet 2001:db8::1\n"
+	if got, want := InetAddrs(out), []string{"10.0.0.4", "192.168.1.9"}; !slices.Equal(got, want) {
+		t.Errorf("InetAddrs = %q, want %q", got, want)
+	}
+}
 
 func TestHasLaggPort(t *testing.T) {
 	out := "lagg0: flags=8843<UP> mtu 1500\n\tlaggproto failover\n\tlaggport: hn0 flags=5<MASTER>\n\tlaggport: mce0 flags=0<>\n"
@@ -142,6 +163,11 @@ func TestBaseRulesActive(t *testing.T) {
 		{"notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
 		{"#notify 10 {\n#\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n#};\n", false},
 		{"notify 10 {\n\taction \"pkill -x hv_kvp_daemon\";\n};\n", false},
+		// devd.conf(5) block comments.
+		{"/*\nnotify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n*/\n", false},
+		{"/* off */ notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n", true},
+		{"/* a */ notify 10 { /* b */\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
+		{"/* unterminated\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n", false},
 	}
 	for i, tt := range tests {
 		p := filepath.Join(dir, "hyperv.conf")

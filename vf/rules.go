@@ -1,9 +1,9 @@
 package vf
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -13,9 +13,13 @@ import (
 // runs hyperv_vfattach and hyperv_vfup (sbin/devd/hyperv.conf).
 const DefaultBaseRules = "/etc/devd/hyperv.conf"
 
+// maxRulesFile bounds how much of the rules file is read.
+const maxRulesFile = 1 << 20
+
 // BaseRulesActive reports whether the devd file at path still has an
 // uncommented action running hyperv_vfattach or hyperv_vfup. A missing
-// file means no.
+// file means no. Comments are those of devd.conf(5): "#" and "//" to the
+// end of the line, and "/* ... */".
 func BaseRulesActive(path string) (bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -25,10 +29,12 @@ func BaseRulesActive(path string) (bool, error) {
 		return false, fmt.Errorf("vf: base devd rules: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#") // devd.conf(5) comments
+	b, err := io.ReadAll(io.LimitReader(f, maxRulesFile))
+	if err != nil {
+		return false, fmt.Errorf("vf: base devd rules %s: %w", path, err)
+	}
+	for line := range strings.Lines(stripBlockComments(string(b))) {
+		line, _, _ = strings.Cut(line, "#")
 		line, _, _ = strings.Cut(line, "//")
 		if !strings.Contains(line, "action") {
 			continue
@@ -37,8 +43,25 @@ func BaseRulesActive(path string) (bool, error) {
 			return true, nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return false, fmt.Errorf("vf: base devd rules %s: %w", path, err)
-	}
 	return false, nil
+}
+
+// stripBlockComments removes /* ... */ comments, keeping their newlines
+// so that what follows stays on its own line. An unterminated comment
+// runs to the end.
+func stripBlockComments(s string) string {
+	var b strings.Builder
+	for {
+		before, after, ok := strings.Cut(s, "/*")
+		b.WriteString(before)
+		if !ok {
+			return b.String()
+		}
+		comment, rest, closed := strings.Cut(after, "*/")
+		b.WriteString(strings.Repeat("\n", strings.Count(comment, "\n")))
+		if !closed {
+			return b.String()
+		}
+		s = rest
+	}
 }

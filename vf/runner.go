@@ -37,20 +37,37 @@ func (e *ExitError) Error() string {
 // once, a synchronous dhclient may take a while.
 const commandTimeout = 60 * time.Second
 
+// waitDelay is how long a command's output pipes may stay open after it
+// exited or was killed: a child it left running (a daemon started by an
+// override script, rc.subr's helpers) must not hold the action forever.
+const waitDelay = 2 * time.Second
+
 // ExecRunner runs commands with os/exec.
-type ExecRunner struct{}
+type ExecRunner struct {
+	// Timeout bounds each command; 0 means 60 s.
+	Timeout time.Duration
+}
 
 // Run implements Runner.
-func (ExecRunner) Run(ctx context.Context, argv []string) (string, error) {
+func (r ExecRunner) Run(ctx context.Context, argv []string) (string, error) {
 	if len(argv) == 0 {
 		return "", errors.New("vf: empty command")
 	}
-	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = commandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = waitDelay
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// It exited 0; only a child it left behind still holds the pipe.
+		err = nil
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return stdout.String(), &ExitError{Argv: argv, Code: ee.ExitCode(), Stderr: limit(stderr.String(), 512)}

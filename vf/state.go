@@ -107,8 +107,7 @@ func (t *Tracker) Observe(o Observation) string {
 		t.hns[o.HN] = s
 		t.setInfo(o)
 		t.m.Datapath.WithLabelValues(o.HN).Set(b2f(o.Datapath))
-		t.m.Transitions.WithLabelValues(o.HN, DirToSynthetic)
-		t.m.Transitions.WithLabelValues(o.HN, DirToVF)
+		t.m.initHN(o.HN)
 		s.obs = o
 		t.log.Info("VF state", "hn", o.HN, "vf", o.VF, "state", o.state(), "transparent", o.Transparent)
 		return ""

@@ -99,3 +99,30 @@ func TestBucket(t *testing.T) {
 		t.Error("refill beyond the burst, or not up to it")
 	}
 }
+
+// Every counter and histogram series of an hn exists at zero from its
+// first observation, before anything happened: a failure counter born at
+// 1 would be invisible to increase() and to HvagentVFLaggActionFailed.
+func TestSeriesExistBeforeFirstEvent(t *testing.T) {
+	tr, m, _ := newTestTracker(t)
+	tr.Observe(Observation{HN: "hn0", At: time.Unix(1_800_000_000, 0)})
+	for _, c := range []struct {
+		name string
+		col  prometheus.Collector
+		want int
+	}{
+		{"lagg_actions_total", m.LaggActions, 2 * len(actionNames)},
+		{"transitions_total", m.Transitions, 2},
+		{"actions_held_back_total", m.HeldBack, 1},
+		{"degraded_duration_seconds", m.Degraded, 1},
+	} {
+		if n := testutil.CollectAndCount(c.col); n != c.want {
+			t.Errorf("%s: %d series after the first observation, want %d", c.name, n, c.want)
+		}
+	}
+	for _, a := range actionNames {
+		if v := testutil.ToFloat64(m.LaggActions.WithLabelValues("hn0", a, "failure")); v != 0 {
+			t.Errorf("lagg_actions_total{action=%q,result=failure} = %v, want 0", a, v)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -42,6 +43,8 @@ type Config struct {
 	// Burst and Interval set the per-hn action rate limit.
 	Burst    int
 	Interval time.Duration
+	// ActionTimeout bounds one action; 0 means DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// Recheck is how long after a VF attached in transparent mode its
 	// datapath is read even without a link event; 0 means 5 s (hn(4)
 	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
@@ -98,6 +101,9 @@ func New(cfg Config) *Subsystem {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = DefaultActionTimeout
+	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = defaultRecheck
 	}
@@ -113,12 +119,16 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	s.once.Do(func() {
 		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
 		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
-			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval}
+			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout,
+			baseRules: s.cfg.BaseRules}
+		s.mg.blocked = func(why error) {
+			s.setMode(decision{why: fmt.Sprintf("%v; send hvagent SIGHUP once they are disabled again", why)}, env.Log)
+		}
 		s.mg.init()
 	})
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
 	if err != nil {
-		return err
+		return s.devdMissing(err)
 	}
 	in := newInterpreter(s.cfg.Sysctl, env.Log)
 	obs, err := in.snapshot(s.cfg.Now())
@@ -126,17 +136,21 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		conn.Close()
 		return fmt.Errorf("vf: read the hn topology: %w", err)
 	}
-	d := s.decide(ctx, in.topo.Transparent)
+	// The interpreter belongs to this goroutine from here on (it
+	// re-reads the topology when devd comes back): the loop gets a copy.
+	transparent := in.topo.Transparent
+	d := s.decide(ctx, transparent)
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if !env.Loop.Post(func() { s.apply(mctx, d, in.topo.Transparent, env.Log, obs) }) {
+	if !env.Loop.Post(func() { s.apply(mctx, d, transparent, env.Log, obs) }) {
 		conn.Close()
 		return ctx.Err()
 	}
-	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", in.topo.Transparent)
+	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", transparent)
 	env.Ready()
 
 	connected := func(again bool) {
+		s.cfg.Metrics.DevdConnected.Set(1)
 		if !again {
 			return
 		}
@@ -175,6 +189,24 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 			env.Loop.Post(func() { s.observe(obs, trig) })
 		}
 	}
-	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, line)
+	lost := func() { s.cfg.Metrics.DevdConnected.Set(0) }
+	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, lost, line)
+	lost()
 	return nil
+}
+
+// devdMissing qualifies a failure to reach devd at start. No socket is
+// final (the subsystem is disabled) only on a machine without hn(4): a
+// guest with hn interfaces runs devd, which is restarting or not started
+// yet, so the supervisor retries with its backoff, as a reconnection
+// would.
+func (s *Subsystem) devdMissing(err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if t, derr := Discover(s.cfg.Sysctl); derr != nil || len(t.HNs) == 0 {
+		return err
+	}
+	// %v, not %w: the ENOENT inside must not make the error final.
+	return fmt.Errorf("vf: devd is not running yet although hn(4) interfaces exist; will retry: %v", err)
 }

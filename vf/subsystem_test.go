@@ -174,14 +174,26 @@ func TestRefreshTakesOver(t *testing.T) {
 	}
 }
 
-// No devd socket: a final error, so the supervisor disables the
+// No devd socket and no hn(4): a final error, so the supervisor disables the
 // subsystem with one log line instead of retrying forever.
 func TestNoDevdIsFinal(t *testing.T) {
-	s := New(Config{DevdSocket: filepath.Join(t.TempDir(), "missing.pipe"), Metrics: NewMetrics(prometheus.NewRegistry())})
+	s := New(Config{DevdSocket: filepath.Join(t.TempDir(), "missing.pipe"), Sysctl: &mapSysctl{v: map[string]string{}}, Metrics: NewMetrics(prometheus.NewRegistry())})
 	log := slog.New(slog.DiscardHandler)
 	err := s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
 	if err == nil || !agent.IsFinal(err) {
 		t.Errorf("Run without devd = %v, want a final error", err)
+	}
+}
+
+// No devd socket on a guest with hn(4) interfaces: devd is restarting or
+// not started yet, so the error is not final and the supervisor retries.
+func TestNoDevdWithHNRetries(t *testing.T) {
+	sc := &mapSysctl{v: map[string]string{"hw.hn.vf_transparent": "1", "hw.hn.vfmap": "", "dev.hn.0.vf": "", "dev.hn.0.vf_xpnt_enabled": "0"}}
+	s := New(Config{DevdSocket: filepath.Join(t.TempDir(), "missing.pipe"), Sysctl: sc, Metrics: NewMetrics(prometheus.NewRegistry())})
+	log := slog.New(slog.DiscardHandler)
+	err := s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
+	if err == nil || agent.IsFinal(err) {
+		t.Errorf("Run without devd on a guest with hn0 = %v, want an error the supervisor retries", err)
 	}
 }
 
@@ -194,4 +206,30 @@ func TestReconnectBackoff(t *testing.T) {
 			}
 		}
 	}
+}
+
+type runnerFunc func(context.Context, []string) (string, error)
+
+func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
+
+// While devd is gone the subsystem keeps running (it reconnects by
+// itself, so hvagent_subsystem_up stays 1); hvagent_vf_devd_connected
+// says VF events are not being seen.
+func TestDevdConnectedGauge(t *testing.T) {
+	dir := t.TempDir()
+	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{"hw.hn.vfmap": "", "dev.hn.0.vf": "", "dev.hn.0.vf_xpnt_enabled": "0"}}}
+	m := NewMetrics(prometheus.NewRegistry())
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeObserve, Sysctl: sc, Metrics: m})
+	runSubsystem(t, s, d)
+	waitFor(t, "connected", func() bool { return testutil.ToFloat64(m.DevdConnected) == 1 })
+	d.Pause()
+	waitFor(t, "the loss to show", func() bool { return testutil.ToFloat64(m.DevdConnected) == 0 })
+	if err := d.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reconnected", func() bool { return testutil.ToFloat64(m.DevdConnected) == 1 })
 }

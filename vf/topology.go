@@ -29,6 +29,13 @@ func ValidIfName(s string) bool {
 	return strings.Trim(unit, "0123456789") == ""
 }
 
+// IsHN reports whether name is a synthetic hn(4) interface: "hn" and a
+// unit number, nothing else, since its sysctls are found by that unit.
+func IsHN(name string) bool {
+	unit, ok := strings.CutPrefix(name, "hn")
+	return ok && unit != "" && strings.Trim(unit, "0123456789") == "" && ValidIfName(name)
+}
+
 // unitOf returns the unit number of an interface name ("hn3" -> 3).
 func unitOf(name string) (int, bool) {
 	i := strings.IndexAny(name, "0123456789")
@@ -97,7 +104,7 @@ func Discover(sc Sysctl, extra ...string) (Topology, error) {
 		names[hn] = true
 	}
 	for _, hn := range extra {
-		if ValidIfName(hn) && strings.HasPrefix(hn, "hn") {
+		if IsHN(hn) {
 			names[hn] = true
 		}
 	}
@@ -143,7 +150,7 @@ func discoverMap(sc Sysctl) (Topology, error) {
 	}
 	for _, pair := range strings.Fields(v) {
 		vf, hn, ok := strings.Cut(pair, ":")
-		if ok && ValidIfName(vf) && ValidIfName(hn) && strings.HasPrefix(hn, "hn") {
+		if ok && ValidIfName(vf) && IsHN(hn) {
 			t.VFMap[vf] = hn
 		}
 	}

@@ -99,15 +99,15 @@ func TestE2EVFManageBootCreatesLagg(t *testing.T) {
 	}{
 		{"dhcp", "DHCP", []string{
 			"service dhclient stop hn0",
-			"ifconfig hn0 -alias",
-			"ifconfig hn0 -alias", // fails: no address left
+			"ifconfig hn0", // network.subr's ipv4_down: list, then delete each
+			"ifconfig hn0 inet 10.0.0.4 delete",
 			"ifconfig lagg0 up",
 			"dhclient -b lagg0",
 		}, true},
 		{"static", "inet 10.0.0.4/24 mtu 4000", []string{
 			"service dhclient stop hn0", // fails: not running
-			"ifconfig hn0 -alias",
-			"ifconfig hn0 -alias",
+			"ifconfig hn0",
+			"ifconfig hn0 inet 10.0.0.4 delete",
 			"ifconfig lagg0 inet 10.0.0.4/24 mtu 4000",
 		}, false},
 	}
@@ -262,12 +262,11 @@ func TestE2EVFMigrationRenamesVF(t *testing.T) {
 	e.stop()
 }
 
-// hasDup reports a command run twice, other than the expected repeat of
-// "ifconfig hn0 -alias" (run until it fails).
+// hasDup reports a command run twice.
 func hasDup(calls []string) bool {
 	seen := map[string]bool{}
 	for _, c := range calls {
-		if seen[c] && c != "ifconfig hn0 -alias" {
+		if seen[c] {
 			return true
 		}
 		seen[c] = true
@@ -354,12 +353,13 @@ func TestE2EVFDevdRestartAndHostileLines(t *testing.T) {
 		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"}`: 1,
 		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"}`:     1,
 		`hvagent_subsystem_up{subsystem="vf"}`:                     1,
+		`hvagent_vf_devd_connected`:                                1,
 	})
 
 	hostile := [][]byte{
 		[]byte(strings.Repeat("!system=IFNET subsystem=mce0 type=DETACH ", 200)),
 		[]byte("!system=IFNET\x00 subsystem=mce0 type=DETACH\n"),
-		[]byte("!system=IFNET subsystem=mce0 type=DETACH \xff\xfe\n"),
+		[]byte("!system=IFNET subsystem=mce0 type=DETACH \x01\xff\xfe\n"),
 		[]byte("garbage\n"),
 		[]byte("!system=IFNET subsystem=mce0\n"),
 		[]byte("!system=IFNET subsystem=../../etc type=DETACH\n"),

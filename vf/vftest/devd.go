@@ -138,6 +138,13 @@ func (d *Devd) SendRaw(rec []byte) int {
 // Restart drops every client and the socket, as a devd restart does,
 // and listens again after pause.
 func (d *Devd) Restart(pause time.Duration) error {
+	d.Pause()
+	time.Sleep(pause)
+	return d.Resume()
+}
+
+// Pause drops every client and the socket, as devd stopping does.
+func (d *Devd) Pause() {
 	d.mu.Lock()
 	d.ln.Close()
 	for c := range d.conns {
@@ -146,11 +153,11 @@ func (d *Devd) Restart(pause time.Duration) error {
 	}
 	d.mu.Unlock()
 	os.Remove(d.path)
-	time.Sleep(pause)
-	return d.listen()
 }
 
-// Close stops the devd and waits for its goroutines.
+// Resume listens again after Pause, as devd starting does.
+func (d *Devd) Resume() error { return d.listen() }
+
 func (d *Devd) Close() error {
 	d.mu.Lock()
 	if d.closed {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -154,6 +155,14 @@ func ifconfig(st *State, args []string, stdout, stderr io.Writer) int {
 					i.Ports = append(i.Ports, args[k])
 				}
 			case "inet":
+				if k+1 < len(args) && (args[k+1] == "delete" || args[k+1] == "-alias") {
+					k++
+					if !removeInet(i, args[k-1]) {
+						fmt.Fprintf(stderr, "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address\n")
+						return 1
+					}
+					continue
+				}
 				i.Inet = append(i.Inet, args[k])
 			}
 		default:
@@ -170,7 +179,12 @@ func printIface(w io.Writer, name string, i *Iface) {
 	}
 	fmt.Fprintf(w, "%s: flags=8843<%s> metric 0 mtu 1500\n", name, flags)
 	for _, a := range i.Inet {
-		fmt.Fprintf(w, "\tinet %s\n", a)
+		addr, bits, _ := strings.Cut(a, "/")
+		n, err := strconv.Atoi(bits)
+		if err != nil || n < 0 || n > 32 {
+			n = 32
+		}
+		fmt.Fprintf(w, "\tinet %s netmask %#08x\n", addr, uint32(0xffffffff)<<(32-n))
 	}
 	if i.Proto != "" {
 		fmt.Fprintf(w, "\tlaggproto %s lagghash l2,l3,l4\n", i.Proto)
@@ -178,4 +192,15 @@ func printIface(w io.Writer, name string, i *Iface) {
 	for _, p := range i.Ports {
 		fmt.Fprintf(w, "\tlaggport: %s flags=0<>\n", p)
 	}
+}
+
+// removeInet deletes the address a (without prefix length) from i.
+func removeInet(i *Iface, a string) bool {
+	for k, have := range i.Inet {
+		if addr, _, _ := strings.Cut(have, "/"); addr == a {
+			i.Inet = slices.Delete(i.Inet, k, k+1)
+			return true
+		}
+	}
+	return false
 }

@@ -42,8 +42,8 @@ func TestFakeCommands(t *testing.T) {
 		{[]string{"ifconfig", "lagg0", "laggport", "mlxen0"}, 1, ""},
 		{[]string{"service", "dhclient", "stop", "hn0"}, 0, ""},
 		{[]string{"service", "dhclient", "stop", "hn0"}, 1, ""},
-		{[]string{"ifconfig", "hn0", "-alias"}, 0, ""},
-		{[]string{"ifconfig", "hn0", "-alias"}, 1, ""},
+		{[]string{"ifconfig", "hn0", "inet", "10.0.0.4", "delete"}, 0, ""},
+		{[]string{"ifconfig", "hn0", "inet", "10.0.0.4", "delete"}, 1, ""},
 		{[]string{"dhclient", "-b", "lagg0"}, 0, ""},
 		{[]string{"hyperv_vfup.hn0"}, 0, ""},
 	}
