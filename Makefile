@@ -4,7 +4,12 @@ VERSION ?= $(shell sed -n 's/^var Version = "\(.*\)"/\1/p' agent/version.go)
 LDFLAGS := -s -w -X github.com/hvagent/hvagent/agent.Version=$(VERSION)
 DIST    := dist
 
-.PHONY: build test lint cross demo man-lint fuzz bench clean
+# The packages' entries carry the time of the last commit, so that two
+# builds of one commit are the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+FREEBSD_MAJOR     ?= 14
+
+.PHONY: build test lint cross package demo man-lint fuzz bench load clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/hvagent ./cmd/hvagent
@@ -22,6 +27,15 @@ cross:
 	GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/freebsd-amd64/hvagent ./cmd/hvagent
 	GOOS=freebsd GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/freebsd-arm64/hvagent ./cmd/hvagent
 
+# dist/hvagent-$(VERSION)-freebsd-{amd64,arm64}.pkg, for "pkg add", from
+# the port skeleton in packaging/freebsd/sysutils/hvagent (cmd/mkpkg).
+package: cross
+	for arch in amd64 arm64; do \
+		$(GO) run ./cmd/mkpkg -bin $(DIST)/freebsd-$$arch/hvagent -arch $$arch \
+			-version $(VERSION) -freebsd $(FREEBSD_MAJOR) -mtime $(SOURCE_DATE_EPOCH) -o $(DIST) || exit 1; \
+	done
+	$(GO) run ./cmd/mkpkg -verify $(DIST)/hvagent-$(VERSION)-freebsd-amd64.pkg $(DIST)/hvagent-$(VERSION)-freebsd-arm64.pkg
+
 demo:
 	$(GO) run ./cmd/hvsim
 
@@ -37,6 +51,11 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./netinfo/ ./vss/ ./vf/
+
+# Resource figures: the agent under a steady simulated host load.
+LOAD_DURATION ?= 60s
+load:
+	$(GO) run ./cmd/hvload -duration $(LOAD_DURATION)
 
 clean:
 	rm -rf $(DIST)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,19 +26,56 @@ import (
 // manPage is hvagent(8), relative to this package's directory.
 const manPage = "../../man/hvagent.8"
 
-// TestManPageLint runs mandoc's linter over the man page. Without mandoc
-// the test is skipped, except in CI, which installs it.
+// TestManPageLint runs mandoc's linter over every man page. Without
+// mandoc the test is skipped, except in CI, which installs it.
 func TestManPageLint(t *testing.T) {
 	mandoc, err := exec.LookPath("mandoc")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("mandoc is not on PATH, and CI must install it: %v", err)
 		}
-		t.Skipf("mandoc is not on PATH (%v); install mandoc to lint %s", err, manPage)
+		t.Skipf("mandoc is not on PATH (%v); install mandoc to lint the man pages", err)
 	}
-	out, err := exec.Command(mandoc, "-Tlint", "-Wwarning", manPage).CombinedOutput()
-	if err != nil || len(out) > 0 {
-		t.Errorf("mandoc -Tlint -Wwarning %s: %v\n%s", manPage, err, out)
+	pages, err := filepath.Glob("../../man/*.[1-9]")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no man pages in ../../man: %v", err)
+	}
+	for _, page := range pages {
+		out, err := exec.Command(mandoc, "-Tlint", "-Wwarning", page).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("mandoc -Tlint -Wwarning %s: %v\n%s", page, err, out)
+		}
+	}
+}
+
+// TestManPageRCVariables checks that the rc.conf variables the rc.d
+// script reads and those STARTING AT BOOT documents are the same.
+func TestManPageRCVariables(t *testing.T) {
+	script, err := os.ReadFile(rcScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inScript []string
+	for _, m := range regexp.MustCompile(`(?m)^: "\$\{(hvagent_[a-z_]+)`).FindAllStringSubmatch(string(script), -1) {
+		inScript = append(inScript, m[1])
+	}
+	if len(inScript) < 3 {
+		t.Fatalf("found only %q in the rc.d script; has its format changed?", inScript)
+	}
+	b, err := os.ReadFile(manPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inPage []string
+	for _, line := range section(t, strings.Split(string(b), "\n"), "STARTING AT BOOT") {
+		if name, ok := strings.CutPrefix(line, ".It Va "); ok {
+			inPage = append(inPage, name)
+		}
+	}
+	slices.Sort(inScript)
+	slices.Sort(inPage)
+	if !slices.Equal(inScript, inPage) {
+		t.Errorf("rc.conf variables: the rc.d script reads %q, STARTING AT BOOT documents %q", inScript, inPage)
 	}
 }
 

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The rc.d script of the FreeBSD port, and the fake rc.subr that runs it on
+// any system (see the comment at its top).
+const (
+	rcScript   = "../../packaging/freebsd/sysutils/hvagent/files/hvagent.in"
+	fakeRCSubr = "../../packaging/freebsd/testdata/rc.subr"
+)
+
+// daemonArgv is what every start runs before the agent's own arguments:
+// daemon(8) restarting the agent (-r), its own pid in the pidfile that
+// rc.subr stops (-P), the agent's pid for reload (-p), output to syslog,
+// and the agent installed under prefix.
+func daemonArgv(prefix string) []string {
+	return []string{"/usr/sbin/daemon", "-r", "-P", "/var/run/hvagent.pid",
+		"-p", "/var/run/hvagent.child.pid", "-S", "-T", "hvagent", prefix + "/sbin/hvagent", "run"}
+}
+
+// rcEnv is one run of the rc.d script under the fake rc.subr, installed
+// with a prefix in a temporary directory where the agent is the binary
+// built for these tests, so the script asks the real agent which
+// subsystems it serves.
+type rcEnv struct {
+	dir, script, root, prefix string
+}
+
+func newRCEnv(t *testing.T) *rcEnv {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skipf("no sh on PATH: %v", err)
+	}
+	dir := t.TempDir()
+	e := &rcEnv{dir: dir, script: filepath.Join(dir, "hvagent"), root: filepath.Join(dir, "root")}
+	e.prefix = filepath.Join(e.root, "usr/local")
+	src, err := os.ReadFile(rcScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subr, err := filepath.Abs(fakeRCSubr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the port does at install (SUB_LIST), and the fake rc.subr in
+	// place of /etc/rc.subr.
+	s := strings.ReplaceAll(string(src), "%%PREFIX%%", e.prefix)
+	if !strings.Contains(s, "\n. /etc/rc.subr\n") {
+		t.Fatal("the rc.d script does not source /etc/rc.subr")
+	}
+	s = strings.Replace(s, "\n. /etc/rc.subr\n", "\n. "+subr+"\n", 1)
+	// The base system's devd rules, in the test's directory.
+	if !strings.Contains(s, "/etc/devd/hyperv.conf") {
+		t.Fatal("the rc.d script does not look at /etc/devd/hyperv.conf")
+	}
+	s = strings.ReplaceAll(s, "/etc/devd/hyperv.conf", filepath.Join(e.root, "etc/devd/hyperv.conf"))
+	writeFile(t, e.script, s, 0o755)
+	if err := os.MkdirAll(filepath.Join(e.prefix, "sbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(agentBin, filepath.Join(e.prefix, "sbin/hvagent")); err != nil {
+		t.Fatal(err)
+	}
+	// Fake pgrep and pkill: the processes in FAKE_RUNNING run, and pkill
+	// records its arguments.
+	bin := filepath.Join(dir, "bin")
+	writeFile(t, filepath.Join(bin, "pgrep"), `#!/bin/sh
+for last; do :; done
+case " $FAKE_RUNNING " in *" $last "*) exit 0 ;; esac
+exit 1
+`, 0o755)
+	writeFile(t, filepath.Join(bin, "pkill"), "#!/bin/sh\necho \"pkill $*\" >> \"$FAKE_KILLED\"\n", 0o755)
+	return e
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs "hvagent arg" with rcConf as /etc/rc.conf and running as the
+// processes that exist. It returns the words of the command the script
+// would start (nil if none), the pkill calls and the script's output.
+func (e *rcEnv) run(t *testing.T, arg, rcConf, running string) (argv, killed []string, out string) {
+	t.Helper()
+	conf := filepath.Join(e.dir, "rc.conf")
+	outFile := filepath.Join(e.dir, "argv")
+	killFile := filepath.Join(e.dir, "killed")
+	os.Remove(outFile)
+	os.Remove(killFile)
+	writeFile(t, conf, rcConf, 0o644)
+	cmd := exec.Command("sh", e.script, arg)
+	cmd.Env = append(os.Environ(),
+		"PATH="+filepath.Join(e.dir, "bin")+":"+os.Getenv("PATH"),
+		"RC_CONF="+conf, "RC_OUT="+outFile, "RC_ROOT="+e.root,
+		"FAKE_RUNNING="+running, "FAKE_KILLED="+killFile)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh hvagent %s: %v\n%s", arg, err, b)
+	}
+	if w, err := os.ReadFile(outFile); err == nil {
+		argv = strings.Split(strings.TrimSuffix(string(w), "\n"), "\n")
+	}
+	if k, err := os.ReadFile(killFile); err == nil {
+		killed = strings.Split(strings.TrimSuffix(string(k), "\n"), "\n")
+	}
+	return argv, killed, string(b)
+}
+
+// TestRCScriptStart runs the rc.d script's start for a few rc.conf
+// settings and checks the command line it would run, that the real flag
+// parser of "hvagent run" accepts the agent's part of it, and which base
+// daemons it stops.
+func TestRCScriptStart(t *testing.T) {
+	e := newRCEnv(t)
+	runFlags := runFlagNames(t)
+	// The script stops a base daemon only if this build serves its device.
+	var both []string
+	for _, d := range []struct{ daemon, flag string }{{"hv_kvp_daemon", "kvp.device"}, {"hv_vss_daemon", "vss.device"}} {
+		if slices.Contains(runFlags, d.flag) {
+			both = append(both, "pkill -j none -x "+d.daemon)
+		}
+	}
+	tests := []struct {
+		name    string
+		rcConf  string
+		running string
+		want    []string // the agent's arguments after "run"; nil: nothing started
+		killed  []string
+		check   func(t *testing.T, f *daemonFlags)
+	}{{
+		name:   "defaults",
+		rcConf: `hvagent_enable="YES"`,
+		want:   []string{"--log.level=info", "--web.listen-address=:9855"},
+		check: func(t *testing.T, f *daemonFlags) {
+			if f.listen != ":9855" || f.disable != "" || f.logLevel != "info" {
+				t.Errorf("parsed %+v", *f)
+			}
+		},
+	}, {
+		name: "knobs, and takeover of the base KVP daemon only",
+		rcConf: `hvagent_enable="YES"
+hvagent_listen="127.0.0.1:9100"
+hvagent_web_config="/usr/local/etc/hvagent/web-config.yml"
+hvagent_disable="vss,vf"
+hvagent_log_level="debug"
+hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
+		running: "hv_kvp_daemon hv_vss_daemon",
+		want: []string{"--log.level=debug", "--web.listen-address=127.0.0.1:9100",
+			"--web.config.file=/usr/local/etc/hvagent/web-config.yml", "--disable=vss,vf",
+			"--kvp.pool-dir=/var/db/kvp", "--log.syslog=false"},
+		killed: []string{"pkill -j none -x hv_kvp_daemon"},
+		check: func(t *testing.T, f *daemonFlags) {
+			if f.listen != "127.0.0.1:9100" || f.webConfig != "/usr/local/etc/hvagent/web-config.yml" ||
+				f.disable != "vss,vf" || f.logLevel != "debug" || f.kvpPoolDir != "/var/db/kvp" {
+				t.Errorf("parsed %+v", *f)
+			}
+		},
+	}, {
+		name:    "takeover of both base daemons",
+		rcConf:  `hvagent_enable="YES"`,
+		running: "hv_kvp_daemon hv_vss_daemon",
+		want:    []string{"--log.level=info", "--web.listen-address=:9855"},
+		killed:  both,
+	}, {
+		name: "no metrics, no takeover",
+		rcConf: `hvagent_enable="yes"
+hvagent_listen=""
+hvagent_takeover="NO"`,
+		running: "hv_kvp_daemon",
+		want:    []string{"--log.level=info", "--web.listen-address="},
+		check: func(t *testing.T, f *daemonFlags) {
+			if f.listen != "" {
+				t.Errorf("listen = %q, want empty (no metrics server)", f.listen)
+			}
+		},
+	}, {
+		name:   "VF mode",
+		rcConf: "hvagent_enable=YES\nhvagent_vf_mode=observe",
+		want:   []string{"--log.level=info", "--web.listen-address=:9855", "--vf.mode=observe"},
+	}, {
+		name:    "not enabled",
+		rcConf:  `hvagent_enable="NO"`,
+		running: "hv_kvp_daemon",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			argv, killed, out := e.run(t, "start", tt.rcConf, tt.running)
+			t.Logf("script output:\n%s", out)
+			if tt.want == nil {
+				if argv != nil {
+					t.Fatalf("started %q, want nothing started", argv)
+				}
+				if killed != nil {
+					t.Errorf("killed %q while not enabled", killed)
+				}
+				return
+			}
+			want := append(daemonArgv(e.prefix), tt.want...)
+			if !slices.Equal(argv, want) {
+				t.Errorf("command line:\n got %q\nwant %q", argv, want)
+			}
+			if !slices.Equal(killed, tt.killed) {
+				t.Errorf("pkill calls = %q, want %q", killed, tt.killed)
+			}
+			agentArgs := argv[min(len(daemonArgv(e.prefix)), len(argv)):]
+			for _, a := range agentArgs {
+				name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				if !slices.Contains(runFlags, name) {
+					t.Logf("'hvagent run' of this build has no --%s: not parsing %q", name, agentArgs)
+					return
+				}
+			}
+			var stderr bytes.Buffer
+			f, err := parseDaemonFlags(agentArgs, &stderr)
+			if err != nil {
+				t.Fatalf("hvagent run rejects the arguments %q: %v\n%s", agentArgs, err, stderr.String())
+			}
+			if tt.check != nil {
+				tt.check(t, f)
+			}
+		})
+	}
+}
+
+// TestRCScriptTakeoverFollowsBuild checks that the script stops a base
+// daemon only when the installed agent serves its device: with an agent
+// whose help lists --kvp.device and --vss.device it stops both, with one
+// that lists neither it stops none.
+func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
+	e := newRCEnv(t)
+	bin := filepath.Join(e.prefix, "sbin/hvagent")
+	for _, tt := range []struct {
+		help   string
+		killed []string
+	}{
+		{`  -kvp.device string\n  -vss.device string`, []string{"pkill -j none -x hv_kvp_daemon", "pkill -j none -x hv_vss_daemon"}},
+		{`  -web.listen-address string`, nil},
+	} {
+		os.Remove(bin)
+		writeFile(t, bin, "#!/bin/sh\nprintf '%b\\n' '"+tt.help+"' >&2\n", 0o755)
+		_, killed, out := e.run(t, "start", `hvagent_enable="YES"`, "hv_kvp_daemon hv_vss_daemon")
+		if !slices.Equal(killed, tt.killed) {
+			t.Errorf("agent help %q: pkill calls %q, want %q\n%s", tt.help, killed, tt.killed, out)
+		}
+	}
+}
+
+// TestRCScriptDevdWarning checks that start warns while devd's rule for
+// a base daemon the agent replaces is active, and not once it is
+// commented out the way the man page says.
+func TestRCScriptDevdWarning(t *testing.T) {
+	e := newRCEnv(t)
+	conf := filepath.Join(e.root, "etc/devd/hyperv.conf")
+	rule := "notify 10 {\n\tmatch \"cdev\"\t\t\"hv_kvp_dev\";\n\taction \"/usr/sbin/hv_kvp_daemon\";\n};\n"
+	writeFile(t, conf, rule, 0o644)
+	_, _, out := e.run(t, "start", `hvagent_enable="YES"`, "")
+	if !strings.Contains(out, "WARNING: devd(8) starts hv_kvp_daemon") {
+		t.Errorf("no warning with the devd rule active:\n%s", out)
+	}
+	sed := exec.Command("sed", "-e", `s|^\([[:space:]]*action "/usr/sbin/hv_kvp_daemon";\)|#\1|`, conf)
+	commented, err := sed.Output()
+	if err != nil {
+		t.Skipf("sed: %v", err)
+	}
+	writeFile(t, conf, string(commented), 0o644)
+	_, _, out = e.run(t, "start", `hvagent_enable="YES"`, "")
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("warning with the rule commented out as the man page says:\n%s\n%s", out, commented)
+	}
+}
+
+// TestRCScriptReload checks that reload sends SIGHUP to the agent, whose
+// pid daemon(8) writes to the child pidfile, and not to daemon(8) itself,
+// which would pass it on to nothing.
+func TestRCScriptReload(t *testing.T) {
+	e := newRCEnv(t)
+	agent := startHupCatcher(t, filepath.Join(e.dir, "agent.hup"))
+	supervisor := startHupCatcher(t, filepath.Join(e.dir, "daemon.hup"))
+	writeFile(t, filepath.Join(e.root, "var/run/hvagent.child.pid"), strconv.Itoa(agent)+"\n", 0o644)
+	writeFile(t, filepath.Join(e.root, "var/run/hvagent.pid"), strconv.Itoa(supervisor)+"\n", 0o644)
+	_, _, out := e.run(t, "reload", `hvagent_enable="YES"`, "")
+	if !waitFile(filepath.Join(e.dir, "agent.hup")) {
+		t.Errorf("the agent's process got no SIGHUP\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "daemon.hup")); err == nil {
+		t.Error("daemon(8)'s process got SIGHUP; reload must signal the agent")
+	}
+
+	os.Remove(filepath.Join(e.root, "var/run/hvagent.child.pid"))
+	cmd := exec.Command("sh", e.script, "reload")
+	cmd.Env = append(os.Environ(), "RC_CONF="+filepath.Join(e.dir, "rc.conf"), "RC_ROOT="+e.root)
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "not running") {
+		t.Errorf("reload without the agent: %v, %q; want a failure saying 'not running'", err, b)
+	}
+}
+
+// startHupCatcher starts a process that creates marker when it gets
+// SIGHUP, and returns its pid.
+func startHupCatcher(t *testing.T, marker string) int {
+	t.Helper()
+	ready := marker + ".ready"
+	c := exec.Command("sh", "-c", `trap 'echo > "$1"; exit 0' HUP; echo > "$2"; while :; do sleep 1; done`, "sh", marker, ready)
+	if err := c.Start(); err != nil {
+		t.Fatalf("starting sh: %v", err)
+	}
+	t.Cleanup(func() {
+		c.Process.Kill()
+		c.Wait()
+	})
+	if !waitFile(ready) {
+		t.Fatal("the signal catcher did not start")
+	}
+	return c.Process.Pid
+}
+
+// waitFile waits up to 10 s for path to exist.
+func waitFile(path string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// shellScripts are the shell scripts the package installs, as rendered
+// for installation (%%PREFIX%% replaced).
+var shellScripts = []string{rcScript, vssHookSample}
+
+// vssHookSample is the example VSS hook installed in vss.d.
+const vssHookSample = "../../packaging/vss.d/50-postgresql-checkpoint.sample"
+
+// TestShellcheck runs shellcheck -s sh over the installed shell scripts.
+// Without shellcheck the test is skipped, except in CI, which installs it.
+func TestShellcheck(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shellcheck is not on PATH, and CI must install it: %v", err)
+		}
+		t.Skipf("shellcheck is not on PATH (%v); install shellcheck to check the scripts", err)
+	}
+	for _, path := range shellScripts {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rendered := filepath.Join(t.TempDir(), filepath.Base(path))
+		writeFile(t, rendered, strings.ReplaceAll(string(src), "%%PREFIX%%", "/usr/local"), 0o644)
+		out, err := exec.Command(sc, "-s", "sh", rendered).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("shellcheck -s sh %s: %v\n%s", path, err, out)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Command hvload measures what hvagent costs: it starts the real agent
+// against the simulated kernel devices and host, keeps a steady host load
+// on it, and reports the time from start to ready, the resident memory in
+// steady state and its growth over the run, and the CPU time per request.
+//
+//	go run ./cmd/hvload                 # 60 s: 200 KVP requests/s, a backup every 2 s, 2 VF devd lines/s
+//	go run ./cmd/hvload -duration 10m   # a longer run for growth
+//
+// Each subsystem with a simulator (sim.go) is under load; the others are
+// disabled.
+//
+// It reports; it does not judge. The figures depend on the machine, so
+// nothing here fails on a threshold: the exit status is 1 only when the
+// agent could not be started or died.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	agent    string
+	duration time.Duration
+	warmup   time.Duration
+	sample   time.Duration
+	rate     float64
+	vfRate   float64
+	vssRate  float64
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.agent, "agent", "", "hvagent binary (default: build ./cmd/hvagent)")
+	flag.DurationVar(&o.duration, "duration", time.Minute, "how long to measure after the warm-up")
+	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring starts")
+	flag.DurationVar(&o.sample, "sample", 5*time.Second, "how often to sample memory")
+	flag.Float64Var(&o.rate, "rate", 200, "host KVP requests per second")
+	flag.Float64Var(&o.vssRate, "vss-rate", 1.5, "VSS operations per second (a backup cycle is 3: CHECK, FREEZE, THAW)")
+	flag.Float64Var(&o.vfRate, "vf-rate", 2, "devd lines per second about the VF (a removal and return is 4 lines)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := measure(ctx, o, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hvload: %v\n", err)
+		os.Exit(1)
+	}
+	r.print(os.Stdout)
+}
+
+// report holds the figures of one run.
+type report struct {
+	subsystems       []string
+	duration         time.Duration
+	ready, metricsUp time.Duration
+	requests, failed int
+	perSubsystem     map[string]int
+	counted          map[string]float64 // growth of countedFamilies during the measurement
+	problems         []string           // the first failed requests, with their time
+	cpu              time.Duration      // agent CPU time (user+system) during the measurement
+	rssAtStart       float64            // resident memory once ready, before the load, bytes
+	rss, heap        []float64          // samples of resident memory and Go heap in use, bytes
+	proc             map[string]string  // /proc/pid/status memory lines at the end, on Linux
+}
+
+func (r *report) print(w io.Writer) {
+	const mib = 1 << 20
+	fmt.Fprintf(w, "hvload: subsystems %v, %v of steady load after the warm-up\n", r.subsystems, r.duration.Round(time.Second))
+	fmt.Fprintf(w, "start to ready (registered with every device): %.1f ms (target < 100 ms)\n", ms(r.ready))
+	fmt.Fprintf(w, "start to first metrics scrape:                 %.1f ms\n", ms(r.metricsUp))
+	fmt.Fprintf(w, "host requests and devd lines: %d (%.0f/s: %s), failed: %d\n", r.requests,
+		float64(r.requests)/r.duration.Seconds(), r.split(), r.failed)
+	if len(r.counted) > 0 {
+		var parts []string
+		for _, fam := range countedFamilies {
+			parts = append(parts, fmt.Sprintf("%s +%.0f", fam, r.counted[fam]))
+		}
+		fmt.Fprintf(w, "the agent counted: %s\n", strings.Join(parts, ", "))
+	}
+	for _, p := range r.problems {
+		fmt.Fprintf(w, "  failed: %s\n", p)
+	}
+	if r.requests > 0 {
+		fmt.Fprintf(w, "agent CPU per request or line: %.1f µs (%.2f s user+system in all)\n",
+			float64(r.cpu.Microseconds())/float64(r.requests), r.cpu.Seconds())
+	}
+	fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
+	if n := len(r.rss); n > 0 {
+		fmt.Fprintf(w, "resident memory, steady state: %.1f MiB median, %.1f MiB max (target < 15 MB)\n",
+			median(r.rss)/mib, maxOf(r.rss)/mib)
+		fmt.Fprintf(w, "growth over the run: %+.2f MiB resident, %+.2f MiB Go heap in use (median of the last half of %d samples minus the first half)\n",
+			growth(r.rss)/mib, growth(r.heap)/mib, n)
+	}
+	if r.proc != nil {
+		fmt.Fprintf(w, "at the end: anonymous %s, mapped files (binary text) %s, peak resident %s\n",
+			r.proc["RssAnon"], r.proc["RssFile"], r.proc["VmHWM"])
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// growth compares the second half of the samples with the first, by
+// their medians, so that the garbage collector's sawtooth does not count.
+func growth(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	h := len(xs) / 2
+	return median(xs[len(xs)-h:]) - median(xs[:h])
+}
+
+// split lists the requests per subsystem: "kvp 60000, vf 600".
+func (r *report) split() string {
+	var parts []string
+	for _, s := range r.subsystems {
+		parts = append(parts, fmt.Sprintf("%s %d", s, r.perSubsystem[s]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMeasure runs a short measurement against the real agent and checks
+// that every figure was taken. It judges no figure: they depend on the
+// machine.
+func TestMeasure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the agent")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := options{duration: 2 * time.Second, warmup: 500 * time.Millisecond, sample: 500 * time.Millisecond, rate: 100, vfRate: 4, vssRate: 3}
+	r, err := measure(ctx, o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ready <= 0 || r.metricsUp <= 0 || r.rssAtStart <= 0 || r.requests == 0 || len(r.rss) < 2 || r.rss[0] <= 0 || len(r.heap) != len(r.rss) {
+		t.Errorf("missing figures: %+v", r)
+	}
+	if r.failed > 0 {
+		t.Errorf("%d of %d host requests failed", r.failed, r.requests)
+	}
+	if r.perSubsystem["kvp"] == 0 || r.perSubsystem["vss"] == 0 || r.perSubsystem["vf"] == 0 {
+		t.Errorf("requests per subsystem: %v", r.perSubsystem)
+	}
+	// Every KVP request was answered and counted; the VF went away and
+	// came back at least once.
+	if got := r.counted["hvagent_kvp_requests_total"]; got < float64(r.perSubsystem["kvp"])*0.9 {
+		t.Errorf("the agent counted %v KVP requests of the %d sent", got, r.perSubsystem["kvp"])
+	}
+	if r.counted["hvagent_vf_transitions_total"] < 1 {
+		t.Errorf("the agent counted no VF transitions: %v", r.counted)
+	}
+	if got := r.counted["hvagent_vss_operations_total"]; got < 1 || got > float64(r.perSubsystem["vss"]) {
+		t.Errorf("the agent counted %v VSS operations of the %d sent", got, r.perSubsystem["vss"])
+	}
+	if strings.Join(r.subsystems, ",") != "kvp,vss,vf" {
+		t.Errorf("subsystems = %v, want the ones with a simulator", r.subsystems)
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	for _, want := range []string{"start to ready", "CPU per request", "resident memory", "growth over the run"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("\n%s", out.String())
+}
+
+func TestGrowth(t *testing.T) {
+	for _, tt := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{5}, 0},
+		{[]float64{1, 9, 1, 9}, 0},
+		{[]float64{1, 2, 3, 10, 11, 12}, 9},
+	} {
+		if got := growth(tt.xs); got != tt.want {
+			t.Errorf("growth(%v) = %v, want %v", tt.xs, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/pkgbuild"
+)
+
+// root is the source tree, relative to this package's directory.
+const root = "../.."
+
+const portDir = "packaging/freebsd/sysutils/hvagent"
+
+func needXZ(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("xz"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("xz is not on PATH, and CI must install it: %v", err)
+		}
+		t.Skipf("xz is not on PATH: %v", err)
+	}
+}
+
+// TestPackage builds the package for each architecture the way "make
+// package" does -- the agent cross-compiled for FreeBSD, then mkpkg --
+// opens it, and checks it against its manifest, against pkg-plist and
+// against the architecture.
+func TestPackage(t *testing.T) {
+	needXZ(t)
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := pkgbuild.LoadPort(filepath.Join(root, portDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		goarch  string
+		machine elf.Machine
+		abi     string
+	}{
+		{"amd64", elf.EM_X86_64, "FreeBSD:14:amd64"},
+		{"arm64", elf.EM_AARCH64, "FreeBSD:14:aarch64"},
+	} {
+		t.Run(tt.goarch, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "hvagent")
+			build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/hvagent")
+			build.Dir = root
+			build.Env = append(os.Environ(), "GOOS=freebsd", "GOARCH="+tt.goarch, "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, out)
+			}
+			var stdout, stderr bytes.Buffer
+			args := []string{"-root", root, "-bin", bin, "-arch", tt.goarch, "-version", agent.Version, "-o", dir, "-mtime", "1700000000"}
+			if code := run(args, &stdout, &stderr); code != 0 {
+				t.Fatalf("mkpkg %q: exit %d\n%s", args, code, stderr.String())
+			}
+			pkgPath := strings.TrimSpace(stdout.String())
+			if want := filepath.Join(dir, "hvagent-"+agent.Version+"-freebsd-"+tt.goarch+".pkg"); pkgPath != want {
+				t.Fatalf("mkpkg wrote %q, want %q", pkgPath, want)
+			}
+			f, err := os.Open(pkgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			a, err := pkgbuild.Read(f, pkgbuild.XZ{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range a.Verify() {
+				t.Error(e)
+			}
+			checkManifest(t, a.Manifest, tt.abi)
+			checkPaths(t, a, port)
+			checkBinary(t, a, tt.machine, absRoot)
+			checkRCScript(t, a)
+			checkLibarchive(t, pkgPath, a)
+		})
+	}
+}
+
+func checkManifest(t *testing.T, m pkgbuild.Manifest, abi string) {
+	t.Helper()
+	if m.Name != "hvagent" || m.Origin != "sysutils/hvagent" || m.Version != agent.Version || m.ABI != abi ||
+		m.Prefix != "/usr/local" || m.Comment == "" || m.Desc == "" || m.WWW == "" || m.Maintainer == "" || len(m.Licenses) != 1 {
+		t.Errorf("manifest metadata: %+v", m.Compact())
+	}
+	if len(m.Messages) == 0 || !strings.Contains(m.Messages[0].Message, "hvagent_enable=YES") {
+		t.Errorf("manifest messages = %+v, want pkg-message", m.Messages)
+	}
+}
+
+// checkPaths compares the archive with pkg-plist plus the rc.d script:
+// the same files, nothing else (nothing from the build tree), with the
+// modes the ports framework would give them.
+func checkPaths(t *testing.T, a *pkgbuild.Archive, port *pkgbuild.Port) {
+	t.Helper()
+	want := []string{"/usr/local/etc/rc.d/hvagent"}
+	for _, e := range port.Plist {
+		if e.Keyword != "dir" {
+			want = append(want, path.Join("/usr/local", e.Path))
+		}
+	}
+	got := a.Paths()
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("archive files (-want +got)\n-%q\n+%q", want, got)
+	}
+	modes := map[string]int64{
+		"/usr/local/sbin/hvagent":                      0o555,
+		"/usr/local/etc/rc.d/hvagent":                  0o555,
+		"/usr/local/share/man/man8/hvagent.8.gz":       0o444,
+		"/usr/local/etc/hvagent/web-config.yml.sample": 0o600,
+	}
+	for name, mode := range modes {
+		if e, ok := a.Find(name); !ok || e.Header.Mode != mode {
+			t.Errorf("%s: mode %o, want %o", name, e.Header.Mode, mode)
+		}
+	}
+	if a.Manifest.Scripts["post-install"] == "" || !strings.Contains(a.Manifest.Scripts["post-install"], "web-config.yml'") {
+		t.Errorf("no post-install script for the @sample entries: %q", a.Manifest.Scripts)
+	}
+}
+
+// checkBinary checks that the binary is a static FreeBSD ELF for the
+// package's architecture and holds no path of the build machine.
+func checkBinary(t *testing.T, a *pkgbuild.Archive, machine elf.Machine, absRoot string) {
+	t.Helper()
+	e, ok := a.Find("/usr/local/sbin/hvagent")
+	if !ok {
+		t.Fatal("no /usr/local/sbin/hvagent in the package")
+	}
+	f, err := elf.NewFile(bytes.NewReader(e.Data))
+	if err != nil {
+		t.Fatalf("the binary is not ELF: %v", err)
+	}
+	if f.Machine != machine || f.OSABI != elf.ELFOSABI_FREEBSD || f.Class != elf.ELFCLASS64 || f.Type != elf.ET_EXEC {
+		t.Errorf("ELF header: machine %v, OS ABI %v, class %v, type %v; want %v, FreeBSD, 64-bit, executable",
+			f.Machine, f.OSABI, f.Class, f.Type, machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary has an interpreter; want a static binary (CGO_ENABLED=0)")
+		}
+	}
+	if bytes.Contains(e.Data, []byte(absRoot)) {
+		t.Errorf("the binary contains the build path %s; build with -trimpath", absRoot)
+	}
+}
+
+func checkRCScript(t *testing.T, a *pkgbuild.Archive) {
+	t.Helper()
+	e, ok := a.Find("/usr/local/etc/rc.d/hvagent")
+	if !ok {
+		t.Fatal("no rc.d script in the package")
+	}
+	s := string(e.Data)
+	if strings.Contains(s, "%%") || !strings.Contains(s, "hvagent_bin=/usr/local/sbin/hvagent") {
+		t.Errorf("rc.d script not rendered for /usr/local:\n%s", s)
+	}
+}
+
+// checkLibarchive lists the package with bsdtar, which reads archives
+// with libarchive as pkg does, and compares the entries with ours.
+// Skipped without bsdtar, except in CI (Debian's libarchive-tools).
+func checkLibarchive(t *testing.T, pkgPath string, a *pkgbuild.Archive) {
+	t.Helper()
+	bsdtar, err := exec.LookPath("bsdtar")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("bsdtar is not on PATH, and CI must install it: %v", err)
+		}
+		t.Logf("bsdtar is not on PATH (%v): not reading the package with libarchive", err)
+		return
+	}
+	out, err := exec.Command(bsdtar, "-tf", pkgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bsdtar -tf: %v\n%s", err, out)
+	}
+	var want []string
+	for _, e := range a.Entries {
+		want = append(want, e.Header.Name)
+	}
+	if got := strings.Split(strings.TrimSpace(string(out)), "\n"); !slices.Equal(got, want) {
+		t.Errorf("libarchive lists (-want +got)\n-%q\n+%q", want, got)
+	}
+	manifest, err := exec.Command(bsdtar, "-xOf", pkgPath, "+MANIFEST").Output()
+	if err != nil || !bytes.Equal(manifest, a.Entries[1].Data) {
+		t.Errorf("libarchive reads +MANIFEST differently: %v\n%s", err, manifest)
+	}
+}
+
+// TestPortMakefile checks the port skeleton against the source tree: its
+// version is the agent's, and its Makefile installs the source of every
+// pkg-plist entry, so the ports tree and "make package" ship the same
+// files.
+func TestPortMakefile(t *testing.T) {
+	port, err := pkgbuild.LoadPort(filepath.Join(root, portDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := port.Vars["DISTVERSION"]; v != agent.Version {
+		t.Errorf("DISTVERSION = %q, want the agent's version %q (agent/version.go)", v, agent.Version)
+	}
+	if port.Vars["USES"] != "go:modules" || port.Vars["USE_RC_SUBR"] != "hvagent" {
+		t.Errorf("USES = %q, USE_RC_SUBR = %q", port.Vars["USES"], port.Vars["USE_RC_SUBR"])
+	}
+	pages, err := filepath.Glob(filepath.Join(root, "man", "*.[1-9]"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no man pages: %v", err)
+	}
+	for _, page := range pages {
+		name := filepath.Base(page)
+		entry := "share/man/man" + name[len(name)-1:] + "/" + name + ".gz"
+		if !slices.ContainsFunc(port.Plist, func(e pkgbuild.Entry) bool { return e.Path == entry }) {
+			t.Errorf("man/%s is not in pkg-plist as %s", name, entry)
+		}
+	}
+	mk, err := os.ReadFile(filepath.Join(root, portDir, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layout{root: root, port: port, portName: "hvagent", prefix: "/usr/local"}
+	for _, e := range port.Plist {
+		if e.Keyword == "dir" || e.Path == "sbin/hvagent" {
+			continue
+		}
+		_, src, err := l.origin(e.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(mk), "${WRKSRC}/"+src) {
+			t.Errorf("pkg-plist has %s, but the port's Makefile does not install ${WRKSRC}/%s", e.Path, src)
+		}
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-arch", "amd64"}, &out, &errb); code != 2 {
+		t.Errorf("mkpkg without -bin: exit %d, want 2", code)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hvagent")
+	os.WriteFile(bin, []byte("x"), 0o755)
+	errb.Reset()
+	code := run([]string{"-root", root, "-bin", bin, "-arch", "amd64", "-version", "9.9.9", "-o", dir}, &out, &errb)
+	if code != 1 || !regexp.MustCompile(`DISTVERSION is`).MatchString(errb.String()) {
+		t.Errorf("mkpkg with a version the port does not have: exit %d, %q", code, errb.String())
+	}
+}
