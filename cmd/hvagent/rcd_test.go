@@ -71,15 +71,25 @@ func newRCEnv(t *testing.T) *rcEnv {
 	if err := os.Symlink(agentBin, filepath.Join(e.prefix, "sbin/hvagent")); err != nil {
 		t.Fatal(err)
 	}
-	// Fake pgrep and pkill: the processes in FAKE_RUNNING run, and pkill
-	// records its arguments.
+	// Fake pgrep, pkill and pwait: the processes in FAKE_RUNNING run,
+	// the n-th with pid 100+n; pkill and pwait record their arguments;
+	// pwait times out (status 124) when FAKE_PWAIT_TIMEOUT is set.
 	bin := filepath.Join(dir, "bin")
 	writeFile(t, filepath.Join(bin, "pgrep"), `#!/bin/sh
 for last; do :; done
-case " $FAKE_RUNNING " in *" $last "*) exit 0 ;; esac
+n=100
+for p in $FAKE_RUNNING; do
+	n=$((n + 1))
+	[ "$p" = "$last" ] && { echo "$n"; exit 0; }
+done
 exit 1
 `, 0o755)
 	writeFile(t, filepath.Join(bin, "pkill"), "#!/bin/sh\necho \"pkill $*\" >> \"$FAKE_KILLED\"\n", 0o755)
+	writeFile(t, filepath.Join(bin, "pwait"), `#!/bin/sh
+echo "pwait $*" >> "$FAKE_KILLED"
+[ -n "$FAKE_PWAIT_TIMEOUT" ] && exit 124
+exit 0
+`, 0o755)
 	return e
 }
 
@@ -95,8 +105,9 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 
 // run runs "hvagent arg" with rcConf as /etc/rc.conf and running as the
 // processes that exist. It returns the words of the command the script
-// would start (nil if none), the pkill calls and the script's output.
-func (e *rcEnv) run(t *testing.T, arg, rcConf, running string) (argv, killed []string, out string) {
+// would start (nil if none), the pkill and pwait calls in order, and the
+// script's output. env is added to the script's environment.
+func (e *rcEnv) run(t *testing.T, arg, rcConf, running string, env ...string) (argv, killed []string, out string) {
 	t.Helper()
 	conf := filepath.Join(e.dir, "rc.conf")
 	outFile := filepath.Join(e.dir, "argv")
@@ -109,6 +120,7 @@ func (e *rcEnv) run(t *testing.T, arg, rcConf, running string) (argv, killed []s
 		"PATH="+filepath.Join(e.dir, "bin")+":"+os.Getenv("PATH"),
 		"RC_CONF="+conf, "RC_OUT="+outFile, "RC_ROOT="+e.root,
 		"FAKE_RUNNING="+running, "FAKE_KILLED="+killFile)
+	cmd.Env = append(cmd.Env, env...)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("sh hvagent %s: %v\n%s", arg, err, b)
@@ -131,9 +143,11 @@ func TestRCScriptStart(t *testing.T) {
 	runFlags := runFlagNames(t)
 	// The script stops a base daemon only if this build serves its device.
 	var both []string
-	for _, d := range []struct{ daemon, flag string }{{"hv_kvp_daemon", "kvp.device"}, {"hv_vss_daemon", "vss.device"}} {
+	// Each stop is followed by a wait for that daemon's pid (fake pgrep:
+	// 101 and 102 for "hv_kvp_daemon hv_vss_daemon").
+	for _, d := range []struct{ daemon, flag, pid string }{{"hv_kvp_daemon", "kvp.device", "101"}, {"hv_vss_daemon", "vss.device", "102"}} {
 		if slices.Contains(runFlags, d.flag) {
-			both = append(both, "pkill -j none -x "+d.daemon)
+			both = append(both, "pkill -j none -x "+d.daemon, "pwait -t 10 "+d.pid)
 		}
 	}
 	tests := []struct {
@@ -164,7 +178,7 @@ hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
 		want: []string{"--log.level=debug", "--web.listen-address=127.0.0.1:9100",
 			"--web.config.file=/usr/local/etc/hvagent/web-config.yml", "--disable=vss,vf",
 			"--kvp.pool-dir=/var/db/kvp", "--log.syslog=false"},
-		killed: []string{"pkill -j none -x hv_kvp_daemon"},
+		killed: []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101"},
 		check: func(t *testing.T, f *daemonFlags) {
 			if f.listen != "127.0.0.1:9100" || f.webConfig != "/usr/local/etc/hvagent/web-config.yml" ||
 				f.disable != "vss,vf" || f.logLevel != "debug" || f.kvpPoolDir != "/var/db/kvp" {
@@ -216,7 +230,7 @@ hvagent_takeover="NO"`,
 				t.Errorf("command line:\n got %q\nwant %q", argv, want)
 			}
 			if !slices.Equal(killed, tt.killed) {
-				t.Errorf("pkill calls = %q, want %q", killed, tt.killed)
+				t.Errorf("pkill and pwait calls = %q, want %q", killed, tt.killed)
 			}
 			agentArgs := argv[min(len(daemonArgv(e.prefix)), len(argv)):]
 			for _, a := range agentArgs {
@@ -249,7 +263,8 @@ func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
 		help   string
 		killed []string
 	}{
-		{`  -kvp.device string\n  -vss.device string`, []string{"pkill -j none -x hv_kvp_daemon", "pkill -j none -x hv_vss_daemon"}},
+		{`  -kvp.device string\n  -vss.device string`, []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101",
+			"pkill -j none -x hv_vss_daemon", "pwait -t 10 102"}},
 		{`  -web.listen-address string`, nil},
 	} {
 		os.Remove(bin)
@@ -258,6 +273,32 @@ func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
 		if !slices.Equal(killed, tt.killed) {
 			t.Errorf("agent help %q: pkill calls %q, want %q\n%s", tt.help, killed, tt.killed, out)
 		}
+	}
+}
+
+// TestRCScriptTakeoverWaitsBounded checks that start waits for the base
+// daemon it stopped, and that a daemon which outlives the wait costs a
+// warning, not the start.
+func TestRCScriptTakeoverWaitsBounded(t *testing.T) {
+	e := newRCEnv(t)
+	if !slices.Contains(runFlagNames(t), "kvp.device") {
+		t.Skip("this build of the agent has no kvp subsystem")
+	}
+	conf := "hvagent_enable=YES\nhvagent_disable=vss"
+	argv, killed, out := e.run(t, "start", conf, "hv_kvp_daemon")
+	want := []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101"}
+	if !slices.Equal(killed, want) || argv == nil {
+		t.Fatalf("calls %q (want %q), started %q\n%s", killed, want, argv, out)
+	}
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("warning although the daemon exited in time:\n%s", out)
+	}
+	argv, killed, out = e.run(t, "start", conf, "hv_kvp_daemon", "FAKE_PWAIT_TIMEOUT=1")
+	if !slices.Equal(killed, want) || argv == nil {
+		t.Fatalf("after a timeout: calls %q (want %q), started %q\n%s", killed, want, argv, out)
+	}
+	if !strings.Contains(out, "WARNING: hv_kvp_daemon (pid 101) has not exited after 10 seconds") {
+		t.Errorf("no warning after the wait timed out:\n%s", out)
 	}
 }
 
