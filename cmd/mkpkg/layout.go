@@ -65,7 +65,9 @@ func (l layout) files() ([]pkgbuild.File, []string, map[string]string, error) {
 		if e.Keyword == "sample" {
 			mode = modeSample
 			target := l.abs(e.Target())
-			s, t := shQuote(abs), shQuote(target)
+			// pkg runs scripts with PKG_ROOTDIR set to the root it
+			// installs into ("/" unless pkg -r).
+			s, t := rootQuote(abs), rootQuote(target)
 			install = append(install, fmt.Sprintf("[ -e %s ] || cp -p %s %s", t, s, t))
 			deinstall = append(deinstall, fmt.Sprintf("if cmp -s %s %s; then rm -f %s; fi", s, t, t))
 		}
@@ -172,6 +174,12 @@ func gzipBytes(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// rootQuote quotes the absolute path p for sh(1), below the install root
+// pkg gives scripts in PKG_ROOTDIR.
+func rootQuote(p string) string {
+	return `"${PKG_ROOTDIR%/}"` + shQuote(p)
 }
 
 // shQuote quotes s for sh(1).
