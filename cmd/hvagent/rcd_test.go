@@ -16,6 +16,7 @@ import (
 // any system (see the comment at its top).
 const (
 	rcScript   = "../../packaging/freebsd/sysutils/hvagent/files/hvagent.in"
+	devdConf   = "../../packaging/freebsd/sysutils/hvagent/files/devd-hvagent.conf.in"
 	fakeRCSubr = "../../packaging/freebsd/testdata/rc.subr"
 )
 
@@ -302,6 +303,140 @@ func TestRCScriptTakeoverWaitsBounded(t *testing.T) {
 	}
 }
 
+// devdRule is one notify statement of a devd.conf(5) file.
+type devdRule struct {
+	priority int
+	match    map[string]string
+	action   string
+}
+
+// parseDevdRules reads the notify statements of the port's devd file:
+// the subset of devd.conf(5) it uses.
+func parseDevdRules(t *testing.T, s string) []devdRule {
+	t.Helper()
+	var rules []devdRule
+	var cur *devdRule
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		f := strings.Fields(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case len(f) == 3 && f[0] == "notify" && f[2] == "{":
+			p, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("devd file: %q", line)
+			}
+			rules = append(rules, devdRule{priority: p, match: map[string]string{}})
+			cur = &rules[len(rules)-1]
+		case cur != nil && len(f) == 3 && f[0] == "match":
+			cur.match[strings.Trim(f[1], `"`)] = strings.Trim(f[2], `";`)
+		case cur != nil && strings.HasPrefix(line, "action "):
+			a, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(line, "action "), ";"))
+			if err != nil {
+				t.Fatalf("devd file: %q: %v", line, err)
+			}
+			cur.action = a
+		case line == "};":
+			cur = nil
+		default:
+			t.Fatalf("devd file: %q is not understood", line)
+		}
+	}
+	return rules
+}
+
+// TestDevdRulesKeepBaseDaemonsAway checks the devd(8) rules the package
+// installs: one for the creation of each device, above the base system's
+// priority (10 and 11 in /etc/devd/hyperv.conf) so devd runs it instead
+// of the base rule; and, running each action with sh as devd does
+// against the rc.d script under the fake rc.subr, that the base daemon is
+// started exactly when hvagent does not take its device over.
+func TestDevdRulesKeepBaseDaemonsAway(t *testing.T) {
+	e := newRCEnv(t)
+	runFlags := runFlagNames(t)
+	src, err := os.ReadFile(devdConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.ReplaceAll(string(src), "%%PREFIX%%", e.prefix)
+	if strings.Contains(conf, "%%") {
+		t.Fatal("the devd file has substitutions other than %%PREFIX%%")
+	}
+	rules := parseDevdRules(t, conf)
+	// The rc.d script where the package installs it.
+	installed := filepath.Join(e.prefix, "etc/rc.d/hvagent")
+	writeFile(t, installed, "", 0o755)
+	if err := os.Remove(installed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(e.script, installed); err != nil {
+		t.Fatal(err)
+	}
+	// The base daemons, as fakes that record that they were started.
+	started := filepath.Join(e.dir, "started")
+	fakeSbin := filepath.Join(e.dir, "sbin")
+	for _, d := range []string{"hv_kvp_daemon", "hv_vss_daemon"} {
+		writeFile(t, filepath.Join(fakeSbin, d), "#!/bin/sh\necho "+d+" >> \""+started+"\"\n", 0o755)
+	}
+	devices := map[string]struct{ daemon, sub string }{
+		"hv_kvp_dev": {"hv_kvp_daemon", "kvp"}, "hv_fsvss_dev": {"hv_vss_daemon", "vss"},
+	}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		d, ok := devices[r.match["cdev"]]
+		if !ok || r.match["system"] != "DEVFS" || r.match["subsystem"] != "CDEV" || r.match["type"] != "CREATE" {
+			t.Errorf("rule %+v: not the creation of a KVP or VSS device", r)
+			continue
+		}
+		seen[r.match["cdev"]] = true
+		if r.priority <= 11 {
+			t.Errorf("%s: priority %d does not override the base rule (10, 11)", r.match["cdev"], r.priority)
+		}
+		action := strings.ReplaceAll(r.action, "/usr/sbin/", fakeSbin+"/")
+		served := slices.Contains(runFlags, d.sub+".device")
+		for _, tt := range []struct {
+			rcConf   string
+			takeover bool // hvagent takes the device (if this build serves it)
+			noScript bool // the rc.d script is gone
+		}{
+			{`hvagent_enable="YES"`, false, true},
+			{`hvagent_enable="YES"`, true, false},
+			{`hvagent_enable="NO"`, false, false},
+			{"", false, false},
+			{"hvagent_enable=YES\nhvagent_takeover=NO", false, false},
+			{"hvagent_enable=YES\nhvagent_disable=" + d.sub, false, false},
+			{"hvagent_enable=YES\nhvagent_disable=vf", true, false},
+		} {
+			os.Remove(started)
+			os.Remove(installed)
+			if !tt.noScript {
+				if err := os.Symlink(e.script, installed); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rcConf := filepath.Join(e.dir, "rc.conf")
+			writeFile(t, rcConf, tt.rcConf, 0o644)
+			cmd := exec.Command("sh", "-c", action)
+			cmd.Env = append(os.Environ(), "RC_CONF="+rcConf, "RC_ROOT="+e.root)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("%s with %q: %v\n%s", action, tt.rcConf, err, out)
+			}
+			b, _ := os.ReadFile(started)
+			wantBase := !(tt.takeover && served)
+			if gotBase := strings.TrimSpace(string(b)) == d.daemon; gotBase != wantBase {
+				t.Errorf("%s created, rc.conf %q, rc.d script gone %v: base daemon started %v, want %v\n%s",
+					r.match["cdev"], tt.rcConf, tt.noScript, gotBase, wantBase, out)
+			}
+		}
+	}
+	for cdev := range devices {
+		if !seen[cdev] {
+			t.Errorf("no rule for the creation of %s", cdev)
+		}
+	}
+}
+
 // TestRCScriptDevdWarning checks that start warns while devd's rule for
 // a base daemon the agent replaces is active, and not once it is
 // commented out the way the man page says.
@@ -322,7 +457,14 @@ func TestRCScriptDevdWarning(t *testing.T) {
 	writeFile(t, conf, string(commented), 0o644)
 	_, _, out = e.run(t, "start", `hvagent_enable="YES"`, "")
 	if strings.Contains(out, "WARNING") {
-		t.Errorf("warning with the rule commented out as the man page says:\n%s\n%s", out, commented)
+		t.Errorf("warning with the rule commented out:\n%s\n%s", out, commented)
+	}
+	// The base rule active, but overridden by the package's devd file.
+	writeFile(t, conf, rule, 0o644)
+	writeFile(t, filepath.Join(e.prefix, "etc/devd/hvagent.conf"), "", 0o644)
+	_, _, out = e.run(t, "start", `hvagent_enable="YES"`, "")
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("warning although the package's devd rules override the base rule:\n%s", out)
 	}
 }
 

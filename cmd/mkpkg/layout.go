@@ -20,6 +20,7 @@ import (
 //	sbin/hvagent                  the binary given with -bin
 //	share/man/manN/NAME.N.gz      man/NAME.N, compressed
 //	etc/rc.d/NAME                 files/NAME.in of the port (USE_RC_SUBR), %%PREFIX%% replaced
+//	etc/devd/NAME.conf            files/devd-NAME.conf.in of the port (SUB_FILES), likewise
 //	etc/hvagent/REL               packaging/REL
 //	share/examples/hvagent/REL    packaging/REL
 //
@@ -98,10 +99,11 @@ func (l layout) abs(p string) string {
 
 // Where an install path's contents come from.
 const (
-	fromBinary = iota // the binary given with -bin
-	fromMan           // a man page of the source tree, compressed
-	fromRC            // an rc.d script of the port, %%PREFIX%% replaced
-	fromTree          // a file of the source tree as it is
+	fromBinary  = iota // the binary given with -bin
+	fromMan            // a man page of the source tree, compressed
+	fromRC             // an rc.d script of the port, %%PREFIX%% replaced
+	fromSubFile        // a data file of the port (SUB_FILES), %%PREFIX%% replaced
+	fromTree           // a file of the source tree as it is
 )
 
 // origin returns where the file installed at p (relative to the prefix)
@@ -115,6 +117,8 @@ func (l layout) origin(p string) (kind int, src string, err error) {
 		return fromMan, "man/" + manPath.FindStringSubmatch(p)[1], nil
 	case strings.HasPrefix(p, "etc/rc.d/"):
 		return fromRC, path.Base(p) + ".in", nil
+	case p == "etc/devd/"+l.portName+".conf":
+		return fromSubFile, "devd-" + path.Base(p) + ".in", nil
 	}
 	for _, dir := range []string{"etc/" + l.portName + "/", "share/examples/" + l.portName + "/"} {
 		if rel, ok := strings.CutPrefix(p, dir); ok {
@@ -143,20 +147,30 @@ func (l layout) source(p string) ([]byte, fs.FileMode, error) {
 		gz, err := gzipBytes(b)
 		return gz, modeData, err
 	case fromRC:
-		src = filepath.Join(l.port.Dir, "files", src)
-		b, err := os.ReadFile(src)
-		if err != nil {
-			return nil, 0, err
-		}
-		s := strings.NewReplacer("%%PREFIX%%", l.prefix, "%%LOCALBASE%%", "/usr/local").Replace(string(b))
-		if strings.Contains(s, "%%") {
-			return nil, 0, fmt.Errorf("%s: a %%%%...%%%% substitution is left after PREFIX and LOCALBASE", src)
-		}
-		return []byte(s), modeProgram, nil
+		b, err := l.subFile(src)
+		return b, modeProgram, err
+	case fromSubFile:
+		b, err := l.subFile(src)
+		return b, modeData, err
 	default:
 		b, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(src)))
 		return b, modeData, err
 	}
+}
+
+// subFile returns the port's files/name with %%PREFIX%% and %%LOCALBASE%%
+// replaced, as the ports framework's SUB_LIST does.
+func (l layout) subFile(name string) ([]byte, error) {
+	src := filepath.Join(l.port.Dir, "files", name)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	s := strings.NewReplacer("%%PREFIX%%", l.prefix, "%%LOCALBASE%%", "/usr/local").Replace(string(b))
+	if strings.Contains(s, "%%") {
+		return nil, fmt.Errorf("%s: a %%%%...%%%% substitution is left after PREFIX and LOCALBASE", src)
+	}
+	return []byte(s), nil
 }
 
 // gzipBytes compresses b the way the ports tree compresses man pages,

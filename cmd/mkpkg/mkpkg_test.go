@@ -125,6 +125,7 @@ func checkPaths(t *testing.T, a *pkgbuild.Archive, port *pkgbuild.Port) {
 		"/usr/local/etc/rc.d/hvagent":                  0o555,
 		"/usr/local/share/man/man8/hvagent.8.gz":       0o444,
 		"/usr/local/etc/hvagent/web-config.yml.sample": 0o600,
+		"/usr/local/etc/devd/hvagent.conf":             0o444,
 	}
 	for name, mode := range modes {
 		if e, ok := a.Find(name); !ok || e.Header.Mode != mode {
@@ -239,9 +240,17 @@ func TestPortMakefile(t *testing.T) {
 		if e.Keyword == "dir" || e.Path == "sbin/hvagent" {
 			continue
 		}
-		_, src, err := l.origin(e.Path)
+		kind, src, err := l.origin(e.Path)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if kind == fromSubFile {
+			// files/X.in becomes ${WRKDIR}/X through SUB_FILES.
+			sub := strings.TrimSuffix(src, ".in")
+			if !slices.Contains(strings.Fields(port.Vars["SUB_FILES"]), sub) || !strings.Contains(string(mk), "${WRKDIR}/"+sub) {
+				t.Errorf("pkg-plist has %s, but the port's Makefile does not have %s in SUB_FILES and install ${WRKDIR}/%s", e.Path, sub, sub)
+			}
+			continue
 		}
 		if !strings.Contains(string(mk), "${WRKSRC}/"+src) {
 			t.Errorf("pkg-plist has %s, but the port's Makefile does not install ${WRKSRC}/%s", e.Path, src)
