@@ -110,6 +110,17 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 // script's output. env is added to the script's environment.
 func (e *rcEnv) run(t *testing.T, arg, rcConf, running string, env ...string) (argv, killed []string, out string) {
 	t.Helper()
+	argv, killed, out, err := e.runStatus(t, arg, rcConf, running, env...)
+	if err != nil {
+		t.Fatalf("sh hvagent %s: %v\n%s", arg, err, out)
+	}
+	return argv, killed, out
+}
+
+// runStatus is run that returns the script's failure instead of failing
+// the test.
+func (e *rcEnv) runStatus(t *testing.T, arg, rcConf, running string, env ...string) (argv, killed []string, out string, err error) {
+	t.Helper()
 	conf := filepath.Join(e.dir, "rc.conf")
 	outFile := filepath.Join(e.dir, "argv")
 	killFile := filepath.Join(e.dir, "killed")
@@ -123,16 +134,13 @@ func (e *rcEnv) run(t *testing.T, arg, rcConf, running string, env ...string) (a
 		"FAKE_RUNNING="+running, "FAKE_KILLED="+killFile)
 	cmd.Env = append(cmd.Env, env...)
 	b, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sh hvagent %s: %v\n%s", arg, err, b)
-	}
-	if w, err := os.ReadFile(outFile); err == nil {
+	if w, rerr := os.ReadFile(outFile); rerr == nil {
 		argv = strings.Split(strings.TrimSuffix(string(w), "\n"), "\n")
 	}
-	if k, err := os.ReadFile(killFile); err == nil {
+	if k, rerr := os.ReadFile(killFile); rerr == nil {
 		killed = strings.Split(strings.TrimSuffix(string(k), "\n"), "\n")
 	}
-	return argv, killed, string(b)
+	return argv, killed, string(b), err
 }
 
 // TestRCScriptStart runs the rc.d script's start for a few rc.conf
@@ -274,6 +282,35 @@ func TestRCScriptTakeoverFollowsBuild(t *testing.T) {
 		if !slices.Equal(killed, tt.killed) {
 			t.Errorf("agent help %q: pkill calls %q, want %q\n%s", tt.help, killed, tt.killed, out)
 		}
+	}
+}
+
+// TestRCScriptRejectsBadFlags checks that start refuses, before stopping
+// anything, rc.conf settings the agent's flag parser rejects, rather than
+// leave daemon(8) restarting a failing agent every second.
+func TestRCScriptRejectsBadFlags(t *testing.T) {
+	e := newRCEnv(t)
+	for _, tt := range []struct{ rcConf, msg string }{
+		{"hvagent_enable=YES\nhvagent_flags=--no-such-flag", "-no-such-flag"},
+		{"hvagent_enable=YES\nhvagent_flags=operand", `unexpected argument "operand"`},
+		{"hvagent_enable=YES\nhvagent_flags=--vss.max-frozen=soon", `invalid value "soon"`},
+	} {
+		argv, killed, out, err := e.runStatus(t, "start", tt.rcConf, "hv_kvp_daemon hv_vss_daemon")
+		if err == nil {
+			t.Errorf("%q: start succeeded; want it to fail", tt.rcConf)
+		}
+		if argv != nil || killed != nil {
+			t.Errorf("%q: started %q, killed %q; want nothing\n%s", tt.rcConf, argv, killed, out)
+		}
+		if !strings.Contains(out, "hvagent: rc.conf settings rejected:") || !strings.Contains(out, tt.msg) {
+			t.Errorf("%q: output lacks the parser's complaint %q:\n%s", tt.rcConf, tt.msg, out)
+		}
+	}
+	// Quoted words reach the agent as one argument, as rc.subr's eval
+	// hands them to daemon(8).
+	argv, _, out := e.run(t, "start", "hvagent_enable=YES\nhvagent_flags='--vss.exclude=\"/a b,/c\"'", "")
+	if argv == nil || argv[len(argv)-1] != "--vss.exclude=/a b,/c" {
+		t.Errorf("quoted flag: started %q\n%s", argv, out)
 	}
 }
 
