@@ -74,3 +74,23 @@ func TestKVPCommands(t *testing.T) {
 		t.Fatalf("list --json = %+v", recs)
 	}
 }
+
+// TestRunFlagErrors checks that a bad value is one line of stderr and exit
+// 2, also when --help follows it, and that --help alone still lists flags.
+func TestRunFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--log.level=trace"},
+		{"run", "--log.level=trace", "--help"},
+		{"run", "--disable=foo", "--help"},
+		{"run", "--no-such-flag"},
+	} {
+		_, errOut, code := hvagent(t, args...)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "hvagent run: ") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and one line", args, code, errOut)
+		}
+	}
+	_, errOut, code := hvagent(t, "run", "--help")
+	if code != exitOK || !strings.Contains(errOut, "-vss.max-frozen") {
+		t.Errorf("--help: exit %d, stderr %q", code, errOut)
+	}
+}

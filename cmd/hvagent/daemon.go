@@ -30,8 +30,8 @@ type daemonFlags struct {
 	ipFlags    // netinfo paths: run_ipinfo.go
 	listen     string
 	webConfig  string
-	disable    string
-	logLevel   string
+	disable    []string
+	logLevel   slog.Level
 	logSyslog  bool
 	foreground bool // -n: accepted for hv_kvp_daemon compatibility
 	debug      bool // -d: hv_kvp_daemon's debug flag, same as --log.level=debug
@@ -41,41 +41,40 @@ type daemonFlags struct {
 // subsystemNames are valid in --disable from the first release on.
 var subsystemNames = []string{"kvp", "vss", "vf"}
 
+// parseDaemonFlags parses and checks the flags of 'hvagent run'. Every
+// value is checked as it is read, so a bad one fails even when --help
+// follows it (the rc.d script's check). Errors are returned, not printed;
+// --help prints the flags to stderr and returns flag.ErrHelp.
 func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	f := &daemonFlags{}
 	fs := flag.NewFlagSet("hvagent run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // runDaemon prints the error, once
 	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
 	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
 	f.vss.register(fs)
 	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
-	fs.StringVar(&f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf")
-	fs.StringVar(&f.logLevel, "log.level", "info", "log level: debug, info, warn, error")
+	checkedVar(fs, &f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf", parseSubsystems)
+	checkedVar(fs, &f.logLevel, "log.level", "info", "log level: debug, info, warn, error", parseLevel)
 	fs.BoolVar(&f.logSyslog, "log.syslog", false, "log to syslog (facility daemon) instead of stderr")
 	fs.BoolVar(&f.foreground, "n", false, "accepted for compatibility with hv_kvp_daemon; hvagent always runs in the foreground")
 	fs.BoolVar(&f.debug, "d", false, "same as --log.level=debug (hv_kvp_daemon compatibility)")
 	f.vf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "usage: hvagent run [flags]")
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
 	}
-	if err := f.vf.check(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if f.debug {
-		f.logLevel = "debug"
-	}
-	if err := f.vss.validate(); err != nil {
-		return nil, err
-	}
-	for _, name := range splitList(f.disable) {
-		if !slices.Contains(subsystemNames, name) {
-			return nil, fmt.Errorf("--disable: unknown subsystem %q (want kvp, vss or vf)", name)
-		}
+		f.logLevel = slog.LevelDebug
 	}
 	return f, nil
 }
@@ -99,12 +98,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hvagent run: %v\n", err)
 		return exitUsage
 	}
-	level, err := agent.ParseLevel(f.logLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "hvagent run: --log.level: %v\n", err)
-		return exitUsage
-	}
-	log, err := agent.NewLogger(stderr, level, f.logSyslog)
+	log, err := agent.NewLogger(stderr, f.logLevel, f.logSyslog)
 	if err != nil {
 		fmt.Fprintf(stderr, "hvagent run: %v\n", err)
 		return exitError
@@ -122,7 +116,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	m := metrics.New(agent.Version, agent.Revision())
-	disabled := splitList(f.disable)
+	disabled := f.disable
 	var subs []agent.Subsystem
 	if !slices.Contains(disabled, "kvp") {
 		sub, closeKVP, err := newKVP(ctx, f, m, log)
@@ -134,12 +128,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		subs = append(subs, sub)
 	}
 	if !slices.Contains(disabled, "vss") {
-		sub, err := newVSS(f, m, log, hold)
-		if err != nil {
-			log.Error("vss subsystem cannot start", "err", err)
-			return exitError
-		}
-		subs = append(subs, sub)
+		subs = append(subs, newVSS(f, m, log, hold))
 	}
 	if !slices.Contains(disabled, "vf") {
 		subs = append(subs, newVF(&f.vf, m))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,7 +172,7 @@ func TestRCScriptStart(t *testing.T) {
 		rcConf: `hvagent_enable="YES"`,
 		want:   []string{"--log.level=info", "--web.listen-address=:9855"},
 		check: func(t *testing.T, f *daemonFlags) {
-			if f.listen != ":9855" || f.disable != "" || f.logLevel != "info" {
+			if f.listen != ":9855" || f.disable != nil || f.logLevel != slog.LevelInfo {
 				t.Errorf("parsed %+v", *f)
 			}
 		},
@@ -190,7 +191,7 @@ hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
 		killed: []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101"},
 		check: func(t *testing.T, f *daemonFlags) {
 			if f.listen != "127.0.0.1:9100" || f.webConfig != "/usr/local/etc/hvagent/web-config.yml" ||
-				f.disable != "vss,vf" || f.logLevel != "debug" || f.kvpPoolDir != "/var/db/kvp" {
+				!slices.Equal(f.disable, []string{"vss", "vf"}) || f.logLevel != slog.LevelDebug || f.kvpPoolDir != "/var/db/kvp" {
 				t.Errorf("parsed %+v", *f)
 			}
 		},
@@ -294,6 +295,14 @@ func TestRCScriptRejectsBadFlags(t *testing.T) {
 		{"hvagent_enable=YES\nhvagent_flags=--no-such-flag", "-no-such-flag"},
 		{"hvagent_enable=YES\nhvagent_flags=operand", `unexpected argument "operand"`},
 		{"hvagent_enable=YES\nhvagent_flags=--vss.max-frozen=soon", `invalid value "soon"`},
+		// Bad values, not only bad syntax: each must fail although
+		// --help follows it.
+		{"hvagent_enable=YES\nhvagent_disable=foo", `unknown subsystem "foo"`},
+		{"hvagent_enable=YES\nhvagent_flags=--vss.zfs=freeze", `unknown ZFS policy "freeze"`},
+		{"hvagent_enable=YES\nhvagent_flags=--vf.mode=bogus", `unknown VF mode "bogus"`},
+		{"hvagent_enable=YES\nhvagent_log_level=trace", `unknown log level "trace"`},
+		{"hvagent_enable=YES\nhvagent_flags=--vss.max-frozen=0s", `-vss.max-frozen: 0s must be positive`},
+		{"hvagent_enable=YES\nhvagent_flags=--vss.include=var", `"var" is not an absolute mount point`},
 	} {
 		argv, killed, out, err := e.runStatus(t, "start", tt.rcConf, "hv_kvp_daemon hv_vss_daemon")
 		if err == nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 
 	"github.com/hvagent/hvagent/metrics"
 	"github.com/hvagent/hvagent/vf"
@@ -11,7 +10,7 @@ import (
 // vfFlags are the vf subsystem's flags of 'hvagent run' (SPEC §1).
 type vfFlags struct {
 	devdSocket  string
-	mode        string
+	mode        vf.Mode
 	baseRules   string
 	overrideDir string
 	sysctlCmd   bool
@@ -19,22 +18,14 @@ type vfFlags struct {
 
 func (f *vfFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.devdSocket, "vf.devd-socket", vf.DefaultDevdSocket, "devd's SOCK_SEQPACKET event socket")
-	fs.StringVar(&f.mode, "vf.mode", string(vf.ModeAuto), "VF handling: auto (manage in non-transparent mode unless the base devd rules are active), observe, manage")
+	checkedVar(fs, &f.mode, "vf.mode", string(vf.ModeAuto), "VF handling: auto (manage in non-transparent mode unless the base devd rules are active), observe, manage", vf.ParseMode)
 	fs.StringVar(&f.baseRules, "vf.base-rules", vf.DefaultBaseRules, "devd file whose active hyperv_vfattach/hyperv_vfup rules keep hvagent from acting")
 	fs.StringVar(&f.overrideDir, "vf.override-dir", vf.DefaultOverrideDir, "directory of per-interface hyperv_vfup.hnN override scripts")
 	fs.BoolVar(&f.sysctlCmd, "vf.sysctl-command", false, "read sysctls by running 'sysctl -n' through PATH instead of sysctl(3), as simulated kernels need (always so on systems other than FreeBSD)")
 }
 
-func (f *vfFlags) check() error {
-	if _, err := vf.ParseMode(f.mode); err != nil {
-		return fmt.Errorf("--vf.mode: %w", err)
-	}
-	return nil
-}
-
 // newVF builds the vf subsystem and registers its metrics.
 func newVF(f *vfFlags, m *metrics.Metrics) *vf.Subsystem {
-	mode, _ := vf.ParseMode(f.mode) // checked by parseDaemonFlags
 	var sc vf.Sysctl
 	if f.sysctlCmd {
 		sc = vf.CommandSysctl{Runner: vf.ExecRunner{}}
@@ -42,7 +33,7 @@ func newVF(f *vfFlags, m *metrics.Metrics) *vf.Subsystem {
 	return vf.New(vf.Config{
 		Sysctl:      sc,
 		DevdSocket:  f.devdSocket,
-		Mode:        mode,
+		Mode:        f.mode,
 		BaseRules:   f.baseRules,
 		OverrideDir: f.overrideDir,
 		Metrics:     vf.NewMetrics(m.Registry),

@@ -2,9 +2,7 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -17,51 +15,26 @@ type vssFlags struct {
 	device    string
 	hooksDir  string
 	maxFrozen time.Duration
-	zfs       string
-	include   string
-	exclude   string
+	zfs       vss.ZFSPolicy
+	include   []string
+	exclude   []string
 }
 
 func (v *vssFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.device, "vss.device", vss.DefaultDevice, "VSS device (alias "+vss.AliasDevice+" accepted), or a Unix socket for the socket transport")
 	fs.StringVar(&v.hooksDir, "vss.hooks-dir", "/usr/local/etc/hvagent/vss.d", "directory of freeze/thaw hook executables")
-	fs.DurationVar(&v.maxFrozen, "vss.max-frozen", vss.DefaultMaxFrozen, "thaw by itself if no THAW arrives within this time")
-	fs.StringVar(&v.zfs, "vss.zfs", string(vss.ZFSSync), "ZFS policy: sync (zpool sync), fail (refuse the backup), ignore")
-	fs.StringVar(&v.include, "vss.include", "", "comma-separated mount points: when set, only these are ever frozen")
-	fs.StringVar(&v.exclude, "vss.exclude", "", "comma-separated mount-point globs never frozen")
-}
-
-// validate checks the flags once parsed.
-func (v *vssFlags) validate() error {
-	if _, err := vss.ParseZFSPolicy(v.zfs); err != nil {
-		return fmt.Errorf("--vss.zfs: %w", err)
-	}
-	if v.maxFrozen <= 0 || v.maxFrozen > vss.MaxMaxFrozen {
-		return fmt.Errorf("--vss.max-frozen: %s must be positive and at most %s", v.maxFrozen, vss.MaxMaxFrozen)
-	}
-	for _, d := range splitList(v.include) {
-		if !filepath.IsAbs(d) {
-			return fmt.Errorf("--vss.include: %q is not an absolute mount point", d)
-		}
-	}
-	for _, g := range splitList(v.exclude) {
-		if _, err := filepath.Match(g, "/"); err != nil {
-			return fmt.Errorf("--vss.exclude: %q: %w", g, err)
-		}
-	}
-	return nil
+	checkedVar(fs, &v.maxFrozen, "vss.max-frozen", vss.DefaultMaxFrozen.String(), "thaw by itself if no THAW arrives within this time (at most "+vss.MaxMaxFrozen.String()+")", parseMaxFrozen)
+	checkedVar(fs, &v.zfs, "vss.zfs", string(vss.ZFSSync), "ZFS policy: sync (zpool sync), fail (refuse the backup), ignore", vss.ParseZFSPolicy)
+	checkedVar(fs, &v.include, "vss.include", "", "comma-separated mount points: when set, only these are ever frozen", parseMountPoints)
+	checkedVar(fs, &v.exclude, "vss.exclude", "", "comma-separated mount-point globs never frozen", parseGlobs)
 }
 
 // newVSS builds the VSS subsystem and registers its metrics.
 // hold is the daemon's log hold, which its root logger already wraps.
-func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogHold) (*vss.Subsystem, error) {
+func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogHold) *vss.Subsystem {
 	log = log.With("subsystem", "vss")
-	pol, err := vss.ParseZFSPolicy(f.vss.zfs)
-	if err != nil {
-		return nil, err
-	}
 	svc := vss.NewService(vss.Config{
-		Policy: vss.Policy{ZFS: pol, Include: splitList(f.vss.include), Exclude: splitList(f.vss.exclude),
+		Policy: vss.Policy{ZFS: f.vss.zfs, Include: f.vss.include, Exclude: f.vss.exclude,
 			RequireInclude: runtime.GOOS == "linux"},
 		Hooks:     &vss.Hooks{Dir: f.vss.hooksDir, Log: log},
 		MaxFrozen: f.vss.maxFrozen,
@@ -69,5 +42,5 @@ func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogH
 		Log:       log,
 		LogHold:   hold,
 	})
-	return &vss.Subsystem{Device: f.vss.device, Service: svc}, nil
+	return &vss.Subsystem{Device: f.vss.device, Service: svc}
 }

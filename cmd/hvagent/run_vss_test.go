@@ -13,7 +13,7 @@ func TestVSSFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.vss.device != "/dev/hv_fsvss_dev" || f.vss.hooksDir != "/usr/local/etc/hvagent/vss.d" ||
-		f.vss.maxFrozen != time.Minute || f.vss.zfs != "sync" || f.vss.include != "" || f.vss.exclude != "" {
+		f.vss.maxFrozen != time.Minute || f.vss.zfs != "sync" || f.vss.include != nil || f.vss.exclude != nil {
 		t.Errorf("defaults differ from SPEC §1: %+v", f.vss)
 	}
 	tests := []struct {
@@ -21,12 +21,12 @@ func TestVSSFlags(t *testing.T) {
 		err  string // "" for valid
 	}{
 		{[]string{"--vss.zfs", "fail", "--vss.max-frozen", "2m", "--vss.include", "/,/var", "--vss.exclude", "/jail/*"}, ""},
-		{[]string{"--vss.zfs", "freeze"}, "--vss.zfs"},
-		{[]string{"--vss.max-frozen", "0s"}, "--vss.max-frozen"},
+		{[]string{"--vss.zfs", "freeze"}, "-vss.zfs"},
+		{[]string{"--vss.max-frozen", "0s"}, "-vss.max-frozen"},
 		{[]string{"--vss.max-frozen", "1h"}, ""},
-		{[]string{"--vss.max-frozen", "1h1s"}, "--vss.max-frozen"},
-		{[]string{"--vss.include", "var"}, "--vss.include"},
-		{[]string{"--vss.exclude", "/[x"}, "--vss.exclude"},
+		{[]string{"--vss.max-frozen", "1h1s"}, "-vss.max-frozen"},
+		{[]string{"--vss.include", "var"}, "-vss.include"},
+		{[]string{"--vss.exclude", "/[x"}, "-vss.exclude"},
 	}
 	for _, tt := range tests {
 		_, err := parseDaemonFlags(tt.args, io.Discard)

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/vss"
+)
+
+// checkedValue is a flag whose value is parsed and checked as the flag is
+// read, so that every bad value is a parse error: "hvagent run FLAGS
+// --help", the rc.d script's check, then fails on it before --help.
+type checkedValue[T any] struct {
+	p     *T
+	text  string
+	parse func(string) (T, error)
+}
+
+func (c *checkedValue[T]) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.text
+}
+
+func (c *checkedValue[T]) Set(s string) error {
+	v, err := c.parse(s)
+	if err != nil {
+		return err
+	}
+	*c.p, c.text = v, s
+	return nil
+}
+
+// checkedVar registers a checked flag; def is parsed as its default.
+func checkedVar[T any](fs *flag.FlagSet, p *T, name, def, usage string, parse func(string) (T, error)) {
+	c := &checkedValue[T]{p: p, parse: parse}
+	if err := c.Set(def); err != nil {
+		panic(fmt.Sprintf("flag -%s: default %q: %v", name, def, err)) // a programming error
+	}
+	fs.Var(c, name, usage)
+}
+
+func parseSubsystems(s string) ([]string, error) {
+	names := splitList(s)
+	for _, name := range names {
+		if !slices.Contains(subsystemNames, name) {
+			return nil, fmt.Errorf("unknown subsystem %q (want kvp, vss or vf)", name)
+		}
+	}
+	return names, nil
+}
+
+func parseLevel(s string) (slog.Level, error) { return agent.ParseLevel(s) }
+
+func parseMaxFrozen(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 || d > vss.MaxMaxFrozen {
+		return 0, fmt.Errorf("%s must be positive and at most %s", d, vss.MaxMaxFrozen)
+	}
+	return d, nil
+}
+
+func parseMountPoints(s string) ([]string, error) {
+	dirs := splitList(s)
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("%q is not an absolute mount point", d)
+		}
+	}
+	return dirs, nil
+}
+
+func parseGlobs(s string) ([]string, error) {
+	globs := splitList(s)
+	for _, g := range globs {
+		if _, err := filepath.Match(g, "/"); err != nil {
+			return nil, fmt.Errorf("%q: %w", g, err)
+		}
+	}
+	return globs, nil
+}
