@@ -23,7 +23,7 @@ const pollInterval = 250 * time.Millisecond
 
 func openDevice(path string) (Transport, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.EBUSY) {
+	if isBusy(err) {
 		return nil, fmt.Errorf("%w: %s: %s", ErrBusy, path, busyRemedy)
 	}
 	if err != nil {
