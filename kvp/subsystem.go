@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hvagent/hvagent/agent"
@@ -17,9 +18,17 @@ const fqdnTimeout = 5 * time.Second
 type Subsystem struct {
 	Device  string // /dev/hv_kvp_dev or a Unix socket (SPEC §6)
 	Version string // sent in REGISTER
-	Service *Service
+	// Service answers requests. When nil, Run opens the pools in PoolDir
+	// and gathers the facts once the device exists, and builds the
+	// Service with NewService.
+	Service    *Service
+	PoolDir    string
+	NewService func(*Store, Facts) *Service
 	// LookupFQDN resolves the FQDN for the auto pool; nil uses LookupFQDN.
 	LookupFQDN func(context.Context) string
+
+	built atomic.Pointer[Service] // built by Run (start.go)
+	store atomic.Pointer[Store]
 }
 
 // Name implements agent.Subsystem.
@@ -29,6 +38,10 @@ func (s *Subsystem) Name() string { return "kvp" }
 // never through the loop, so nothing another subsystem does on the loop
 // can push a reply past the kernel's 5-second deadline.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
+	svc, err := s.service(ctx, env)
+	if err != nil {
+		return err
+	}
 	t, err := Open(ctx, s.Device, s.Version)
 	if err != nil {
 		return err
@@ -43,12 +56,12 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, ErrWrongSize):
-			s.Service.Handle(buf[:n]) // counts and logs the drop
+			svc.Handle(buf[:n]) // counts and logs the drop
 			continue
 		case err != nil:
 			return err
 		}
-		reply := s.Service.Handle(buf[:n])
+		reply := svc.Handle(buf[:n])
 		if reply == nil {
 			continue
 		}
@@ -61,11 +74,15 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 // Refresh implements agent.Refresher: it re-reads uname and resolves the
 // FQDN off the loop, then swaps the facts in.
 func (s *Subsystem) Refresh(env *agent.Env) {
+	svc := s.current()
+	if svc == nil {
+		return // not started yet: the facts are gathered at start
+	}
 	var f Facts
 	env.Loop.Go(func() {
 		f = s.gatherFacts(context.Background())
 	}, func() {
-		s.Service.SetFacts(f)
+		svc.SetFacts(f)
 		env.Log.Info("refreshed guest facts", "fqdn", f.FQDN, "os", f.OSRelease)
 	})
 }

@@ -119,12 +119,8 @@ func runDaemon(args []string, stderr io.Writer) int {
 	disabled := f.disable
 	var subs []agent.Subsystem
 	if !slices.Contains(disabled, "kvp") {
-		sub, closeKVP, err := newKVP(ctx, f, m, log)
-		if err != nil {
-			log.Error("kvp subsystem cannot start", "err", err)
-			return exitError
-		}
-		defer closeKVP()
+		sub := newKVP(f, m, log)
+		defer sub.Close()
 		subs = append(subs, sub)
 	}
 	if !slices.Contains(disabled, "vss") {
@@ -150,20 +146,16 @@ func runDaemon(args []string, stderr io.Writer) int {
 	return exitOK
 }
 
-// newKVP opens the pool store and builds the KVP subsystem. The pools are
-// opened here, once: a pool directory we cannot use is a configuration
-// error, not something a restart cures.
-func newKVP(ctx context.Context, f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*kvp.Subsystem, func(), error) {
-	log = log.With("subsystem", "kvp")
-	store, err := kvp.OpenStore(f.kvpPoolDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	facts := kvp.GatherFacts(ctx, agent.Version, nil)
-	ip := newIPInfo(f.ipFlags, m, log)
-	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m, Log: log, IP: ip, Addrs: ip.Addrs})
-	m.Registry.MustRegister(kvp.NewCollector(store))
-	log.Info("kvp pools opened", "dir", f.kvpPoolDir, "fqdn", facts.FQDN)
-	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, Service: svc}
-	return sub, func() { _ = store.Close() }, nil
+// newKVP builds the KVP subsystem. It opens the pools and gathers the
+// facts itself once its device exists, so a pool directory it cannot use
+// disables KVP alone, and a guest without the device never waits on DNS.
+func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) *kvp.Subsystem {
+	ip := newIPInfo(f.ipFlags, m, log.With("subsystem", "kvp"))
+	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, PoolDir: f.kvpPoolDir,
+		NewService: func(store *kvp.Store, facts kvp.Facts) *kvp.Service {
+			return kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m,
+				Log: log.With("subsystem", "kvp"), IP: ip, Addrs: ip.Addrs})
+		}}
+	m.Registry.MustRegister(kvp.NewLazyCollector(sub.Store))
+	return sub
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hvagent/hvagent/agent"
-	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/metrics"
 	"github.com/hvagent/hvagent/vf"
 )
@@ -189,22 +187,8 @@ func runFlagNames(t *testing.T) []string {
 func metricFamilies(t *testing.T) []string {
 	t.Helper()
 	m := metrics.New(agent.Version, agent.Revision())
-	// A cancelled context keeps the FQDN lookup from touching the network.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
 	f := &daemonFlags{kvpDevice: "/nonexistent", kvpPoolDir: t.TempDir()}
-	_, closeKVP, err := newKVP(ctx, f, m, slog.New(slog.DiscardHandler))
-	switch {
-	case errors.Is(err, errors.ErrUnsupported):
-		// Pool files cannot be locked on this system; register what
-		// newKVP would have.
-		t.Logf("newKVP: %v; registering the KVP collector directly", err)
-		m.Registry.MustRegister(kvp.NewCollector(nil))
-	case err != nil:
-		t.Fatalf("newKVP: %v", err)
-	default:
-		defer closeKVP()
-	}
+	newKVP(f, m, slog.New(slog.DiscardHandler))
 	f.vss.zfs, f.vss.maxFrozen = "sync", time.Minute
 	newVSS(f, m, slog.New(slog.DiscardHandler), nil)
 

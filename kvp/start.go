@@ -1,0 +1,59 @@
+package kvp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// service returns the Service requests are answered from, building it on
+// the first call that finds the device: the pools are opened and the facts
+// gathered (DNS, up to fqdnTimeout) only when there is a kernel to serve,
+// and a failure costs this subsystem, not the daemon.
+func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, error) {
+	if svc := s.Service; svc != nil {
+		return svc, nil
+	}
+	if svc := s.built.Load(); svc != nil {
+		return svc, nil
+	}
+	if _, err := os.Stat(s.Device); err != nil {
+		return nil, fmt.Errorf("kvp: device %s: %w", s.Device, err) // no device: final
+	}
+	store, err := OpenStore(s.PoolDir)
+	switch {
+	case errors.Is(err, ErrLockTimeout):
+		return nil, err // another writer holds a pool: worth a retry
+	case err != nil:
+		// An unusable directory or a damaged pool: no restart cures it.
+		return nil, fmt.Errorf("%w (%w)", err, agent.ErrDisabled)
+	}
+	facts := s.gatherFacts(ctx)
+	svc := s.NewService(store, facts)
+	s.store.Store(store)
+	s.built.Store(svc)
+	env.Log.Info("kvp pools opened", "dir", s.PoolDir, "fqdn", facts.FQDN)
+	return svc, nil
+}
+
+// current returns the Service if one is built yet, or nil.
+func (s *Subsystem) current() *Service {
+	if s.Service != nil {
+		return s.Service
+	}
+	return s.built.Load()
+}
+
+// Store returns the pool store once Run has opened it, or nil.
+func (s *Subsystem) Store() *Store { return s.store.Load() }
+
+// Close closes the pool store if Run opened one. Call it after Run returned.
+func (s *Subsystem) Close() error {
+	if st := s.store.Swap(nil); st != nil {
+		return st.Close()
+	}
+	return nil
+}
