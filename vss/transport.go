@@ -3,8 +3,6 @@ package vss
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/hvagent/hvagent/internal/seqpacket"
@@ -42,14 +40,9 @@ const busyRemedy = "another VSS daemon holds the device, usually the base system
 // socket selects the socket transport. If path is the default device and
 // does not exist, the alias is tried.
 func Open(ctx context.Context, path string) (Transport, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) && path == DefaultDevice {
-		if fi, err = os.Stat(AliasDevice); err == nil {
-			path = AliasDevice
-		}
-	}
+	path, fi, err := statDevice(path)
 	if err != nil {
-		return nil, fmt.Errorf("vss: device %s: %w", path, err)
+		return nil, err
 	}
 	if fi.Mode().Type() == os.ModeSocket {
 		c, err := dialSocket(ctx, path)
