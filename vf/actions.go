@@ -51,8 +51,11 @@ type manager struct {
 	// blocked runs on the loop when an action found the base rules
 	// active; the subsystem switches to observing.
 	blocked func(why error)
-	// ctx ends the commands when the subsystem stops.
+	// ctx ends the commands once the subsystem stopped and the shutdown
+	// grace is over (Subsystem.Run).
 	ctx context.Context
+	// acts are the actions running off the loop (shutdown.go).
+	acts actions
 
 	buckets  map[string]*bucket
 	pending  map[string]work // held back by the rate limit; latest wins
@@ -173,11 +176,16 @@ func (mg *manager) bringUp(w work) {
 // became active since the mode was decided, it does nothing and the
 // subsystem goes back to observing (never act twice).
 func (mg *manager) launch(hn string, act func(context.Context) []actionResult) {
+	if !mg.acts.begin() {
+		mg.log.Info("stopping: VF action not started", "hn", hn)
+		return
+	}
 	mg.busy[hn] = true
 	ctx, cancel := context.WithTimeout(mg.ctx, mg.timeout)
 	var results []actionResult
 	var blocked error
 	mg.loop.Go(func() {
+		defer mg.acts.end()
 		defer cancel()
 		if blocked = mg.baseRulesBlock(); blocked == nil {
 			results = act(ctx)

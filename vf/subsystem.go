@@ -49,6 +49,9 @@ type Config struct {
 	// datapath is read even without a link event; 0 means 5 s (hn(4)
 	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
 	Recheck time.Duration
+	// ShutdownGrace bounds how long Run, once ctx ended, waits for a
+	// running action; 0 means DefaultShutdownGrace.
+	ShutdownGrace time.Duration
 }
 
 // Subsystem is the vf subsystem.
@@ -104,6 +107,9 @@ func New(cfg Config) *Subsystem {
 	if cfg.ActionTimeout <= 0 {
 		cfg.ActionTimeout = DefaultActionTimeout
 	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = defaultRecheck
 	}
@@ -140,8 +146,11 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	// re-reads the topology when devd comes back): the loop gets a copy.
 	transparent := in.topo.Transparent
 	d := s.decide(ctx, transparent)
-	mctx, cancel := context.WithCancel(ctx)
+	// Actions outlive ctx: on shutdown they get the grace to finish
+	// (drain below), then the deferred cancel ends their commands.
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	s.mg.acts.resume()
 	if !env.Loop.Post(func() { s.apply(mctx, d, transparent, env.Log, obs) }) {
 		conn.Close()
 		return ctx.Err()
@@ -192,6 +201,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	lost := func() { s.cfg.Metrics.DevdConnected.Set(0) }
 	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, lost, line)
 	lost()
+	s.mg.acts.drain(s.cfg.ShutdownGrace, env.Log)
 	return nil
 }
 

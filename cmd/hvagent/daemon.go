@@ -16,6 +16,7 @@ import (
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/metrics"
+	"github.com/hvagent/hvagent/netinfo"
 	"github.com/hvagent/hvagent/vss"
 )
 
@@ -119,8 +120,10 @@ func runDaemon(args []string, stderr io.Writer) int {
 	disabled := f.disable
 	var subs []agent.Subsystem
 	if !slices.Contains(disabled, "kvp") {
-		sub := newKVP(f, m, log)
+		sub, ip := newKVP(f, m, log)
 		defer sub.Close()
+		// After agent.Run: let accepted SET_IP_INFO changes finish.
+		defer waitIPInfo(ip, shutdownGrace, log.With("subsystem", "kvp"))
 		subs = append(subs, sub)
 	}
 	if !slices.Contains(disabled, "vss") {
@@ -149,7 +152,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 // newKVP builds the KVP subsystem. It opens the pools and gathers the
 // facts itself once its device exists, so a pool directory it cannot use
 // disables KVP alone, and a guest without the device never waits on DNS.
-func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) *kvp.Subsystem {
+func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*kvp.Subsystem, *netinfo.Service) {
 	ip := newIPInfo(f.ipFlags, m, log.With("subsystem", "kvp"))
 	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, PoolDir: f.kvpPoolDir,
 		NewService: func(store *kvp.Store, facts kvp.Facts) *kvp.Service {
@@ -157,5 +160,5 @@ func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) *kvp.Subsystem
 				Log: log.With("subsystem", "kvp"), IP: ip, Addrs: ip.Addrs})
 		}}
 	m.Registry.MustRegister(kvp.NewLazyCollector(sub.Store))
-	return sub
+	return sub, ip
 }

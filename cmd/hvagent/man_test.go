@@ -188,7 +188,7 @@ func metricFamilies(t *testing.T) []string {
 	t.Helper()
 	m := metrics.New(agent.Version, agent.Revision())
 	f := &daemonFlags{kvpDevice: "/nonexistent", kvpPoolDir: t.TempDir()}
-	newKVP(f, m, slog.New(slog.DiscardHandler))
+	_, _ = newKVP(f, m, slog.New(slog.DiscardHandler))
 	f.vss.zfs, f.vss.maxFrozen = "sync", time.Minute
 	newVSS(f, m, slog.New(slog.DiscardHandler), nil)
 

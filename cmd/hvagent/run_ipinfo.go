@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"time"
 
 	"github.com/hvagent/hvagent/metrics"
 	"github.com/hvagent/hvagent/netinfo"
@@ -39,6 +40,24 @@ func newIPInfo(f ipFlags, m *metrics.Metrics, log *slog.Logger) *netinfo.Service
 		Log:          log,
 		Metrics:      netinfo.NewMetrics(m.Registry),
 	})
+}
+
+// shutdownGrace bounds how long a stopping daemon waits for network
+// changes already under way (SET_IP_INFO applied live).
+const shutdownGrace = 30 * time.Second
+
+// waitIPInfo waits up to grace for the SET_IP_INFO changes applied after
+// their reply, and says so if some are abandoned.
+func waitIPInfo(ip *netinfo.Service, grace time.Duration, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { ip.Wait(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		log.Warn("abandoning SET_IP_INFO changes still being applied at shutdown", "grace", grace)
+	}
 }
 
 // cliAddrs is the address source of 'hvagent kvp list|get' for the auto
