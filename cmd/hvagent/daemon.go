@@ -80,6 +80,16 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	return f, nil
 }
 
+// shutdownContext is cancelled by the first SIGINT or SIGTERM. From then
+// on both have their default action again, so a second one ends a
+// shutdown that hangs: safe, as closing the VSS device releases a freeze
+// and the freezer thaws by its own deadline.
+func shutdownContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -108,7 +118,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	// line bound for a frozen filesystem would block its writer.
 	hold := vss.NewLogHold()
 	log = hold.Wrap(log)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := shutdownContext()
 	defer stop()
 	// Catch SIGHUP before the slow start-up work (FQDN lookup): its default
 	// action would kill the daemon.

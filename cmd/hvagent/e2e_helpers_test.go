@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(appenderEnv) != "" {
 		os.Exit(appenderMain())
 	}
+	if os.Getenv(slowStopEnv) != "" {
+		os.Exit(slowStopMain())
+	}
 	dir, err := os.MkdirTemp("", "hvagent-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
