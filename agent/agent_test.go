@@ -151,8 +151,12 @@ func TestSupervisorRestartsAndDisables(t *testing.T) {
 	if got := miss.runs.Load(); got != 1 {
 		t.Errorf("missing-device subsystem ran %d times, want 1 (disabled, not restarted)", got)
 	}
-	if got := testutil.ToFloat64(m.SubsystemRestarts.WithLabelValues("vf")); got != 0 {
-		t.Errorf("vf restarts = %v, want 0", got)
+	// Disabled for good: no series left, so "up == 0" alerts stay quiet.
+	if n := testutil.CollectAndCount(m.SubsystemUp); n != 1 {
+		t.Errorf("%d hvagent_subsystem_up series, want 1 (kvp only)", n)
+	}
+	if n := testutil.CollectAndCount(m.SubsystemRestarts); n != 1 {
+		t.Errorf("%d hvagent_subsystem_restarts_total series, want 1 (kvp only)", n)
 	}
 	if n := strings.Count(logBuf.String(), "subsystem disabled"); n != 1 {
 		t.Errorf("'subsystem disabled' logged %d times, want once", n)

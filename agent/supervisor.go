@@ -152,6 +152,10 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 		// serving (module reload, peer restart) is worth waiting for.
 		if err != nil && IsFinal(err) && !everReady {
 			log.Warn("subsystem disabled", "err", err)
+			// No series, as for --disable: an "up == 0" alert must not
+			// fire for good on a guest without, say, the Backup service.
+			s.Metrics.SubsystemUp.DeleteLabelValues(name)
+			s.Metrics.SubsystemRestarts.DeleteLabelValues(name)
 			return
 		}
 		failures++

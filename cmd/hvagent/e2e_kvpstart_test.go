@@ -41,6 +41,9 @@ func TestE2EBadPoolDirDisablesKVPOnly(t *testing.T) {
 		t.Errorf("the log does not say why:\n%s", e.stderr)
 	}
 	body := scrape(t, "http://"+e.listen+"/metrics")
+	if strings.Contains(body, `hvagent_subsystem_up{subsystem="kvp"}`) {
+		t.Errorf("a subsystem disabled for good keeps an up series:\n%s", body)
+	}
 	if strings.Contains(body, "hvagent_kvp_pool_records{") {
 		t.Errorf("pool records exported without pools:\n%s", body)
 	}
