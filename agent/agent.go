@@ -43,12 +43,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { refreshOnHangup(ctx, loop, log, hup, cfg.Subsystems) })
-	wg.Go(func() {
-		if err := cfg.Metrics.Serve(ctx, cfg.Server, log.With("component", "web")); err != nil {
-			// The guest still needs KVP and VSS when the port is taken.
-			log.Error("metrics server stopped; the agent goes on without it", "err", err)
-		}
-	})
+	wg.Go(func() { serveMetrics(ctx, cfg.Metrics, cfg.Server, log.With("component", "web"), cfg.Backoff) })
 
 	names := make([]string, len(cfg.Subsystems))
 	for i, s := range cfg.Subsystems {

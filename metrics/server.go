@@ -52,7 +52,10 @@ func (m *Metrics) Serve(ctx context.Context, cfg ServerConfig, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// ErrorLog: TLS handshake and accept errors go through the agent's
+	// logger (and its VSS log hold), not straight to stderr.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	addrs := []string{cfg.ListenAddress}
 	systemd := false
 	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &cfg.WebConfigFile}

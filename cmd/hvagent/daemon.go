@@ -55,7 +55,7 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	f.vss.register(fs)
 	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
-	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
+	checkedVar(fs, &f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)", parseWebConfig)
 	checkedVar(fs, &f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf", parseSubsystems)
 	checkedVar(fs, &f.logLevel, "log.level", "info", "log level: debug, info, warn, error", parseLevel)
 	fs.BoolVar(&f.logSyslog, "log.syslog", false, "log to syslog (facility daemon) instead of stderr")

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/exporter-toolkit/web"
+
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/vss"
 )
@@ -87,4 +89,17 @@ func parseGlobs(s string) ([]string, error) {
 		}
 	}
 	return globs, nil
+}
+
+// parseWebConfig checks the exporter-toolkit file (and the certificate and
+// key it names) at start, where a mistake is a usage error the rc.d check
+// catches, instead of a metrics server that never comes up.
+func parseWebConfig(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	if err := web.Validate(path); err != nil {
+		return "", err
+	}
+	return path, nil
 }

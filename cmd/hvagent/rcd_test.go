@@ -150,6 +150,9 @@ func (e *rcEnv) runStatus(t *testing.T, arg, rcConf, running string, env ...stri
 // daemons it stops.
 func TestRCScriptStart(t *testing.T) {
 	e := newRCEnv(t)
+	// The flag parser validates --web.config.file: a file it accepts.
+	webConf := filepath.Join(t.TempDir(), "web-config.yml")
+	writeFile(t, webConf, "basic_auth_users: {}\n", 0o600)
 	runFlags := runFlagNames(t)
 	// The script stops a base daemon only if this build serves its device.
 	var both []string
@@ -180,17 +183,17 @@ func TestRCScriptStart(t *testing.T) {
 		name: "knobs, and takeover of the base KVP daemon only",
 		rcConf: `hvagent_enable="YES"
 hvagent_listen="127.0.0.1:9100"
-hvagent_web_config="/usr/local/etc/hvagent/web-config.yml"
+hvagent_web_config="`+webConf+`"
 hvagent_disable="vss,vf"
 hvagent_log_level="debug"
 hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
 		running: "hv_kvp_daemon hv_vss_daemon",
 		want: []string{"--log.level=debug", "--web.listen-address=127.0.0.1:9100",
-			"--web.config.file=/usr/local/etc/hvagent/web-config.yml", "--disable=vss,vf",
+			"--web.config.file="+webConf, "--disable=vss,vf",
 			"--kvp.pool-dir=/var/db/kvp", "--log.syslog=false"},
 		killed: []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101"},
 		check: func(t *testing.T, f *daemonFlags) {
-			if f.listen != "127.0.0.1:9100" || f.webConfig != "/usr/local/etc/hvagent/web-config.yml" ||
+			if f.listen != "127.0.0.1:9100" || f.webConfig != webConf ||
 				!slices.Equal(f.disable, []string{"vss", "vf"}) || f.logLevel != slog.LevelDebug || f.kvpPoolDir != "/var/db/kvp" {
 				t.Errorf("parsed %+v", *f)
 			}
@@ -303,6 +306,7 @@ func TestRCScriptRejectsBadFlags(t *testing.T) {
 		{"hvagent_enable=YES\nhvagent_log_level=trace", `unknown log level "trace"`},
 		{"hvagent_enable=YES\nhvagent_flags=--vss.max-frozen=0s", `-vss.max-frozen: 0s must be positive`},
 		{"hvagent_enable=YES\nhvagent_flags=--vss.include=var", `"var" is not an absolute mount point`},
+		{"hvagent_enable=YES\nhvagent_web_config=/nonexistent/web-config.yml", `-web.config.file`},
 	} {
 		argv, killed, out, err := e.runStatus(t, "start", tt.rcConf, "hv_kvp_daemon hv_vss_daemon")
 		if err == nil {

@@ -128,5 +128,34 @@ func TestE2EWebConfigSample(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "hvagent_build_info") {
 		t.Errorf("scrape with the sample's credentials: status %d\n%.300s", code, body)
 	}
+	// A client that does not speak TLS: the server's complaint goes
+	// through the agent's logger, not straight to stderr.
+	c, err := net.Dial("tcp", e.listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+	_, _ = io.ReadAll(c)
+	c.Close()
+	e.waitLog(`msg="http: TLS handshake error`)
 	e.stop()
+}
+
+// A web configuration the exporter toolkit rejects is a usage error at
+// start (and so fails the rc.d script's check), not a metrics server
+// that never comes up.
+func TestWebConfigCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "web.yml")
+	writeFile(t, bad, "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n", 0o600)
+	for _, args := range [][]string{
+		{"run", "--web.config.file", bad},
+		{"run", "--web.config.file", bad, "--help"},
+		{"run", "--web.config.file", filepath.Join(dir, "none.yml"), "--help"},
+	} {
+		_, errOut, code := hvagent(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "-web.config.file") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 naming the flag", args, code, errOut)
+		}
+	}
 }
