@@ -183,13 +183,13 @@ func TestRCScriptStart(t *testing.T) {
 		name: "knobs, and takeover of the base KVP daemon only",
 		rcConf: `hvagent_enable="YES"
 hvagent_listen="127.0.0.1:9100"
-hvagent_web_config="`+webConf+`"
+hvagent_web_config="` + webConf + `"
 hvagent_disable="vss,vf"
 hvagent_log_level="debug"
 hvagent_flags="--kvp.pool-dir=/var/db/kvp --log.syslog=false"`,
 		running: "hv_kvp_daemon hv_vss_daemon",
 		want: []string{"--log.level=debug", "--web.listen-address=127.0.0.1:9100",
-			"--web.config.file="+webConf, "--disable=vss,vf",
+			"--web.config.file=" + webConf, "--disable=vss,vf",
 			"--kvp.pool-dir=/var/db/kvp", "--log.syslog=false"},
 		killed: []string{"pkill -j none -x hv_kvp_daemon", "pwait -t 10 101"},
 		check: func(t *testing.T, f *daemonFlags) {
