@@ -37,7 +37,7 @@ package: cross
 	$(GO) run ./cmd/mkpkg -verify $(DIST)/hvagent-$(VERSION)-freebsd-amd64.pkg $(DIST)/hvagent-$(VERSION)-freebsd-arm64.pkg
 
 demo:
-	$(GO) run ./cmd/hvsim
+	$(GO) build -o $(DIST)/hvsim ./cmd/hvsim && exec $(DIST)/hvsim
 
 man-lint:
 	mandoc -Tlint -Wwarning man/*.8

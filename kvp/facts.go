@@ -93,10 +93,13 @@ func (f *Facts) build() string {
 	return b
 }
 
-// majorMinor parses "14.2" from the build number; the C daemon sends both
-// empty. Non-numeric parts yield empty strings rather than guesses.
+// majorMinor parses "14.2" from the build number, and "6.18" from a Linux
+// release such as "6.18.44": the minor part ends at the next '.'. The C
+// daemon sends both empty. Non-numeric parts yield empty strings rather
+// than guesses.
 func (f *Facts) majorMinor() (string, string) {
-	major, minor, _ := strings.Cut(f.build(), ".")
+	major, rest, _ := strings.Cut(f.build(), ".")
+	minor, _, _ := strings.Cut(rest, ".")
 	if _, err := strconv.Atoi(major); err != nil {
 		return "", ""
 	}

@@ -30,8 +30,10 @@ var ErrBusy = errors.New("kvp: device busy")
 
 // busyRemedy tells the administrator how to free the device.
 const busyRemedy = "another KVP daemon holds the device, usually the base system's hv_kvp_daemon, which devd starts: " +
-	"stop it with 'pkill -x hv_kvp_daemon' and disable its rule in /etc/devd/hyperv.conf so devd does not start it again " +
-	"(see hvagent(8), BASE SYSTEM DAEMONS); hvagent keeps retrying and takes over once the device is free"
+	"'service hvagent start' (or restart) stops it, and the package's devd rules keep devd from starting it again " +
+	"(run 'service devd restart' once after installing); without the package, stop it with 'pkill -x hv_kvp_daemon' " +
+	"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); " +
+	"hvagent keeps retrying and takes over once the device is free"
 
 // ReadBufSize is large enough to notice datagrams longer than MsgSize.
 const ReadBufSize = MsgSize + 1

@@ -1,7 +1,6 @@
 package vf
 
 import (
-	"context"
 	"log/slog"
 	"time"
 )
@@ -40,21 +39,54 @@ func (o Observation) state() State {
 
 type hnState struct {
 	obs           Observation
-	degradedSince time.Time // zero unless a to_synthetic transition started a window
-	lastInfo      time.Time // when a change of this hn was last logged at INFO
+	degradedSince time.Time   // zero unless a to_synthetic transition started a window
+	changes       []time.Time // state changes within the last stormWindow, oldest first
+	quiet         int         // changes logged at DEBUG since the last one at INFO
+	quietSince    time.Time   // when the first of those happened
 }
 
-// quietLog is how often per hn a state change is logged at INFO; in a
-// flap storm the others go to DEBUG (the metrics count every one).
-const quietLog = time.Minute
+// A flap storm is more than stormChanges state changes of one hn within
+// stormWindow. In a storm "VF state changed" goes to DEBUG (the metrics
+// count every change); the next one logged at INFO is preceded by a
+// summary of how many were not. The return to the VF ("VF datapath
+// restored", with the VF and how long it was gone) is always at INFO. An ordinary servicing (no VF, VF attached, datapath on the VF
+// within about 30 seconds) is three changes, well below the limit.
+const (
+	stormWindow  = time.Minute
+	stormChanges = 6
+)
 
-// level returns the log level for a change of s at at.
+// level records a change of s at at and returns its log level.
 func (s *hnState) level(at time.Time) slog.Level {
-	if !s.lastInfo.IsZero() && at.Sub(s.lastInfo) < quietLog {
+	keep := s.changes[:0]
+	for _, c := range s.changes {
+		if at.Sub(c) < stormWindow {
+			keep = append(keep, c)
+		}
+	}
+	s.changes = append(keep, at)
+	if len(s.changes) > stormChanges {
+		s.changes = s.changes[len(s.changes)-stormChanges-1:]
 		return slog.LevelDebug
 	}
-	s.lastInfo = at
 	return slog.LevelInfo
+}
+
+// hush counts a change at at logged at DEBUG.
+func (s *hnState) hush(at time.Time) {
+	if s.quiet == 0 {
+		s.quietSince = at
+	}
+	s.quiet++
+}
+
+// summarize logs, before a change logged at INFO, how many were not.
+func (s *hnState) summarize(log *slog.Logger, hn string) {
+	if s.quiet == 0 {
+		return
+	}
+	log.Info("VF flap storm: state changes logged at DEBUG", "hn", hn, "changes", s.quiet, "since", s.quietSince)
+	s.quiet, s.quietSince = 0, time.Time{}
 }
 
 // Tracker keeps the per-hn state machine and the metrics in step. It is
@@ -121,10 +153,17 @@ func (t *Tracker) Observe(o Observation) string {
 		t.setInfo(o)
 	}
 	s.obs = o
-	lvl := slog.LevelDebug
+	restored := o.Datapath && !prev.Datapath && !s.degradedSince.IsZero()
 	if o.state() != prev.state() {
-		lvl = s.level(o.At)
-		t.log.Log(context.Background(), lvl, "VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+		switch lvl := s.level(o.At); {
+		case restored: // logged below, always at INFO
+		case lvl == slog.LevelInfo:
+			s.summarize(t.log, o.HN)
+			t.log.Info("VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+		default:
+			s.hush(o.At)
+			t.log.Debug("VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+		}
 	}
 	if o.Datapath == prev.Datapath {
 		return ""
@@ -137,10 +176,10 @@ func (t *Tracker) Observe(o Observation) string {
 		return DirToSynthetic
 	}
 	t.m.Transitions.WithLabelValues(o.HN, DirToVF).Inc()
-	if !s.degradedSince.IsZero() {
+	if restored {
 		d := o.At.Sub(s.degradedSince)
 		t.m.Degraded.WithLabelValues(o.HN).Observe(d.Seconds())
-		t.log.Log(context.Background(), lvl, "VF datapath restored", "hn", o.HN, "vf", o.VF, "degraded_for", d)
+		t.log.Info("VF datapath restored", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state(), "degraded_for", d)
 		s.degradedSince = time.Time{}
 	}
 	return DirToVF

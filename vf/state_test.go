@@ -1,7 +1,10 @@
 package vf
 
 import (
+	"context"
 	"log/slog"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,4 +128,100 @@ func TestSeriesExistBeforeFirstEvent(t *testing.T) {
 			t.Errorf("lagg_actions_total{action=%q,result=failure} = %v, want 0", a, v)
 		}
 	}
+}
+
+// logRec is one log record a recHandler kept.
+type logRec struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+type recHandler struct{ recs *[]logRec }
+
+func (h recHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h recHandler) WithGroup(string) slog.Handler            { return h }
+func (h recHandler) Handle(_ context.Context, r slog.Record) error {
+	rec := logRec{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.String()
+		return true
+	})
+	*h.recs = append(*h.recs, rec)
+	return nil
+}
+
+func TestTrackerLogLevels(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	on := func(at time.Duration) Observation {
+		return Observation{HN: "hn0", VF: "mce0", Datapath: true, At: t0.Add(at)}
+	}
+	off := func(at time.Duration) Observation { return Observation{HN: "hn0", At: t0.Add(at)} }
+	attached := func(at time.Duration) Observation { return Observation{HN: "hn0", VF: "mce0", At: t0.Add(at)} }
+
+	t.Run("servicing", func(t *testing.T) {
+		var recs []logRec
+		tr := NewTracker(NewMetrics(prometheus.NewRegistry()), slog.New(recHandler{&recs}))
+		// Two servicing windows 40 s apart: every change at INFO, and
+		// the return to the VF says how long it was gone.
+		for _, o := range []Observation{on(0), off(10 * time.Second), attached(40 * time.Second), on(42 * time.Second),
+			off(50 * time.Second), attached(70 * time.Second), on(71 * time.Second)} {
+			tr.Observe(o)
+		}
+		var restored []string
+		for _, r := range recs {
+			if r.level != slog.LevelInfo {
+				t.Errorf("%q at %v, want INFO", r.msg, r.level)
+			}
+			if r.msg == "VF datapath restored" {
+				if r.attrs["vf"] != "mce0" {
+					t.Errorf("restored without the VF name: %v", r.attrs)
+				}
+				restored = append(restored, r.attrs["degraded_for"])
+			}
+		}
+		if want := []string{"32s", "21s"}; !slices.Equal(restored, want) {
+			t.Errorf("restored lines degraded_for %v, want %v", restored, want)
+		}
+	})
+
+	t.Run("storm", func(t *testing.T) {
+		var recs []logRec
+		tr := NewTracker(NewMetrics(prometheus.NewRegistry()), slog.New(recHandler{&recs}))
+		tr.Observe(on(0))
+		// 20 flaps a second apart: 40 changes in 40 s.
+		for i := range 20 {
+			tr.Observe(off(time.Duration(2*i+1) * time.Second))
+			tr.Observe(on(time.Duration(2*i+2) * time.Second))
+		}
+		changedInfo, changedDebug, restoredInfo := 0, 0, 0
+		for _, r := range recs {
+			switch {
+			case r.msg == "VF state changed" && r.level == slog.LevelInfo:
+				changedInfo++
+			case r.msg == "VF state changed":
+				changedDebug++
+			case r.msg == "VF datapath restored" && r.level == slog.LevelInfo:
+				restoredInfo++
+			}
+		}
+		if changedInfo > stormChanges || changedDebug == 0 {
+			t.Errorf("storm: %d changes at INFO, %d at DEBUG; want at most %d at INFO", changedInfo, changedDebug, stormChanges)
+		}
+		if restoredInfo != 20 {
+			t.Errorf("%d returns to the VF at INFO, want all 20", restoredInfo)
+		}
+		// Quiet for two minutes, then one more removal: at INFO, after
+		// a summary of what went to DEBUG.
+		recs = recs[:0]
+		tr.Observe(off(3 * time.Minute))
+		if len(recs) != 2 || recs[0].level != slog.LevelInfo || recs[1].level != slog.LevelInfo ||
+			recs[1].msg != "VF state changed" {
+			t.Fatalf("after the storm: %+v, want a summary and the change at INFO", recs)
+		}
+		if got, want := recs[0].attrs["changes"], strconv.Itoa(changedDebug); got != want {
+			t.Errorf("summary counts %s changes, want %s", got, want)
+		}
+	})
 }

@@ -33,8 +33,10 @@ var ErrWrongSize = errors.New("vss: message of wrong size")
 var ErrBusy = errors.New("vss: device busy")
 
 const busyRemedy = "another VSS daemon holds the device, usually the base system's hv_vss_daemon, which devd starts: " +
-	"stop it with 'pkill -x hv_vss_daemon' and disable its rule in /etc/devd/hyperv.conf so devd does not start it again " +
-	"(see hvagent(8), BASE SYSTEM DAEMONS); hvagent keeps retrying and takes over once the device is free"
+	"'service hvagent start' (or restart) stops it, and the package's devd rules keep devd from starting it again " +
+	"(run 'service devd restart' once after installing); without the package, stop it with 'pkill -x hv_vss_daemon' " +
+	"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); " +
+	"hvagent keeps retrying and takes over once the device is free"
 
 // Open connects to the kernel at path: opening is registering. A Unix
 // socket selects the socket transport. If path is the default device and

@@ -94,7 +94,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
 	if n := len(r.rss); n > 0 {
-		fmt.Fprintf(w, "resident memory, steady state: %.1f MiB median, %.1f MiB max (target < 15 MB)\n",
+		fmt.Fprintf(w, "resident memory, steady state: %.1f MiB median, %.1f MiB max (target < 15 MiB)\n",
 			median(r.rss)/mib, maxOf(r.rss)/mib)
 		fmt.Fprintf(w, "growth over the run: %+.2f MiB resident, %+.2f MiB Go heap in use (median of the last half of %d samples minus the first half)\n",
 			growth(r.rss)/mib, growth(r.heap)/mib, n)
