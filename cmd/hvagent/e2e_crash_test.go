@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -141,9 +142,14 @@ func TestE2ESIGKILLDuringUpdates(t *testing.T) {
 			val := fmt.Sprintf("r%d-%d-%s", round, i, strings.Repeat("x", rand.IntN(1500)))
 			var st kvp.Status
 			var err error
+			// Each request gets its own deadline: once the agent is dead,
+			// the simulated kernel holds the next request until a daemon
+			// registers, and none will until this loop ends.
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if rand.IntN(5) == 0 {
 				inflightKey, inflightVal = key, ""
-				st, err = e.host.Delete(ctx, kvp.PoolExternal, key)
+				st, err = e.host.Delete(rctx, kvp.PoolExternal, key)
+				cancel()
 				if err == nil && (st == kvp.StatusOK || st == kvp.StatusCont) {
 					delete(acked, key)
 					total++
@@ -151,7 +157,8 @@ func TestE2ESIGKILLDuringUpdates(t *testing.T) {
 				}
 			} else {
 				inflightKey, inflightVal = key, val
-				st, err = e.host.Set(ctx, kvp.PoolExternal, key, val)
+				st, err = e.host.Set(rctx, kvp.PoolExternal, key, val)
+				cancel()
 				if err == nil && st == kvp.StatusOK {
 					acked[key] = val
 					total++
