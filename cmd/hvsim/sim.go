@@ -87,7 +87,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		args = append(args, "--disable", "vss")
 	}
 	s.agent = exec.Command(cfg.agent, args...)
-	s.agent.Env = s.vf.world.Env() // the fake sysctl first on PATH
+	s.agent.Env = s.vf.World.Env() // the fake sysctl first on PATH
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()

@@ -5,63 +5,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
-// vfSim is the VF side of the demo: a simulated devd and a simulated
-// FreeBSD kernel (sysctls behind a fake sysctl command on the agent's
-// PATH). The agent runs in observe mode, so nothing on this machine is
-// reconfigured.
-type vfSim struct {
-	world *vftest.World
-	devd  *vftest.Devd
-}
+// vfSim is the VF side of the demo: a simulated Azure guest
+// (vftest.Guest) whose devd and kernel the agent observes, so nothing on
+// this machine is reconfigured.
+type vfSim struct{ *vftest.Guest }
 
 func newVFSim(ctx context.Context, dir string) (*vfSim, error) {
-	w, err := vftest.NewWorld(filepath.Join(dir, "vf"))
+	g, err := vftest.NewGuest(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	fake, err := vftest.BuildFakes(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Install(fake); err != nil {
-		return nil, err
-	}
-	// A guest in hn(4)'s default transparent mode with mce0 carrying
-	// hn0's traffic.
-	err = w.Update(func(st *vftest.State) {
-		st.AddHN("hn0", true, "10.0.0.4/24")
-		st.AttachVF("hn0", "mce0")
-		st.SetDatapath("hn0", true)
-	})
-	if err != nil {
-		return nil, err
-	}
-	d, err := vftest.NewDevd(filepath.Join(dir, "devd.sock"))
-	if err != nil {
-		return nil, err
-	}
-	return &vfSim{world: w, devd: d}, nil
+	return &vfSim{g}, nil
 }
 
 // agentArgs are the agent's vf flags for the demo.
-func (v *vfSim) agentArgs() []string {
-	return []string{
-		"--vf.devd-socket", v.devd.Path(),
-		"--vf.mode", "observe",
-		"--vf.base-rules", filepath.Join(v.world.Dir, "hyperv.conf"),
-		"--vf.override-dir", filepath.Join(v.world.Dir, "libexec"),
-		"--vf.sysctl-command", // the simulated kernel, also on FreeBSD
-	}
-}
+func (v *vfSim) agentArgs() []string { return v.AgentArgs() }
 
-func (v *vfSim) close() { v.devd.Close() }
+func (v *vfSim) close() { v.Close() }
 
 // servicing plays host servicing: the host removes hn0's VF for gap and
 // adds it back; hn(4) switches the datapath to it again.
@@ -80,25 +46,18 @@ func (s *sim) servicing(ctx context.Context, gap time.Duration) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if err := v.world.Update(func(st *vftest.State) { st.DetachVF("hn0") }); err != nil {
+	if _, err := v.RemoveVF(); err != nil {
 		return err
 	}
-	v.devd.Send("!system=IFNET subsystem=mce0 type=DETACH")
 	s.printf("host: servicing: removed VF mce0 from hn0 for %v (Azure: typically ~30 s)\n", gap)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(gap):
 	}
-	if err := v.world.Update(func(st *vftest.State) { st.AttachVF("hn0", "mce0") }); err != nil {
+	if _, err := v.ReturnVF(); err != nil {
 		return err
 	}
-	v.devd.Send("!system=IFNET subsystem=mce0 type=ATTACH")
-	v.devd.Send("!system=ETHERNET subsystem=mce0 type=IFATTACH")
-	if err := v.world.Update(func(st *vftest.State) { st.SetDatapath("hn0", true) }); err != nil {
-		return err
-	}
-	v.devd.Send("!system=IFNET subsystem=mce0 type=LINK_UP")
 	s.printf("host: servicing done: VF mce0 is back on hn0\n")
 	return nil
 }
