@@ -2,12 +2,13 @@ package kvp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hvagent/hvagent/internal/chardev"
 )
 
 // deviceTransport is /dev/hv_kvp_dev (sys/dev/hyperv/utilities/hv_kvp.c):
@@ -33,23 +34,15 @@ func openDevice(path string) (Transport, error) {
 }
 
 func (d *deviceTransport) Read(ctx context.Context, buf []byte) (int, error) {
-	fds := []unix.PollFd{{Fd: int32(d.fd), Events: unix.POLLIN | unix.POLLRDNORM}}
 	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+		if err := chardev.WaitReadable(ctx, d.fd, pollInterval); err != nil {
+			if ctx.Err() != nil {
+				return 0, err
+			}
+			return 0, fmt.Errorf("kvp: %s: %w", d.path, err)
 		}
-		n, err := unix.Poll(fds, int(pollInterval/time.Millisecond))
-		if errors.Is(err, unix.EINTR) || n == 0 {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("kvp: poll %s: %w", d.path, err)
-		}
-		if fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
-			return 0, fmt.Errorf("kvp: poll %s: revents %#x", d.path, fds[0].Revents)
-		}
-		n, err = unix.Read(d.fd, buf)
-		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+		n, err := unix.Read(d.fd, buf)
+		if chardev.Retry(err) {
 			continue
 		}
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hvagent/hvagent/internal/chardev"
 )
 
 // deviceTransport is /dev/hv_fsvss_dev (sys/dev/hyperv/utilities/
@@ -36,23 +38,15 @@ func (d *deviceTransport) Read(ctx context.Context, buf []byte) (int, error) {
 	if len(buf) < MsgSize {
 		return 0, fmt.Errorf("vss: read buffer of %d bytes", len(buf))
 	}
-	fds := []unix.PollFd{{Fd: int32(d.fd), Events: unix.POLLIN | unix.POLLRDNORM}}
 	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		n, err := unix.Poll(fds, int(pollInterval/time.Millisecond))
-		if errors.Is(err, unix.EINTR) || n == 0 {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("vss: poll %s: %w", d.path, err)
-		}
-		if fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
-			return 0, fmt.Errorf("vss: poll %s: revents %#x", d.path, fds[0].Revents)
+		if err := chardev.WaitReadable(ctx, d.fd, pollInterval); err != nil {
+			if ctx.Err() != nil {
+				return 0, err
+			}
+			return 0, fmt.Errorf("vss: %s: %w", d.path, err)
 		}
 		if err := d.ioctl(iocHVVSSRead, buf); err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			if chardev.Retry(err) {
 				continue
 			}
 			return 0, fmt.Errorf("vss: IOCHVVSSREAD %s: %w", d.path, err)
