@@ -43,7 +43,7 @@ man-lint:
 	mandoc -Tlint -Wwarning man/*.8
 
 FUZZ_TIME ?= 15s
-FUZZ_PKGS ?= ./kvp/ ./netinfo/ ./vss/ ./vf/
+FUZZ_PKGS ?= ./kvp/ ./netinfo/ ./vss/ ./vf/ ./internal/pkgbuild/
 fuzz:
 	for p in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
