@@ -81,8 +81,11 @@ func PlanCreate(hn, vf string, rc RCConf) Plan {
 		step(failContinue, "ifconfig", lagg, "laggproto", "failover", "laggport", hn, "laggport", vf),
 		step(failContinue, "ifconfig", lagg, "inet6", "no_dad"),
 		// hyperv_vfup TERMs the pid in dhclient's pidfile; rc.d/dhclient
-		// does the same, wherever this release keeps the pidfile.
-		step(failIgnore, "service", "dhclient", "stop", hn),
+		// does the same, wherever this release keeps the pidfile. A plain
+		// stop exits 1 "not a DHCP-enabled interface" unless ifconfig_hnN
+		// asks for DHCP (libexec/rc/rc.d/dhclient, dhclient_pre_check);
+		// forcestop skips that check, as hyperv_vfup does.
+		step(failIgnore, "service", "dhclient", "forcestop", hn),
 		// ipv4_down lists the addresses rather than repeating a bare
 		// "-alias": hyperv_vfup notes that one may succeed with none left.
 		step(deleteInet, "ifconfig", hn),

@@ -3,8 +3,6 @@ package vf
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -51,7 +49,7 @@ func TestPlanCreate(t *testing.T) {
 		"ifconfig lagg1 create",
 		"ifconfig lagg1 laggproto failover laggport hn1 laggport mce1",
 		"ifconfig lagg1 inet6 no_dad",
-		"service dhclient stop hn1",
+		"service dhclient forcestop hn1",
 		"ifconfig hn1", // ipv4_down lists the addresses; there are none
 	}
 	tests := []struct {
@@ -92,7 +90,7 @@ func TestExecute(t *testing.T) {
 	p := PlanCreate("hn0", "mce0", RCConf{Ifconfig: "DHCP"})
 	// dhclient is not running on hn0, and hn0 has two IPv4 addresses
 	// besides its IPv6 link-local one: ipv4_down deletes both, by name.
-	r := &recorder{fail: map[string]int{"service dhclient stop hn0": -1}, out: map[string]string{
+	r := &recorder{fail: map[string]int{"service dhclient forcestop hn0": -1}, out: map[string]string{
 		"ifconfig hn0": "hn0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n" +
 			"\tether 00:0d:3a:00:00:01\n" +
 			"\tinet 10.0.0.4 netmask 0xffffff00 broadcast 10.0.0.255\n" +
@@ -106,7 +104,7 @@ func TestExecute(t *testing.T) {
 		"ifconfig lagg0 create",
 		"ifconfig lagg0 laggproto failover laggport hn0 laggport mce0",
 		"ifconfig lagg0 inet6 no_dad",
-		"service dhclient stop hn0",
+		"service dhclient forcestop hn0",
 		"ifconfig hn0",
 		"ifconfig hn0 inet 10.0.0.4 delete",
 		"ifconfig hn0 inet 10.0.0.5 delete",
@@ -150,35 +148,5 @@ func TestHasLaggPort(t *testing.T) {
 	out := "lagg0: flags=8843<UP> mtu 1500\n\tlaggproto failover\n\tlaggport: hn0 flags=5<MASTER>\n\tlaggport: mce0 flags=0<>\n"
 	if !HasLaggPort(out, "mce0") || !HasLaggPort(out, "hn0") || HasLaggPort(out, "mce") || HasLaggPort(out, "mlxen0") {
 		t.Error("HasLaggPort misreads ifconfig output")
-	}
-}
-
-func TestBaseRulesActive(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		text string
-		want bool
-	}{
-		{"notify 10 {\n\tmatch \"system\" \"HYPERV_NIC_VF\";\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n", true},
-		{"notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
-		{"#notify 10 {\n#\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n#};\n", false},
-		{"notify 10 {\n\taction \"pkill -x hv_kvp_daemon\";\n};\n", false},
-		// devd.conf(5) block comments.
-		{"/*\nnotify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n*/\n", false},
-		{"/* off */ notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n", true},
-		{"/* a */ notify 10 { /* b */\n\taction \"/usr/libexec/hyperv/hyperv_vfattach $subsystem 0\";\n};\n", true},
-		{"/* unterminated\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n", false},
-	}
-	for i, tt := range tests {
-		p := filepath.Join(dir, "hyperv.conf")
-		if err := os.WriteFile(p, []byte(tt.text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := BaseRulesActive(p); err != nil || got != tt.want {
-			t.Errorf("case %d: BaseRulesActive = %v, %v; want %v", i, got, err, tt.want)
-		}
-	}
-	if got, err := BaseRulesActive(filepath.Join(dir, "missing")); got || err != nil {
-		t.Errorf("missing file: %v, %v; want false, nil", got, err)
 	}
 }

@@ -27,26 +27,38 @@ func (c RCConf) DHCP() bool {
 	return false
 }
 
-// Sync reports what network.subr's syncdhcpif says: NOSYNCDHCP wins,
-// then SYNCDHCP, then synchronous_dhclient.
+// Sync reports what network.subr's syncdhcpif says
+// (libexec/rc/network.subr, syncdhcpif): the first of NOSYNCDHCP or
+// SYNCDHCP among the words decides; without either,
+// synchronous_dhclient does.
 func (c RCConf) Sync() bool {
-	sync := c.SynchronousDHCP
 	for _, w := range strings.Fields(c.Ifconfig) {
 		switch strings.ToUpper(w) {
 		case "NOSYNCDHCP":
 			return false
 		case "SYNCDHCP":
-			sync = true
+			return true
 		}
 	}
-	return sync
+	return c.SynchronousDHCP
 }
 
 // Args is network.subr's ifconfig_getargs: the configuration without
-// the keywords rc.d interprets itself, as separate arguments.
+// the keywords rc.d interprets itself (DHCP, NOAUTO, NOSYNCDHCP,
+// SYNCDHCP, WPA, HOSTAP in any case, and "vnet JAIL"), as separate
+// arguments.
 func (c RCConf) Args() []string {
 	var out []string
+	vnet := false
 	for _, w := range strings.Fields(c.Ifconfig) {
+		switch {
+		case vnet: // the jail name after vnet
+			vnet = false
+			continue
+		case w == "vnet": // network.subr matches it in lower case only
+			vnet = true
+			continue
+		}
 		switch strings.ToUpper(w) {
 		case "DHCP", "SYNCDHCP", "NOSYNCDHCP", "NOAUTO", "WPA", "HOSTAP":
 			continue

@@ -98,14 +98,14 @@ func TestE2EVFManageBootCreatesLagg(t *testing.T) {
 		dhclient bool
 	}{
 		{"dhcp", "DHCP", []string{
-			"service dhclient stop hn0",
+			"service dhclient forcestop hn0",
 			"ifconfig hn0", // network.subr's ipv4_down: list, then delete each
 			"ifconfig hn0 inet 10.0.0.4 delete",
 			"ifconfig lagg0 up",
 			"dhclient -b lagg0",
 		}, true},
 		{"static", "inet 10.0.0.4/24 mtu 4000", []string{
-			"service dhclient stop hn0", // fails: not running
+			"service dhclient forcestop hn0", // fails: not running
 			"ifconfig hn0",
 			"ifconfig hn0 inet 10.0.0.4 delete",
 			"ifconfig lagg0 inet 10.0.0.4/24 mtu 4000",

@@ -64,17 +64,7 @@ func run(st *State, argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, v)
 		return 0
 	case "service":
-		// service dhclient stop IF
-		if len(argv) != 4 || argv[1] != "dhclient" || argv[2] != "stop" {
-			fmt.Fprintf(stderr, "service: unsupported %q\n", argv[1:])
-			return 64
-		}
-		if !st.Dhclient[argv[3]] {
-			fmt.Fprintf(stderr, "dhclient not running on %s?\n", argv[3])
-			return 1
-		}
-		delete(st.Dhclient, argv[3])
-		return 0
+		return service(st, argv[1:], stdout, stderr)
 	case "dhclient":
 		ifname := argv[len(argv)-1]
 		if len(argv) < 2 || st.Ifaces[ifname] == nil {
@@ -90,6 +80,48 @@ func run(st *State, argv []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 127
+}
+
+// service models "service dhclient stop|forcestop IF" as
+// libexec/rc/rc.d/dhclient runs it: dhclient_pre_check refuses a plain
+// stop, printing "'IF' is not a DHCP-enabled interface" and exiting 1,
+// unless network.subr's dhcpif finds DHCP, SYNCDHCP or NOSYNCDHCP in
+// ifconfig_IF (or ifconfig_DEFAULT); forcestop sets rc_force and skips
+// the check. Either fails when no dhclient runs on IF, as rc.subr does
+// when the pidfile names no process.
+func service(st *State, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 3 || args[0] != "dhclient" || (args[1] != "stop" && args[1] != "forcestop") {
+		fmt.Fprintf(stderr, "service: unsupported %q\n", args)
+		return 64
+	}
+	ifname := args[2]
+	if args[1] == "stop" && !dhcpIf(st, ifname) {
+		fmt.Fprintf(stdout, "'%s' is not a DHCP-enabled interface\n", ifname)
+		return 1
+	}
+	if !st.Dhclient[ifname] {
+		fmt.Fprintf(stdout, "dhclient not running? (check /var/run/dhclient/dhclient.%s.pid).\n", ifname)
+		return 1
+	}
+	delete(st.Dhclient, ifname)
+	return 0
+}
+
+// dhcpIf is network.subr's dhcpif for the interfaces the fake knows:
+// ifconfig_IF, or ifconfig_DEFAULT when that is unset, holds DHCP,
+// SYNCDHCP or NOSYNCDHCP in any case.
+func dhcpIf(st *State, ifname string) bool {
+	v, ok := st.RC["ifconfig_"+ifname]
+	if !ok {
+		v = st.RC["ifconfig_DEFAULT"]
+	}
+	for _, w := range strings.Fields(v) {
+		switch strings.ToUpper(w) {
+		case "DHCP", "SYNCDHCP", "NOSYNCDHCP":
+			return true
+		}
+	}
+	return false
 }
 
 func sysctl(st *State, args []string, stdout, stderr io.Writer) int {

@@ -77,6 +77,57 @@ func TestFakeCommands(t *testing.T) {
 	}
 }
 
+// The fake service models rc.d/dhclient: a plain stop is refused for an
+// interface rc.conf does not configure with DHCP, forcestop is not.
+func TestFakeServiceDhclient(t *testing.T) {
+	w, err := NewWorld(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(StateEnv, filepath.Join(w.Dir, "state.json"))
+	err = w.Update(func(st *State) {
+		st.AddHN("hn0", false)
+		st.AddHN("hn1", false)
+		st.AddHN("hn2", false)
+		st.RC["ifconfig_hn0"] = "inet 10.0.0.4/24"
+		st.RC["ifconfig_hn1"] = "up SyncDHCP"
+		st.RC["ifconfig_DEFAULT"] = "DHCP" // hn2 has no ifconfig_hn2
+		for _, hn := range []string{"hn0", "hn1", "hn2"} {
+			st.Dhclient[hn] = true
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		argv    []string
+		code    int
+		out     string
+		running bool // dhclient still runs on argv[3] afterwards
+	}{
+		{[]string{"service", "dhclient", "stop", "hn0"}, 1, "'hn0' is not a DHCP-enabled interface\n", true},
+		{[]string{"service", "dhclient", "forcestop", "hn0"}, 0, "", false},
+		{[]string{"service", "dhclient", "forcestop", "hn0"}, 1, "dhclient not running? (check /var/run/dhclient/dhclient.hn0.pid).\n", false},
+		{[]string{"service", "dhclient", "stop", "hn1"}, 0, "", false},
+		{[]string{"service", "dhclient", "stop", "hn2"}, 0, "", false},
+		{[]string{"service", "dhclient", "restart", "hn2"}, 64, "", false},
+	}
+	for _, s := range steps {
+		var out, errb bytes.Buffer
+		code := Main(s.argv, &out, &errb)
+		if code != s.code || out.String() != s.out {
+			t.Errorf("%q: exit %d, output %q (stderr %q); want %d, %q", s.argv, code, out.String(), errb.String(), s.code, s.out)
+		}
+		st, err := w.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Dhclient[s.argv[3]] != s.running {
+			t.Errorf("after %q: dhclient running on %s = %v, want %v", s.argv, s.argv[3], st.Dhclient[s.argv[3]], s.running)
+		}
+	}
+}
+
 func TestDevdRestart(t *testing.T) {
 	d, err := NewDevd(filepath.Join(t.TempDir(), "devd.sock"))
 	if err != nil {
