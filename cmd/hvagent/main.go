@@ -31,6 +31,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDaemon(args[1:], stderr)
 	case cmd == "kvp":
 		return runKVP(args[1:], stdout, stderr)
+	case cmd == "doctor":
+		return runDoctor(args[1:], stdout, stderr)
 	case cmd == "version" || cmd == "--version":
 		fmt.Fprintf(stdout, "hvagent %s (revision %s)\n", version(), revision())
 		return exitOK
@@ -51,8 +53,10 @@ const usage = `usage: hvagent run [flags]
        hvagent kvp get --pool P [--pool-dir DIR] KEY
        hvagent kvp set --pool P [--pool-dir DIR] KEY VALUE
        hvagent kvp delete --pool P [--pool-dir DIR] KEY
+       hvagent doctor [--json] [flags]
        hvagent version
 
 Pools: external (0), guest (1), auto (2), auto_external (3), auto_internal (4).
-'hvagent run --help' lists the daemon's flags; see hvagent(8).
+'hvagent run --help' lists the daemon's flags; 'hvagent doctor' takes the
+same flags and checks what the daemon would use. See hvagent(8).
 `
