@@ -12,6 +12,15 @@ type Metrics struct {
 	LastSuccess    prometheus.Gauge
 }
 
+// Results (the result label of hvagent_vss_operations_total).
+const (
+	resultSuccess = "success"
+	resultFailure = "failure"
+	// resultSkipped: a read that carried no request, as the kernel had
+	// timed it out; its operation label is always "unknown".
+	resultSkipped = "skipped"
+)
+
 // Auto-thaw reasons (the reason label of hvagent_vss_auto_thaws_total).
 const (
 	autoMaxFrozen    = "max_frozen"    // no THAW within --vss.max-frozen
@@ -24,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hvagent", Subsystem: "vss", Name: "operations_total",
-			Help: "VSS requests from the host by operation (check, freeze, thaw, unknown) and result (success, failure, skipped: already timed out in the kernel).",
+			Help: "VSS requests from the host by operation (check, freeze, thaw, unknown) and result (success, failure; skipped, with operation unknown: a read the kernel had emptied because the request timed out before it).",
 		}, []string{"operation", "result"}),
 		Frozen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "hvagent", Subsystem: "vss", Name: "frozen",
@@ -48,11 +57,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Unix time of the last backup cycle completed by a THAW from the host (0: none yet).",
 		}),
 	}
-	for _, op := range []string{"check", "freeze", "thaw", "unknown"} {
-		for _, res := range []string{"success", "failure", "skipped"} {
-			m.Operations.WithLabelValues(op, res)
+	for _, op := range []Op{OpCheck, OpFreeze, OpThaw, 0} {
+		for _, res := range []string{resultSuccess, resultFailure} {
+			m.Operations.WithLabelValues(op.String(), res)
 		}
 	}
+	m.Operations.WithLabelValues(Op(0).String(), resultSkipped)
 	for _, r := range []string{autoMaxFrozen, autoFreezerDied, autoFreezerTimer} {
 		m.AutoThaws.WithLabelValues(r)
 	}

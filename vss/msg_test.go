@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hvagent/hvagent/vss/vsstest"
 )
 
 func golden(t testing.TB, name string) []byte {
@@ -26,7 +28,7 @@ var goldens = []struct {
 	{"freeze_request.bin", Msg{Op: OpFreeze, MsgID: 42}},
 	{"thaw_request.bin", Msg{Op: OpThaw, MsgID: 0xFFFFFFFFFFFFFFFE}},
 	{"freeze_reply_fail.bin", Msg{Op: OpFreeze, Status: StatusFailure, MsgID: 42}},
-	{"timed_out_request.bin", Msg{Op: OpFreeze, Status: StatusFailure, MsgID: 7}},
+	{"timed_out_request.bin", Msg{Status: StatusFailure}}, // zero-filled: opt 0, msgid 0
 }
 
 func TestGolden(t *testing.T) {
@@ -52,6 +54,13 @@ func TestReplyKeepsMsgID(t *testing.T) {
 	got := Reply(req, StatusFailure).Encode()
 	if want := golden(t, "freeze_reply_fail.bin"); !bytes.Equal(got, want) {
 		t.Fatalf("reply %x, want %x", got, want)
+	}
+}
+
+// The simulated kernel's zero-filled read is the golden one.
+func TestTimedOutReadGolden(t *testing.T) {
+	if got, want := vsstest.TimedOutRead(), golden(t, "timed_out_request.bin"); !bytes.Equal(got, want) {
+		t.Fatalf("vsstest.TimedOutRead = %x, want %x", got, want)
 	}
 }
 

@@ -101,20 +101,14 @@ func NewService(cfg Config) *Service {
 	return &Service{cfg: cfg, log: holding(cfg.Log, held), held: held}
 }
 
-// Handle answers one request. ok is false when no reply is due: the
-// kernel marked the request failed already (it timed out).
+// Handle answers one request. ok is false when no reply is due: a read
+// whose status is VSS_FAIL carries no request (see skipTimedOut).
 func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
-	op := req.Op.String()
 	if req.Status != StatusSuccess {
-		s.log.Warn("request already timed out in the kernel; not answered", "operation", op, "msgid", req.MsgID)
-		s.cfg.Metrics.Operations.WithLabelValues(op, "skipped").Inc()
-		if req.Op == OpThaw {
-			// The host is done with the snapshot even if the kernel gave
-			// up waiting: thaw now rather than at --vss.max-frozen.
-			s.lateThaw()
-		}
+		s.skipTimedOut(req)
 		return Msg{}, false
 	}
+	op := req.Op.String()
 	start := time.Now()
 	var err error
 	switch req.Op {
@@ -127,15 +121,30 @@ func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
 	default:
 		err = fmt.Errorf("vss: unknown operation %d", req.Op)
 	}
-	st, res := StatusSuccess, "success"
+	st, res := StatusSuccess, resultSuccess
 	if err != nil {
-		st, res = StatusFailure, "failure"
+		st, res = StatusFailure, resultFailure
 		s.log.Error("request failed", "operation", op, "msgid", req.MsgID, "err", err)
 	} else {
 		s.log.Info("request done", "operation", op, "msgid", req.MsgID, "duration", time.Since(start).Round(time.Microsecond))
 	}
 	s.cfg.Metrics.Operations.WithLabelValues(op, res).Inc()
 	return Reply(req, st), true
+}
+
+// skipTimedOut logs and counts a read that carries no request. The
+// kernel's IOCHVVSSREAD sets status to VSS_FAIL only when the request
+// poll announced was removed by its 15-second timeout before the read
+// (hv_vss_notified in sys/dev/hyperv/utilities/hv_snapshot.c); sys_ioctl
+// zero-filled the rest, so opt is HV_VSS_NONE and msgid 0: which
+// operation it was is unknowable, and the host already got HV_E_FAIL.
+// Nothing waits for a reply, and the C daemon sends none; so neither does
+// the agent. If it was the THAW, the freeze it ends is left to the
+// auto-thaw (--vss.max-frozen).
+func (s *Service) skipTimedOut(req Msg) {
+	s.log.Warn("the kernel timed out a request before the agent read it; nothing to answer",
+		"opt", uint32(req.Op), "status", uint32(req.Status), "msgid", req.MsgID, "frozen", s.Frozen())
+	s.cfg.Metrics.Operations.WithLabelValues(Op(0).String(), resultSkipped).Inc()
 }
 
 // plan reads the mount table and applies the policy.

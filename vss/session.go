@@ -38,20 +38,6 @@ func (s *Service) thaw() error {
 	return nil
 }
 
-// lateThaw ends a freeze on a THAW that timed out in the kernel. Nobody
-// hears the answer, so an already lost freeze stays on record for the
-// next THAW, and the backup is not counted as a success.
-func (s *Service) lateThaw() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sess == nil {
-		return
-	}
-	if err := s.end("THAW timed out in the kernel"); err != nil {
-		s.log.Error("late thaw", "err", err)
-	}
-}
-
 // end thaws the session's filesystems, then runs the thaw hooks in
 // reverse order. Hook failures are logged and counted; the error is about
 // the filesystems. Called with s.mu held.

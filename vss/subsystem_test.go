@@ -3,6 +3,7 @@ package vss
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/vss/vsstest"
@@ -75,18 +78,19 @@ func TestSubsystemBackupCycle(t *testing.T) {
 		t.Errorf("rejected %d connections, want 1", got)
 	}
 
-	// A request that already timed out in the kernel gets no reply.
-	if err := k.SendExpired(vsstest.OpFreeze); err != nil {
+	// A read the kernel zero-filled because its request timed out gets no
+	// reply.
+	if err := k.SendTimedOut(); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := k.Transact(context.Background(), vsstest.OpCheck); err != nil || st != vsstest.StatusSuccess {
-		t.Fatalf("CHECK after an expired request: %v, %v", st, err)
+		t.Fatalf("CHECK after a zero-filled read: %v, %v", st, err)
 	}
-	if s := k.Stats(); s.LateReplies != 0 || s.BadReplies != 0 {
-		t.Errorf("stats %+v: the agent answered the expired request", s)
+	if s := k.Stats(); s.Stray != 0 || s.LateReplies != 0 || s.BadReplies != 0 {
+		t.Errorf("stats %+v: the agent answered the zero-filled read", s)
 	}
 	if svc.Frozen() {
-		t.Error("froze for an expired request")
+		t.Error("froze for a zero-filled read")
 	}
 
 	// Datagrams of the wrong size are dropped; the agent goes on.
@@ -98,27 +102,25 @@ func TestSubsystemBackupCycle(t *testing.T) {
 	if st, err := k.Transact(context.Background(), vsstest.OpCheck); err != nil || st != vsstest.StatusSuccess {
 		t.Fatalf("CHECK after wrong-size datagrams: %v, %v", st, err)
 	}
-	if s := k.Stats(); s.LateReplies != 0 || s.BadReplies != 0 {
+	if s := k.Stats(); s.Stray != 0 || s.LateReplies != 0 || s.BadReplies != 0 {
 		t.Errorf("stats %+v: the agent answered a wrong-size datagram", s)
 	}
 }
 
-func TestSubsystemLateFreezeReplyDropped(t *testing.T) {
-	dir, _ := hookDir(t, map[string]string{"10-slow": `if [ "$1" = freeze ]; then sleep 1; fi`})
+// A FREEZE that outlasts the kernel's timeout: the kernel fails it to the
+// host and ignores the agent's late reply. The host's THAW, read once the
+// agent is free again, thaws.
+func TestSubsystemLateFreezeReplyIgnored(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	dir, _ := hookDir(t, map[string]string{"10-slow": waitForFile(release)})
 	svc, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
 	k := runSubsystem(t, svc, vsstest.KernelOptions{Timeout: 200 * time.Millisecond})
 	st, err := k.Transact(context.Background(), vsstest.OpFreeze)
 	if !errors.Is(err, vsstest.ErrTimeout) || st != vsstest.StatusFailure {
 		t.Fatalf("slow FREEZE: %v, %v; want failure, ErrTimeout", st, err)
 	}
-	// The agent finishes the freeze and replies late: the kernel drops
-	// the reply. The host's THAW then thaws.
-	for i := 0; k.Stats().LateReplies == 0 && i < 500; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := k.Stats().LateReplies; got != 1 {
-		t.Fatalf("late replies %d, want 1", got)
-	}
+	touch(t, release)
+	waitFor(t, "the late FREEZE reply", func() bool { return k.Stats().LateReplies > 0 })
 	if !svc.Frozen() {
 		t.Fatal("the late FREEZE did not complete")
 	}
@@ -128,6 +130,63 @@ func TestSubsystemLateFreezeReplyDropped(t *testing.T) {
 	if svc.Frozen() {
 		t.Error("still frozen after THAW")
 	}
+	if s := k.Stats(); s.LateReplies != 1 || s.Expired != 0 || s.Stray != 0 {
+		t.Errorf("stats %+v, want one late reply", s)
+	}
+}
+
+// The THAW times out while the agent is still busy with the FREEZE: the
+// kernel withdraws it, so the agent never sees it, and only the auto-thaw
+// at --vss.max-frozen ends the freeze (SPEC §3.1).
+func TestSubsystemLostThawEndsAtMaxFrozen(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	dir, logf := hookDir(t, map[string]string{"10-slow": waitForFile(release)})
+	svc, m := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}, MaxFrozen: 300 * time.Millisecond})
+	k := runSubsystem(t, svc, vsstest.KernelOptions{Timeout: 100 * time.Millisecond})
+	if _, err := k.Transact(context.Background(), vsstest.OpFreeze); !errors.Is(err, vsstest.ErrTimeout) {
+		t.Fatalf("FREEZE: %v, want ErrTimeout", err)
+	}
+	if _, err := k.Transact(context.Background(), vsstest.OpThaw); !errors.Is(err, vsstest.ErrTimeout) {
+		t.Fatalf("THAW: %v, want ErrTimeout", err)
+	}
+	touch(t, release)
+	waitFor(t, "the late FREEZE reply", func() bool { return k.Stats().LateReplies > 0 })
+	waitFor(t, "the auto-thaw", func() bool { return !svc.Frozen() })
+	if got := testutil.ToFloat64(m.AutoThaws.WithLabelValues(autoMaxFrozen)); got != 1 {
+		t.Errorf("auto-thaws %v, want 1", got)
+	}
+	if got, want := hookLog(t, logf), []string{"10-slow freeze", "10-slow thaw"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hook runs (-want +got):\n-%q\n+%q", want, got)
+	}
+	if s := k.Stats(); s.Requests != 1 || s.Expired != 1 || s.LateReplies != 1 || s.Stray != 0 {
+		t.Errorf("stats %+v, want 1 request handed over, the THAW expired unread, 1 late reply", s)
+	}
+}
+
+// waitForFile is a hook body that, on freeze, waits until the test
+// creates file, so the FREEZE outlasts the kernel's timeout by as long as
+// the test needs.
+func waitForFile(file string) string {
+	return fmt.Sprintf(`if [ "$1" = freeze ]; then while [ ! -e %s ]; do sleep 0.05; done; fi`, file)
+}
+
+func touch(t *testing.T, file string) {
+	t.Helper()
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond for at most 10 s (a hang detector).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("waited 10 s for %s", what)
 }
 
 // The kernel side goes away while frozen (the socket peer closes; on

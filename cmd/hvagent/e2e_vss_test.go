@@ -168,21 +168,29 @@ func TestE2EVSSLinuxNeedsInclude(t *testing.T) {
 	waitLog(t, e, "and it names none")
 }
 
-// A THAW that timed out in the kernel before the agent read it gets no
-// answer, but still thaws at once rather than at --vss.max-frozen.
-func TestE2EVSSLateThawThaws(t *testing.T) {
+// A read the kernel zero-filled because its request had timed out (SPEC
+// §3.1) gets no answer and changes nothing: the freeze holds until the
+// host's THAW. Had the lost request been the THAW, only --vss.max-frozen
+// would end the freeze (TestE2EVSSAutoThaw).
+func TestE2EVSSTimedOutReadSkipped(t *testing.T) {
 	mnt := vsstest.LoopFS(t)
 	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
-	e.start() // --vss.max-frozen 60s: far beyond requireDone's wait
+	e.start()
 	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
 	done := bgWrite(t, mnt)
 	requireBlocked(t, done, e)
-	if err := e.kernel.SendExpired(vsstest.OpThaw); err != nil {
+	if err := e.kernel.SendTimedOut(); err != nil {
 		t.Fatal(err)
 	}
+	requireBlocked(t, done, e)
+	e.must(vsstest.OpThaw, vsstest.StatusSuccess)
 	requireDone(t, done, 5*time.Second, e)
-	if s := e.kernel.Stats(); s.LateReplies != 0 || s.BadReplies != 0 {
-		t.Errorf("stats %+v: the agent answered the expired THAW", s)
+	waitLog(t, e, "the kernel timed out a request before the agent read it") // held while frozen
+	if s := e.kernel.Stats(); s.Stray != 0 || s.LateReplies != 0 || s.BadReplies != 0 {
+		t.Errorf("stats %+v: the agent answered the zero-filled read", s)
+	}
+	if body := scrape(t, "http://"+e.listen+"/metrics"); !strings.Contains(body, `hvagent_vss_operations_total{operation="unknown",result="skipped"} 1`) {
+		t.Errorf("zero-filled read not counted:\n%s", grep(body, "hvagent_vss_operations_total"))
 	}
 }
 

@@ -3,14 +3,32 @@
 // loop-mounted filesystem that real-freeze tests use.
 //
 // A Kernel listens on a SOCK_SEQPACKET Unix socket and speaks the socket
-// transport of SPEC §6: connecting registers the daemon, each request is
-// a 64-byte hv_vss_opt_msg datagram, and the daemon answers each with one
-// 64-byte datagram. Where the agent can tell, it behaves like
-// sys/dev/hyperv/utilities/hv_snapshot.c: one daemon at a time (a second
-// connection is refused, the EBUSY of a second open), one transaction at
-// a time, and 15 seconds per operation, after which the host gets a
-// failure and a late reply is dropped. The wire format is encoded here
-// independently of package vss, so the fake checks the real bytes.
+// transport of SPEC §6: connecting registers the daemon, each datagram the
+// daemon receives is what one IOCHVVSSREAD would return, and the daemon
+// answers a request with one 64-byte datagram, its IOCHVVSSWRITE. Where the
+// agent can tell, it behaves like sys/dev/hyperv/utilities/hv_snapshot.c:
+//   - one daemon at a time: a second connection is refused, the EBUSY of
+//     hv_vss_dev_open;
+//   - one transaction at a time, each given 15 seconds (TIMEOUT_LIMIT,
+//     armed by hv_vss_start_notify); on timeout hv_vss_timeout removes the
+//     request from every queue and the host gets HV_E_FAIL;
+//   - a request that timed out before the daemon read it never reaches the
+//     daemon: poll no longer reports it, and a read that poll had already
+//     announced gets the zero-filled buffer of the _IOR ioctl with only
+//     status set to VSS_FAIL (hv_vss_notified), which SendTimedOut hands
+//     over;
+//   - a reply to a request that timed out after the daemon read it is
+//     accepted (IOCHVVSSWRITE returns 0) and ignored
+//     (hv_vss_daemon_acked finds nothing in to_ack_queue).
+//
+// A socket cannot take a datagram back, so the Kernel writes a request only
+// when the daemon is free to read it: while the daemon holds a request it
+// has not answered (a daemon answers one request at a time), the next one
+// waits, the way it would wait in the kernel's notify queue, and if it
+// times out there the daemon never sees it.
+//
+// The wire format is encoded here independently of package vss, so the
+// fake checks the real bytes.
 package vsstest
 
 import (
@@ -24,9 +42,11 @@ import (
 	"time"
 )
 
-// Wire values of struct hv_vss_opt_msg (SPEC §3.1).
+// Wire values of struct hv_vss_opt_msg (SPEC §3.1; hv_snapshot.h: enum
+// hv_vss_op_t, VSS_SUCCESS, VSS_FAIL).
 const (
 	MsgSize       = 64
+	OpNone        = 0 // HV_VSS_NONE: the opt of a zero-filled read
 	OpCheck       = 1
 	OpFreeze      = 2
 	OpThaw        = 3
@@ -57,9 +77,12 @@ type KernelOptions struct {
 type KernelStats struct {
 	Connections int // daemons that connected (registered)
 	Rejected    int // connections refused while one was open
-	Requests    int // requests delivered
-	Timeouts    int // requests failed for want of a reply in time
-	LateReplies int // replies dropped: late, unexpected or for another msgid
+	Requests    int // requests handed to the daemon
+	Timeouts    int // transactions failed for want of a reply in time
+	Expired     int // of those, requests that timed out before the daemon read them: never handed over
+	ZeroFilled  int // zero-filled reads handed over (SendTimedOut)
+	LateReplies int // replies to a request that had timed out after the daemon read it: accepted, ignored
+	Stray       int // replies to no request the daemon holds, such as to a zero-filled read: ignored
 	BadReplies  int // datagrams of the wrong size, or with the wrong op
 }
 
@@ -76,14 +99,20 @@ type Kernel struct {
 	conn   *net.UnixConn
 	connCh chan struct{} // closed when a daemon connects
 	msgid  uint64
-	cur    *txn
+	cur    *txn // the transaction the host waits on
+	posted *txn // waiting for the daemon to be free to read it
+	held   *txn // read by the daemon and not answered yet
 	stats  KernelStats
 	closed bool
 }
 
+// txn is one request. reply gets the daemon's answer, or is closed when
+// the daemon goes away; after expired, an answer is late.
 type txn struct {
 	op, msgid uint64
 	reply     chan []byte
+	answered  bool
+	expired   bool
 }
 
 // NewKernel listens on path and serves daemons until Close.
@@ -170,13 +199,17 @@ func (k *Kernel) readLoop(c *net.UnixConn) {
 	k.mu.Lock()
 	k.conn = nil
 	k.connCh = make(chan struct{})
-	if k.cur != nil {
-		close(k.cur.reply) // the daemon went away mid-transaction
-		k.cur = nil
+	if t := k.cur; t != nil && !t.answered {
+		close(t.reply) // the daemon went away mid-transaction
+		t.answered = true
 	}
+	k.cur, k.posted, k.held = nil, nil, nil
 	k.mu.Unlock()
 }
 
+// deliver takes one reply, the IOCHVVSSWRITE of hv_vss_daemon_acked: it
+// answers the request the daemon holds if the msgid matches, and is
+// ignored otherwise. Either way the daemon is free to read again.
 func (k *Kernel) deliver(b []byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -185,13 +218,38 @@ func (k *Kernel) deliver(b []byte) {
 		return
 	}
 	msgid := binary.LittleEndian.Uint64(b[8:])
-	if k.cur == nil || k.cur.msgid != msgid {
-		k.stats.LateReplies++
-		k.log.Warn("late or unexpected reply dropped", "msgid", msgid)
+	t := k.held
+	switch {
+	case t == nil || t.msgid != msgid:
+		k.stats.Stray++
+		k.log.Warn("reply to no request the daemon holds: ignored", "msgid", msgid)
 		return
+	case t.expired:
+		k.stats.LateReplies++
+		k.log.Warn("late reply accepted and ignored", "msgid", msgid)
+	default:
+		t.answered = true
+		t.reply <- b // buffered: never blocks
+		k.cur = nil
 	}
-	k.cur.reply <- b
-	k.cur = nil
+	k.held = nil
+	if p := k.posted; p != nil {
+		k.posted = nil
+		_ = k.handLocked(p) // on error readLoop sees the connection fail
+
+	}
+}
+
+// handLocked writes t to the daemon: its IOCHVVSSREAD. Called with k.mu
+// held and a daemon connected.
+func (k *Kernel) handLocked(t *txn) error {
+	k.held = t
+	k.stats.Requests++
+	_, err := k.conn.Write(Encode(uint32(t.op), StatusSuccess, t.msgid))
+	if err != nil {
+		k.log.Warn("request not written", "msgid", t.msgid, "err", err)
+	}
+	return err
 }
 
 // Close stops listening, closes the daemon's connection and waits.

@@ -1,6 +1,7 @@
 package vsstest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -104,17 +105,94 @@ func TestBackupStopsAfterFailedCheck(t *testing.T) {
 
 func TestTimeoutDropsLateReply(t *testing.T) {
 	k := newKernel(t, KernelOptions{Timeout: 50 * time.Millisecond})
-	startDaemon(t, k, func(req []byte) []byte { time.Sleep(200 * time.Millisecond); return ok(req) })
+	release := make(chan struct{})
+	startDaemon(t, k, func(req []byte) []byte { <-release; return ok(req) })
 	st, err := k.Transact(context.Background(), OpFreeze)
 	if !errors.Is(err, ErrTimeout) || st != StatusFailure {
 		t.Fatalf("Transact = %d, %v; want failure, ErrTimeout", st, err)
 	}
-	for i := 0; k.Stats().LateReplies == 0 && i < 100; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if s := k.Stats(); s.LateReplies != 1 || s.Timeouts != 1 {
+	close(release)
+	waitStats(t, k, func(s KernelStats) bool { return s.LateReplies > 0 })
+	if s := k.Stats(); s.LateReplies != 1 || s.Timeouts != 1 || s.Expired != 0 || s.Stray != 0 {
 		t.Errorf("stats %+v, want one timeout and one late reply", s)
 	}
+}
+
+// A request that times out while the daemon is still busy with an earlier
+// one is never handed over: hv_vss_timeout takes it off the notify queue,
+// so poll reports nothing. Only the agent's own auto-thaw can end a
+// freeze whose THAW was lost this way.
+func TestRequestTimedOutUnreadIsNeverHanded(t *testing.T) {
+	k := newKernel(t, KernelOptions{Timeout: 50 * time.Millisecond})
+	release := make(chan struct{})
+	d := startDaemon(t, k, func(req []byte) []byte {
+		if binary.LittleEndian.Uint32(req) == OpFreeze {
+			<-release // a FREEZE that takes longer than the kernel waits
+		}
+		return ok(req)
+	})
+	if _, err := k.Transact(context.Background(), OpFreeze); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("FREEZE: %v, want ErrTimeout", err)
+	}
+	if _, err := k.Transact(context.Background(), OpThaw); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("THAW: %v, want ErrTimeout", err)
+	}
+	close(release)
+	waitStats(t, k, func(s KernelStats) bool { return s.LateReplies > 0 })
+	if st, err := k.Transact(context.Background(), OpCheck); err != nil || st != StatusSuccess {
+		t.Fatalf("CHECK after the lost THAW: %d, %v", st, err)
+	}
+	if s := k.Stats(); s.Requests != 2 || s.Timeouts != 2 || s.Expired != 1 || s.LateReplies != 1 {
+		t.Errorf("stats %+v, want 2 handed over, 2 timeouts, 1 expired unread, 1 late reply", s)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if want := []uint32{OpFreeze, OpCheck}; len(d.ops) != 2 || d.ops[0] != want[0] || d.ops[1] != want[1] {
+		t.Errorf("daemon saw ops %v, want %v: the timed-out THAW must never arrive", d.ops, want)
+	}
+}
+
+// The zero-filled read: opt HV_VSS_NONE, status VSS_FAIL, msgid 0, the
+// rest zero. A reply to it answers nothing and is counted as stray.
+func TestTimedOutRead(t *testing.T) {
+	want := make([]byte, MsgSize)
+	want[4] = StatusFailure
+	if got := TimedOutRead(); !bytes.Equal(got, want) {
+		t.Fatalf("TimedOutRead = %x, want %x", got, want)
+	}
+	k := newKernel(t, KernelOptions{})
+	got := make(chan []byte, 1)
+	startDaemon(t, k, func(req []byte) []byte {
+		if binary.LittleEndian.Uint32(req) == OpNone {
+			got <- req
+		}
+		return ok(req) // a daemon that wrongly answers everything
+	})
+	if err := k.SendTimedOut(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Errorf("daemon read %x, want %x", b, want)
+	}
+	waitStats(t, k, func(s KernelStats) bool { return s.Stray > 0 })
+	if st, err := k.Transact(context.Background(), OpCheck); err != nil || st != StatusSuccess {
+		t.Fatalf("CHECK after a zero-filled read: %d, %v", st, err)
+	}
+	if s := k.Stats(); s.ZeroFilled != 1 || s.Stray != 1 || s.Requests != 1 {
+		t.Errorf("stats %+v, want 1 zero-filled read, 1 stray reply, 1 request", s)
+	}
+}
+
+// waitStats polls until cond holds, for at most 10 s (a hang detector).
+func waitStats(t *testing.T, k *Kernel, cond func(KernelStats) bool) {
+	t.Helper()
+	for range 1000 {
+		if cond(k.Stats()) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("stats %+v: condition never met", k.Stats())
 }
 
 func TestSecondOpenRefused(t *testing.T) {

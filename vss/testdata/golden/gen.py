@@ -20,7 +20,10 @@ FILES = {
     "freeze_request.bin": msg(2, 0, 42),
     "thaw_request.bin": msg(3, 0, 0xFFFFFFFFFFFFFFFE),
     "freeze_reply_fail.bin": msg(2, 1, 42),
-    "timed_out_request.bin": msg(2, 1, 7),
+    # What IOCHVVSSREAD returns when the request timed out before the read:
+    # sys_ioctl zero-fills the _IOR buffer and hv_vss_notified (FreeBSD
+    # hv_snapshot.c) sets only status = VSS_FAIL; opt HV_VSS_NONE, msgid 0.
+    "timed_out_request.bin": msg(0, 1, 0),
 }
 
 for name, data in FILES.items():
