@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,6 +32,7 @@ type daemonFlags struct {
 	ipFlags    // netinfo paths: run_ipinfo.go
 	listen     string
 	webConfig  string
+	web        metrics.ServerConfig // connection cap and timeouts
 	disable    []string
 	logLevel   slog.Level
 	logSyslog  bool
@@ -56,6 +58,9 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
 	checkedVar(fs, &f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)", parseWebConfig)
+	checkedVar(fs, &f.web.MaxConnections, "web.max-connections", strconv.Itoa(metrics.DefaultMaxConnections), "most metrics connections served at once (lowered to keep descriptors for KVP and VSS)", parseMaxConnections)
+	checkedVar(fs, &f.web.ReadTimeout, "web.read-timeout", metrics.DefaultReadTimeout.String(), "longest a metrics client may take to send its request, TLS handshake included", parseWebTimeout)
+	checkedVar(fs, &f.web.IdleTimeout, "web.idle-timeout", metrics.DefaultIdleTimeout.String(), "longest a keep-alive metrics connection may sit idle", parseWebTimeout)
 	checkedVar(fs, &f.disable, "disable", "", "comma-separated subsystems not to run: kvp, vss, vf", parseSubsystems)
 	checkedVar(fs, &f.logLevel, "log.level", "info", "log level: debug, info, warn, error", parseLevel)
 	fs.BoolVar(&f.logSyslog, "log.syslog", false, "log to syslog (facility daemon) instead of stderr")
@@ -145,10 +150,12 @@ func runDaemon(args []string, stderr io.Writer) int {
 	for _, name := range disabled {
 		log.Info("subsystem disabled by --disable", "subsystem", name)
 	}
+	web := f.web // the cap and timeouts
+	web.ListenAddress, web.WebConfigFile, web.Version = f.listen, f.webConfig, agent.Version
 	err = agent.Run(ctx, agent.Config{
 		Subsystems: subs,
 		Metrics:    m,
-		Server:     metrics.ServerConfig{ListenAddress: f.listen, WebConfigFile: f.webConfig, Version: agent.Version},
+		Server:     web,
 		Log:        log,
 		Hangup:     hup,
 	})

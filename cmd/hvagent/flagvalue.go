@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
@@ -67,6 +68,27 @@ func parseMaxFrozen(s string) (time.Duration, error) {
 	}
 	if d <= 0 || d > vss.MaxMaxFrozen {
 		return 0, fmt.Errorf("%s must be positive and at most %s", d, vss.MaxMaxFrozen)
+	}
+	return d, nil
+}
+
+func parseMaxConnections(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a positive number of connections", s)
+	}
+	return n, nil
+}
+
+// parseWebTimeout: from a second (a TLS handshake over a slow link needs
+// that) to an hour.
+func parseWebTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < time.Second || d > time.Hour {
+		return 0, fmt.Errorf("%s must be between 1s and 1h", d)
 	}
 	return d, nil
 }
