@@ -21,8 +21,9 @@ type Facts struct {
 	Machine   string // uname machine, "amd64"
 }
 
-// autoKeys maps an ENUMERATE index of pool 2 to its key (FreeBSD hv_kvp.h,
-// the same table as Linux's daemon).
+// autoKeys maps an ENUMERATE index of pool 2 to its key (FreeBSD
+// sys/dev/hyperv/utilities/hv_kvp.h, the index table in its comment; the
+// same table as Linux's daemon).
 var autoKeys = [...]string{
 	"FullyQualifiedDomainName",
 	"IntegrationServicesVersion",

@@ -12,10 +12,11 @@ import (
 )
 
 // MsgSize is sizeof(struct hv_kvp_msg) on FreeBSD: a packed 4-byte header
-// and a 7426-byte body union (sys/dev/hyperv/include/hv_kvp.h).
+// and a 7426-byte body union (sys/dev/hyperv/utilities/hv_kvp.h).
 const MsgSize = 7430
 
-// Field sizes of the message body (HV_KVP_EXCHANGE_MAX_KEY_SIZE and friends).
+// Field sizes of the message body (HV_KVP_EXCHANGE_MAX_KEY_SIZE and friends,
+// sys/dev/hyperv/utilities/hv_kvp.h).
 const (
 	MaxKeySize      = 512
 	MaxValueSize    = 2048
@@ -96,7 +97,9 @@ func ParsePool(s string) (int, error) {
 // Status is the reply status the daemon writes over the first four bytes.
 type Status uint32
 
-// Reply status codes (HRESULTs, sys/dev/hyperv/include/hyperv.h).
+// Reply status codes (HRESULTs: sys/dev/hyperv/utilities/hv_utilreg.h
+// defines HV_S_OK, HV_E_FAIL and HV_ERROR_NOT_SUPPORTED; Linux's
+// include/uapi/linux/hyperv.h all six, with the same values).
 const (
 	StatusOK           Status = 0
 	StatusFail         Status = 0x80004005

@@ -53,7 +53,8 @@ func unquote(v string) string {
 }
 
 // isDHCPConfig reports whether an ifconfig_<if> value asks for DHCP, as
-// rc.subr's dhcpif does: a word DHCP, SYNCDHCP or NOSYNCDHCP in any case.
+// network.subr's dhcpif does (libexec/rc/network.subr): a word DHCP,
+// SYNCDHCP or NOSYNCDHCP in any case.
 func isDHCPConfig(v string) bool {
 	for _, w := range strings.Fields(v) {
 		switch strings.ToUpper(w) {
@@ -64,7 +65,8 @@ func isDHCPConfig(v string) bool {
 	return false
 }
 
-// ifconfigVar is the ifconfig_<if> value rc.subr uses for ifname:
+// ifconfigVar is the ifconfig_<if> value network.subr uses for ifname
+// (libexec/rc/network.subr, _ifconfig_getargs):
 // ifconfig_DEFAULT when the interface has none of its own.
 func ifconfigVar(vars map[string]string, ifname string) string {
 	if v, ok := vars["ifconfig_"+rcName(ifname)]; ok {

@@ -81,7 +81,7 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 	hn, ok := in.owner(name)
 	if !ok && e.Type == "IFATTACH" {
 		// Only now: hn(4) matches a VF on ether_ifattach, after IFNET
-		// ATTACH and before ETHERNET IFATTACH (if_ethersubr.c).
+		// ATTACH and before ETHERNET IFATTACH (sys/net/if_ethersubr.c).
 		in.refreshMap()
 		hn, ok = in.owner(name)
 	}
@@ -120,8 +120,9 @@ func (in *interpreter) handle(e Event, at time.Time) ([]Observation, []trigger) 
 	return nil, nil
 }
 
-// nicVF handles hn's own event (non-transparent mode only, if_hn.c
-// hn_rxvf_change): the datapath moved to or from the VF.
+// nicVF handles hn's own event (non-transparent mode only,
+// sys/dev/hyperv/netvsc/if_hn.c, hn_rxvf_change): the datapath moved to
+// or from the VF.
 func (in *interpreter) nicVF(e Event, at time.Time) ([]Observation, []trigger) {
 	hn := e.Subsystem
 	if !IsHN(hn) {

@@ -9,13 +9,15 @@ import (
 	"fmt"
 )
 
-// MsgSize is the size of struct hv_vss_opt_msg (SPEC §3.1).
+// MsgSize is the size of struct hv_vss_opt_msg
+// (sys/dev/hyperv/utilities/hv_snapshot.h; SPEC §3.1).
 const MsgSize = 64
 
 // Op is the operation the host asks for.
 type Op uint32
 
-// Operations (hv_snapshot.h: HV_VSS_CHECK, HV_VSS_FREEZE, HV_VSS_THAW).
+// Operations (sys/dev/hyperv/utilities/hv_snapshot.h, enum hv_vss_op_t:
+// HV_VSS_CHECK, HV_VSS_FREEZE, HV_VSS_THAW).
 const (
 	OpCheck  Op = 1
 	OpFreeze Op = 2
@@ -37,7 +39,7 @@ func (o Op) String() string {
 // Status is the result field: success or failure.
 type Status uint32
 
-// Statuses (hv_snapshot.h: HV_VSS_SUCCESS, HV_VSS_FAIL).
+// Statuses (sys/dev/hyperv/utilities/hv_snapshot.h: VSS_SUCCESS, VSS_FAIL).
 const (
 	StatusSuccess Status = 0
 	StatusFailure Status = 1
