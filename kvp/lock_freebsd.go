@@ -34,11 +34,14 @@ const posixLockTimeout = lockTimeout
 // exclude two Pools of one process from each other (the flock and the
 // Pool's mutex do), and closing any descriptor of the file in this process
 // drops them.
-func lockFile(fd int) (fcntlHeld bool, err error) {
-	if err := flockWait(fd); err != nil {
+//
+// With shared, both locks are shared (LOCK_SH, F_RDLCK), as a descriptor
+// opened read-only needs: F_WRLCK requires write access (fcntl(2)).
+func lockFile(fd int, shared bool) (fcntlHeld bool, err error) {
+	if err := flockWait(fd, shared); err != nil {
 		return false, fmt.Errorf("flock: %w", err)
 	}
-	held, err := posixLock(fd)
+	held, err := posixLock(fd, shared)
 	if err != nil {
 		flockRetry(fd, unix.LOCK_UN)
 		return false, err
@@ -46,12 +49,16 @@ func lockFile(fd int) (fcntlHeld bool, err error) {
 	return held, nil
 }
 
-func posixLock(fd int) (bool, error) {
+func posixLock(fd int, shared bool) (bool, error) {
 	pid := int32(os.Getpid())
 	deadline := time.Now().Add(posixLockTimeout)
 	delay := time.Millisecond
+	typ := int16(unix.F_WRLCK)
+	if shared {
+		typ = unix.F_RDLCK
+	}
 	for {
-		lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+		lk := unix.Flock_t{Type: typ, Whence: io.SeekStart}
 		err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &lk)
 		switch {
 		case err == nil:
@@ -61,7 +68,7 @@ func posixLock(fd int) (bool, error) {
 		case !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES):
 			return false, fmt.Errorf("fcntl(F_SETLK): %w", err)
 		}
-		q := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+		q := unix.Flock_t{Type: typ, Whence: io.SeekStart}
 		if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &q); err != nil {
 			return false, fmt.Errorf("fcntl(F_GETLK): %w", err)
 		}

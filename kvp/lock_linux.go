@@ -16,12 +16,18 @@ import (
 // and both belong to the open file description, so two Pools of one
 // process exclude each other as long as each has its own descriptor.
 // It reports whether the fcntl lock is held, for unlockFile.
-// Neither wait is unbounded: see lockTimeout.
-func lockFile(fd int) (fcntlHeld bool, err error) {
-	if err := flockWait(fd); err != nil {
+// Neither wait is unbounded: see lockTimeout. With shared, both locks are
+// shared (LOCK_SH, F_RDLCK): enough to read while no writer is at work,
+// and all a descriptor opened read-only may take (F_RDLCK needs read
+// access, F_WRLCK write access: fcntl(2)).
+func lockFile(fd int, shared bool) (fcntlHeld bool, err error) {
+	if err := flockWait(fd, shared); err != nil {
 		return false, fmt.Errorf("flock: %w", err)
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+	if shared {
+		lk.Type = unix.F_RDLCK
+	}
 	err = waitLock(func() (bool, error) {
 		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EINTR) {

@@ -8,10 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// flockWait takes flock(LOCK_EX) within lockTimeout.
-func flockWait(fd int) error {
+// flockWait takes flock(LOCK_EX), or LOCK_SH if shared, within
+// lockTimeout.
+func flockWait(fd int, shared bool) error {
+	how := unix.LOCK_EX
+	if shared {
+		how = unix.LOCK_SH
+	}
 	return waitLock(func() (bool, error) {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(fd, how|unix.LOCK_NB)
 		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
 			return true, nil
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/hvagent/hvagent/internal/fstrust"
 )
 
 // recordSize is the size of one pool record: key[MaxKeySize] then
@@ -28,7 +31,20 @@ var (
 	ErrTooLong  = errors.New("kvp: key or value too long for a pool record")
 	ErrEmptyKey = errors.New("kvp: empty key")
 	errPoolNUL  = errors.New("kvp: key or value contains a NUL byte")
+	// ErrPoolFull refuses a new key in a pool that holds the most records
+	// allowed; replacing a key's value still works.
+	ErrPoolFull = errors.New("kvp: pool full")
 )
+
+// DefaultMaxRecords is the default cap on the records of one pool
+// (--kvp.max-records). The host reads about 1024 per pool (SPEC §2.4);
+// the cap is there to stop a pool from growing until the disk or the
+// memory runs out, not to limit real use.
+const DefaultMaxRecords = 10000
+
+// MaxMaxRecords bounds --kvp.max-records: a pool of a million records is
+// a 2.5 GB file, read into memory whole.
+const MaxMaxRecords = 1000000
 
 // Record is one key/value pair of a pool file.
 type Record struct{ Key, Value string }
@@ -49,7 +65,7 @@ type Pool struct {
 	jpath string
 
 	mu        sync.Mutex
-	f         *os.File // nil once closed
+	f         poolFile // nil once closed
 	fd        int      // f's descriptor, for the lock calls
 	fcntlHeld bool     // the fcntl lock is ours until end (see lockFile)
 	recs      []Record // file order
@@ -57,6 +73,15 @@ type Pool struct {
 	dups      bool        // some key occurs more than once in recs
 	fi        os.FileInfo // the file state recs reflects; nil forces a reload
 	loads     int         // whole-file reads, for tests
+
+	// sim is set on the in-memory copy on which a read-only reader
+	// replays a pending journal (see simulateJournal): commit then only
+	// applies, and nothing touches the disk.
+	sim bool
+	// log receives the warning about a journal set aside; until SetLogger
+	// gives one, the warnings wait in unlogged.
+	log      *slog.Logger
+	unlogged []rejection
 
 	// hook, when set by a test, is called at each crash point of an
 	// update (see pool_journal.go) so a crash can be injected there.
@@ -66,6 +91,10 @@ type Pool struct {
 // OpenPool opens pool n in dir, creating the directory (0700) and the file
 // (0600) if needed and tightening looser modes left by older daemons. It
 // finishes an update that a crashed writer left in the journal.
+//
+// The directory and every directory above it must pass fstrust.CheckDir
+// for the effective user, and the pool file is never followed through a
+// symbolic link: see checkPoolDir.
 func OpenPool(dir string, n int) (*Pool, error) {
 	if n < 0 || n >= NumPools {
 		return nil, fmt.Errorf("kvp: pool %d out of range 0-%d", n, NumPools-1)
@@ -95,16 +124,26 @@ func OpenPool(dir string, n int) (*Pool, error) {
 	return p, nil
 }
 
+// preparePoolDir checks dir (see checkPoolDir), creating it first if it
+// is missing and its nearest existing parent passes the same check, and
+// takes away the group and other read bits older daemons left.
 func preparePoolDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("kvp: create pool directory: %w", err)
+	err := checkPoolDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := checkPoolDir(existingParent(dir)); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("kvp: create pool directory: %w", err)
+		}
+		err = checkPoolDir(dir)
+	}
+	if err != nil {
+		return err
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("kvp: pool directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("kvp: pool directory %s is not a directory", dir)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		if err := os.Chmod(dir, perm&0o700); err != nil {
@@ -114,15 +153,39 @@ func preparePoolDir(dir string) error {
 	return nil
 }
 
+// checkPoolDir applies the trusted-directory rule (SPEC §1, as sshd's
+// StrictModes): whoever can write the pool directory or a directory above
+// it can put a symbolic link or a crafted journal where the agent, which
+// runs as root, writes.
+func checkPoolDir(dir string) error {
+	if err := fstrust.CheckDir(dir, os.Geteuid()); err != nil {
+		if errors.Is(err, fstrust.ErrUntrusted) {
+			return fmt.Errorf("kvp: pool directory %s is not safe to use: %w", dir, err)
+		}
+		return fmt.Errorf("kvp: pool directory: %w", err)
+	}
+	return nil
+}
+
+// existingParent returns the nearest directory above dir that exists.
+func existingParent(dir string) string {
+	dir, _ = filepath.Abs(dir)
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || d == "/" {
+			return d
+		}
+	}
+}
+
+// openPoolFile opens or creates a pool file without following a symbolic
+// link (fstrust.OpenFile): a link or anything but a regular file at path
+// is refused.
 func openPoolFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := fstrust.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("kvp: open pool file: %w", err)
 	}
 	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("kvp: pool file %s is not a regular file", path)
-	}
 	if err == nil && fi.Mode().Perm()&0o077 != 0 {
 		err = f.Chmod(fi.Mode().Perm() & 0o600)
 	}
@@ -131,6 +194,18 @@ func openPoolFile(path string) (*os.File, error) {
 		return nil, fmt.Errorf("kvp: open pool file: %w", err)
 	}
 	return f, nil
+}
+
+// SetLogger gives p the logger for the warning about an invalid journal
+// set aside (see pool_journal.go), and logs those found before.
+func (p *Pool) SetLogger(log *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = log
+	for _, r := range p.unlogged {
+		p.logRejected(r)
+	}
+	p.unlogged = nil
 }
 
 func (p *Pool) setFile(f *os.File) {
@@ -195,11 +270,15 @@ func (p *Pool) Len() (int, error) {
 	return len(p.recs), nil
 }
 
-// Set replaces the value of the first record with key in place, or
-// appends a record. Other records with the same key (only files written
-// by other programs have them) are removed. The change is on stable
-// storage when Set returns.
-func (p *Pool) Set(key, value string) error {
+// Set is SetMax with DefaultMaxRecords.
+func (p *Pool) Set(key, value string) error { return p.SetMax(key, value, DefaultMaxRecords) }
+
+// SetMax replaces the value of the first record with key in place, or
+// appends a record if the pool holds fewer than max records; otherwise it
+// fails with ErrPoolFull and changes nothing. Other records with the same
+// key (only files written by other programs have them) are removed. The
+// change is on stable storage when SetMax returns.
+func (p *Pool) SetMax(key, value string, max int) error {
 	if err := checkRecord(key, value); err != nil {
 		return err
 	}
@@ -209,16 +288,18 @@ func (p *Pool) Set(key, value string) error {
 		return p.wrap("set", err)
 	}
 	defer p.end()
-	if err := p.set(key, value); err != nil {
+	if err := p.set(key, value, max); err != nil {
 		return p.wrap("set", err)
 	}
 	return nil
 }
 
-func (p *Pool) set(key, value string) error {
+func (p *Pool) set(key, value string, max int) error {
 	rec := recordBytes(key, value)
 	i, ok := p.index[key]
 	switch {
+	case !ok && len(p.recs) >= max:
+		return fmt.Errorf("%w: it holds %d records, the most allowed", ErrPoolFull, len(p.recs))
 	case !ok:
 		j := &journal{kind: kindAppend, oldSize: int64(len(p.recs)) * recordSize, rec: rec}
 		j.slot = j.oldSize / recordSize
@@ -326,7 +407,7 @@ func (p *Pool) begin() error {
 		return os.ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
-		held, err := lockFile(p.fd)
+		held, err := lockFile(p.fd, false)
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", p.path, err)
 		}
@@ -336,7 +417,7 @@ func (p *Pool) begin() error {
 			p.end()
 			return err
 		}
-		cur, err := os.Stat(p.path)
+		cur, err := os.Lstat(p.path) // a link there is not our file
 		if err == nil && os.SameFile(fi, cur) {
 			if err := p.refresh(fi); err != nil {
 				p.end()
@@ -360,6 +441,17 @@ func (p *Pool) begin() error {
 		p.setFile(f)
 		p.fi = nil
 	}
+}
+
+// poolFile is what the update and recovery code needs of a pool file: an
+// *os.File, or a memFile for a read-only reader's replay.
+type poolFile interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Sync() error
+	Stat() (os.FileInfo, error)
+	Close() error
 }
 
 // end releases the file locks. Unlock errors are not reported: closing
@@ -399,23 +491,32 @@ const loadChunk = 256
 // load reads every whole record of the file. A trailing partial record is
 // ignored. Reading is lenient: a field without a NUL is taken whole.
 func (p *Pool) load(fi os.FileInfo) error {
-	n := int(fi.Size() / recordSize)
-	recs := make([]Record, 0, n)
-	buf := make([]byte, min(n, loadChunk)*recordSize)
-	for off := 0; off < n; off += loadChunk {
-		b := buf[:min(n-off, loadChunk)*recordSize]
-		if _, err := p.f.ReadAt(b, int64(off)*recordSize); err != nil {
-			return fmt.Errorf("read %s: %w", p.path, err)
-		}
-		for ; len(b) > 0; b = b[recordSize:] {
-			recs = append(recs, parseRecord(b[:recordSize]))
-		}
+	recs, err := readRecords(p.f, p.path, fi.Size())
+	if err != nil {
+		return err
 	}
 	p.recs = recs
 	p.buildIndex()
 	p.fi = fi
 	p.loads++
 	return nil
+}
+
+// readRecords reads the whole records of the first size bytes of f.
+func readRecords(f io.ReaderAt, path string, size int64) ([]Record, error) {
+	n := int(size / recordSize)
+	recs := make([]Record, 0, n)
+	buf := make([]byte, min(n, loadChunk)*recordSize)
+	for off := 0; off < n; off += loadChunk {
+		b := buf[:min(n-off, loadChunk)*recordSize]
+		if _, err := f.ReadAt(b, int64(off)*recordSize); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		for ; len(b) > 0; b = b[recordSize:] {
+			recs = append(recs, parseRecord(b[:recordSize]))
+		}
+	}
+	return recs, nil
 }
 
 // buildIndex maps each key to its first record.
@@ -497,6 +598,16 @@ func OpenStore(dir string) (*Store, error) {
 		s.pools[n] = p
 	}
 	return s, nil
+}
+
+// SetLogger gives every pool the logger for the warnings about invalid
+// journals set aside (Pool.SetLogger).
+func (s *Store) SetLogger(log *slog.Logger) {
+	for _, p := range s.pools {
+		if p != nil {
+			p.SetLogger(log)
+		}
+	}
 }
 
 // Pool returns pool n, or nil if n is not a pool number.

@@ -33,9 +33,21 @@ package kvp
 //  3. Remove the journal and fsync the directory.
 //
 // Recovery runs under the locks whenever an operation (OpenPool included)
-// finds a journal. A journal that is short, unknown or fails its CRC was
-// cut off before step 1 finished, so the pool is untouched: it is removed.
-// (With the rename in step 1 that can only come from outside corruption.)
+// finds a journal. The journal names nothing but its pool's number (which
+// must be the pool of the journal's own name, .kvp_pool_<n>.journal) and
+// a slot and size within that pool's file: no path, so a replay can only
+// ever write to <dir>/.kvp_pool_<n>, and only within its current size plus
+// one record. A journal that is not a regular file (a symbolic link, say),
+// is short or long, unknown, of another pool or fails its CRC cannot come
+// from the protocol above (step 1 renames only complete journals into
+// place): it is refused whole, never replayed, and kept aside for
+// inspection as .kvp_pool_<n>.journal.rejected.<UTC time>, with a warning
+// in the log. The pool is then used as it is.
+//
+// Read-only readers (the CLI's list and get, ReadPool) never replay a
+// journal on disk: they replay a valid one on a copy of the file in memory
+// and show the result, which is what the next writer will produce.
+//
 // A valid journal is redone with guards, because other programs may have
 // appended records between the crash and the recovery:
 //
@@ -83,9 +95,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/fstrust"
 )
 
 type journalKind uint32
@@ -147,32 +162,56 @@ func (j *journal) marshal(pool int) []byte {
 	return b
 }
 
+// maxJournalSize bounds a journal's oldSize: far above any pool the
+// record cap allows, and low enough that no offset computed from it
+// overflows.
+const maxJournalSize = 1 << 40
+
 // unmarshalJournal decodes b; ok is false for anything but a complete,
 // consistent journal of this pool.
 func unmarshalJournal(b []byte, pool int) (j *journal, ok bool) {
+	j, err := decodeJournal(b, pool)
+	return j, err == nil
+}
+
+// decodeJournal decodes b, or says why it is not a complete, consistent
+// journal of this pool.
+func decodeJournal(b []byte, pool int) (*journal, error) {
 	le := binary.LittleEndian
-	if len(b) != journalSize || string(b[:8]) != journalMagic ||
-		le.Uint32(b[journalSize-4:]) != crc32.ChecksumIEEE(b[:journalSize-4]) ||
-		le.Uint32(b[8:]) != journalVersion || le.Uint32(b[12:]) != uint32(pool) {
-		return nil, false
+	switch {
+	case len(b) != journalSize:
+		return nil, fmt.Errorf("%d bytes, not %d", len(b), journalSize)
+	case string(b[:8]) != journalMagic:
+		return nil, errors.New("no journal magic")
+	case le.Uint32(b[journalSize-4:]) != crc32.ChecksumIEEE(b[:journalSize-4]):
+		return nil, errors.New("checksum mismatch")
+	case le.Uint32(b[8:]) != journalVersion:
+		return nil, fmt.Errorf("version %d, not %d", le.Uint32(b[8:]), journalVersion)
+	case le.Uint32(b[12:]) != uint32(pool):
+		return nil, fmt.Errorf("names pool %d, not its own pool %d", le.Uint32(b[12:]), pool)
 	}
-	j = &journal{
+	j := &journal{
 		kind:    journalKind(le.Uint32(b[16:])),
 		slot:    int64(le.Uint64(b[24:])),
 		oldSize: int64(le.Uint64(b[32:])),
 	}
 	copy(j.rec[:], b[journalHeader:])
 	copy(j.old[:], b[journalHeader+recordSize:])
-	if j.slot < 0 || j.oldSize < 0 || j.oldSize%recordSize != 0 {
-		return nil, false
+	if j.oldSize < 0 || j.oldSize > maxJournalSize || j.oldSize%recordSize != 0 ||
+		j.slot < 0 || j.slot > j.oldSize/recordSize {
+		return nil, fmt.Errorf("slot %d or size %d out of range", j.slot, j.oldSize)
 	}
+	ok := false
 	switch j.kind {
 	case kindReplace, kindDelete:
 		ok = j.slot*recordSize < j.oldSize
 	case kindAppend:
 		ok = j.slot*recordSize == j.oldSize
 	}
-	return j, ok
+	if !ok {
+		return nil, fmt.Errorf("kind %d does not fit slot %d of %d bytes", j.kind, j.slot, j.oldSize)
+	}
+	return j, nil
 }
 
 // crash calls the test hook at a crash point.
@@ -195,6 +234,9 @@ func (p *Pool) commit(j *journal) error {
 		if err := p.readRecord(j.slot*recordSize, &j.old); err != nil {
 			return err
 		}
+	}
+	if p.sim {
+		return p.apply(j, before.Size()) // a replay in memory: nothing to journal
 	}
 	if err := p.writeJournal(j); err != nil {
 		return err
@@ -280,8 +322,10 @@ func (p *Pool) touch(prev time.Time) error {
 		return err
 	}
 	if !fi.ModTime().After(prev) {
-		// By path: begin has made sure the path names our descriptor's file.
-		if err := os.Chtimes(p.path, time.Time{}, nextMtime(prev)); err != nil {
+		// By path: begin has made sure the path names our descriptor's
+		// file; should it have become a link since, the link's own time
+		// changes, not its target's.
+		if err := fstrust.SetMtime(p.path, nextMtime(prev)); err != nil {
 			p.fi = nil
 			return err
 		}
@@ -300,7 +344,7 @@ func (p *Pool) touch(prev time.Time) error {
 
 func (p *Pool) writeJournal(j *journal) error {
 	tmp := p.jpath + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createTemp(tmp)
 	if err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
@@ -321,6 +365,23 @@ func (p *Pool) writeJournal(j *journal) error {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	return nil
+}
+
+// createTemp creates path with O_EXCL, never through a symbolic link. What
+// is already there is a leftover of a writer that crashed before its
+// rename (we hold the pool's locks, so no live writer is using it) or
+// something planted: it is removed (a link itself, not its target) and the
+// creation tried once more.
+func createTemp(path string) (*os.File, error) {
+	const flag = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	f, err := fstrust.OpenFile(path, flag, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		f, err = fstrust.OpenFile(path, flag, 0o600)
+	}
+	return f, err
 }
 
 func (p *Pool) removeJournal() error {
@@ -345,22 +406,78 @@ func syncDir(dir string) error {
 	return err
 }
 
-// recoverJournal finishes or discards the update the journal describes.
+// recoverJournal finishes the update the journal describes, or sets an
+// invalid journal aside.
 func (p *Pool) recoverJournal() error {
-	b, err := os.ReadFile(p.jpath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	j, invalid, err := readJournal(p.jpath, p.n)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case invalid != nil:
+		return p.rejectJournal(invalid)
+	}
+	fi, err := p.f.Stat()
+	if err != nil {
 		return err
 	}
-	if j, ok := unmarshalJournal(b, p.n); ok {
-		fi, err := p.f.Stat()
-		if err != nil {
-			return err
-		}
-		if err := p.redo(j, fi.Size()); err != nil {
-			return err
-		}
+	if err := p.redo(j, fi.Size()); err != nil {
+		return err
 	}
 	return p.removeJournal()
+}
+
+// readJournal reads the journal at path, never through a symbolic link.
+// invalid says why what is there is not a journal of pool n; err is an
+// error reading it (fs.ErrNotExist if there is none).
+func readJournal(path string, n int) (j *journal, invalid, err error) {
+	f, err := fstrust.OpenFile(path, os.O_RDONLY, 0)
+	switch {
+	case errors.Is(err, fstrust.ErrSymlink):
+		return nil, errors.New("a symbolic link"), nil
+	case errors.Is(err, fstrust.ErrNotRegular):
+		return nil, errors.New("not a regular file"), nil
+	case err != nil:
+		return nil, nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, journalSize+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	j, invalid = decodeJournal(b, n)
+	return j, invalid, nil
+}
+
+// rejection is an invalid journal set aside.
+type rejection struct {
+	aside string
+	why   error
+}
+
+// rejectJournal renames the invalid journal aside, never to be replayed,
+// and warns about it.
+func (p *Pool) rejectJournal(why error) error {
+	aside := p.jpath + ".rejected." + time.Now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(p.jpath, aside); err != nil {
+		return fmt.Errorf("set invalid journal aside: %w", err)
+	}
+	if err := syncDir(p.dir); err != nil {
+		return fmt.Errorf("set invalid journal aside: %w", err)
+	}
+	r := rejection{aside: aside, why: why}
+	if p.log == nil {
+		p.unlogged = append(p.unlogged, r)
+		return nil
+	}
+	p.logRejected(r)
+	return nil
+}
+
+func (p *Pool) logRejected(r rejection) {
+	p.log.Warn("invalid pool journal refused, not replayed, kept for inspection",
+		"pool", PoolName(p.n), "journal", r.aside, "reason", r.why)
 }
 
 // redo applies j again with the guards described at the top of this file.

@@ -2,6 +2,7 @@ package kvp
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"sync"
@@ -35,9 +36,11 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	now     func() time.Time
+	max     int // records per pool
 
 	mu       sync.Mutex
 	reported map[string]bool // malformed-message classes already logged
+	full     [NumPools]bool  // pool-full warning given, not yet cleared
 }
 
 // ServiceConfig holds a Service's dependencies. Store and Facts are
@@ -49,9 +52,14 @@ type ServiceConfig struct {
 	IP      IPConfig   // nil: IP operations answer HV_E_FAIL
 	Log     *slog.Logger
 	Metrics *metrics.Metrics // nil: no metrics
+	// MaxRecords caps the records of each pool (--kvp.max-records): a
+	// SET of a new key into a full pool gets HV_E_FAIL. 0 means
+	// DefaultMaxRecords.
+	MaxRecords int
 }
 
-// NewService returns a Service serving cfg.Store.
+// NewService returns a Service serving cfg.Store. The store's own warnings
+// (a pool journal refused and set aside) go to cfg.Log too.
 func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store:    cfg.Store,
@@ -60,7 +68,11 @@ func NewService(cfg ServiceConfig) *Service {
 		log:      cfg.Log,
 		metrics:  cfg.Metrics,
 		now:      time.Now,
+		max:      cfg.MaxRecords,
 		reported: map[string]bool{},
+	}
+	if s.max <= 0 {
+		s.max = DefaultMaxRecords
 	}
 	if s.addrs == nil {
 		s.addrs = InterfaceAddrs
@@ -70,6 +82,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	f := cfg.Facts
 	s.facts.Store(&f)
+	if cfg.Store != nil && cfg.Log != nil {
+		cfg.Store.SetLogger(cfg.Log)
+	}
 	return s
 }
 
@@ -80,8 +95,8 @@ func (s *Service) SetFacts(f Facts) { s.facts.Store(&f) }
 // Facts returns the facts currently served.
 func (s *Service) Facts() Facts { return *s.facts.Load() }
 
-// Handle answers one request. It returns nil when the message must be
-// dropped rather than answered (wrong size: there is no request to reply to).
+// Handle answers one request. A message of the wrong size is answered
+// HV_E_FAIL too: the kernel counts it delivered and waits for a reply.
 func (s *Service) Handle(b []byte) []byte {
 	start := s.now()
 	op, pool := "unknown", "invalid"
@@ -99,8 +114,8 @@ func (s *Service) Handle(b []byte) []byte {
 // handle returns the reply bytes and the result label for metrics.
 func (s *Service) handle(b []byte) ([]byte, string) {
 	if len(b) != MsgSize {
-		s.malformed("size", "dropping message of wrong size", "bytes", len(b))
-		return nil, "dropped"
+		s.malformed("size", "message of wrong size; answered HV_E_FAIL", "bytes", len(b))
+		return failReply(b), "malformed"
 	}
 	op, pool := Op(b[offOp]), int(b[offPool])
 	if !op.Known() {
@@ -188,15 +203,54 @@ func (s *Service) set(pool int, kv KeyValue) (Status, Msg) {
 		s.log.Warn("refusing host write to the auto pool", "op", "set")
 		return StatusFail, Msg{}
 	}
-	err := s.store.Pool(pool).Set(kv.Key, kv.Value)
+	err := s.store.Pool(pool).SetMax(kv.Key, kv.Value, s.max)
 	switch {
 	case errors.Is(err, ErrEmptyKey), errors.Is(err, ErrTooLong):
 		return StatusInvalidArg, Msg{}
+	case errors.Is(err, ErrPoolFull):
+		s.poolFull(pool, err)
+		return StatusFail, Msg{}
 	case err != nil:
 		s.log.Error("set", "pool", PoolName(pool), "err", err)
 		return StatusFail, Msg{}
 	}
+	s.clearFull(pool)
 	return StatusOK, s.kv(kv.Key, kv.Value)
+}
+
+// poolFull counts a SET refused by the cap, and logs it at warning level
+// once until the pool drops below the cap again; repeats go to debug.
+func (s *Service) poolFull(pool int, err error) {
+	if s.metrics != nil {
+		s.metrics.KVPPoolFull.WithLabelValues(PoolName(pool)).Inc()
+	}
+	s.mu.Lock()
+	seen := s.full[pool]
+	s.full[pool] = true
+	s.mu.Unlock()
+	level := slog.LevelWarn
+	if seen {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, "pool full: refusing a new key (HV_E_FAIL); existing records kept, see --kvp.max-records",
+		"pool", PoolName(pool), "max_records", s.max, "err", err)
+}
+
+// clearFull re-arms the pool-full warning once a pool it was given for
+// is below the cap again (after a DELETE, or records removed by another
+// writer). It costs a look at the pool only while the warning stands.
+func (s *Service) clearFull(pool int) {
+	s.mu.Lock()
+	full := s.full[pool]
+	s.mu.Unlock()
+	if !full {
+		return
+	}
+	if n, err := s.store.Pool(pool).Len(); err == nil && n < s.max {
+		s.mu.Lock()
+		s.full[pool] = false
+		s.mu.Unlock()
+	}
 }
 
 func (s *Service) delete(pool int, key string) (Status, Msg) {
@@ -214,6 +268,7 @@ func (s *Service) delete(pool int, key string) (Status, Msg) {
 	case !found:
 		return StatusCont, Msg{}
 	}
+	s.clearFull(pool)
 	return StatusOK, Msg{KV: KeyValue{Key: key}}
 }
 
@@ -289,4 +344,13 @@ func resultLabel(st Status) string {
 		return "not_supported"
 	}
 	return "other"
+}
+
+// failReply is the HV_E_FAIL answer to a message that is not MsgSize
+// bytes: what came of it, in a whole message, with the status in front.
+func failReply(b []byte) []byte {
+	r := make([]byte, MsgSize)
+	copy(r, b)
+	binary.LittleEndian.PutUint32(r[offOp:], uint32(StatusFail)) // the error field overlays operation
+	return r
 }

@@ -24,6 +24,7 @@ type Metrics struct {
 
 	KVPRequests        *prometheus.CounterVec
 	KVPRequestDuration *prometheus.HistogramVec
+	KVPPoolFull        *prometheus.CounterVec
 }
 
 // New creates the registry and the agent-wide families. version and
@@ -57,6 +58,12 @@ func New(version, revision string) *Metrics {
 			// the top buckets show requests nearing the kernel's 5 s deadline.
 			Buckets: []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 4, 5},
 		}, []string{"operation"}),
+		KVPPoolFull: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Subsystem: "kvp",
+			Name:      "pool_full_total",
+			Help:      "Host SETs of a new key refused with HV_E_FAIL because the pool held --kvp.max-records records.",
+		}, []string{"pool"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace,
@@ -71,6 +78,7 @@ func New(version, revision string) *Metrics {
 		m.SubsystemRestarts,
 		m.KVPRequests,
 		m.KVPRequestDuration,
+		m.KVPPoolFull,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

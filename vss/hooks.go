@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/hvagent/hvagent/internal/fstrust"
 )
 
 // Hook arguments (SPEC §3.4).
@@ -66,10 +68,11 @@ func (h *Hooks) List() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vss: hooks: %w", err)
 	}
-	// Whoever can write the directory can swap a hook for a symlink to
-	// any root-owned program, which trusted() would accept.
-	if dfi, err := os.Stat(h.Dir); err != nil || !trusted(dfi) {
-		return nil, fmt.Errorf("vss: hooks directory %s is writable by others or not owned by the agent's user: no hook is run from it", h.Dir)
+	// Whoever can write the directory, or any directory above it, can
+	// swap a hook for a symlink to any root-owned program, which trusted()
+	// would accept: the whole path must pass the pool directory's rule.
+	if err := fstrust.CheckDir(h.Dir, os.Geteuid()); err != nil {
+		return nil, fmt.Errorf("vss: hooks directory %s: no hook is run from it: %w", h.Dir, err)
 	}
 	var names []string
 	for _, e := range ents {

@@ -28,6 +28,7 @@ func revision() string { return agent.Revision() }
 type daemonFlags struct {
 	kvpDevice  string
 	kvpPoolDir string
+	kvpMaxRecs int
 	vss        vssFlags
 	ipFlags    // netinfo paths: run_ipinfo.go
 	listen     string
@@ -54,6 +55,7 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs.SetOutput(io.Discard) // runDaemon prints the error, once
 	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
 	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
+	checkedVar(fs, &f.kvpMaxRecs, "kvp.max-records", strconv.Itoa(kvp.DefaultMaxRecords), "most records per pool; a host SET of a new key beyond it gets HV_E_FAIL", parseMaxRecords)
 	f.vss.register(fs)
 	f.ipFlags.register(fs)
 	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
@@ -174,7 +176,7 @@ func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*kvp.Subsyste
 	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, PoolDir: f.kvpPoolDir,
 		NewService: func(store *kvp.Store, facts kvp.Facts) *kvp.Service {
 			return kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m,
-				Log: log.With("subsystem", "kvp"), IP: ip, Addrs: ip.Addrs})
+				Log: log.With("subsystem", "kvp"), IP: ip, Addrs: ip.Addrs, MaxRecords: f.kvpMaxRecs})
 		}}
 	m.Registry.MustRegister(kvp.NewLazyCollector(sub.Store))
 	return sub, ip

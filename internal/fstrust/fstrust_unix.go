@@ -37,8 +37,10 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 		}
 	}
 	if err != nil {
-		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			err = ErrSymlink
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
+			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				err = ErrSymlink
+			}
 		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
