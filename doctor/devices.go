@@ -65,8 +65,9 @@ func kvpDevice(path string) device {
 		daemons: []string{"hv_kvp_daemon", "hypervkvpd"}, unit: "hv-kvp-daemon.service (hypervkvpd.service on Fedora and RHEL)"}
 }
 
-// vssDevice is the VSS node; for the default path, the alias some
-// FreeBSD releases create counts too, as for the agent.
+// vssDevice is the VSS node; for the default path, the alias name (no
+// FreeBSD release creates it; an administrator's symlink may) counts too,
+// as for the agent.
 func vssDevice(path string, env Env) device {
 	if path == vss.DefaultDevice {
 		if _, err := env.Stat(path); errors.Is(err, fs.ErrNotExist) {

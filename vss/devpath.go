@@ -7,9 +7,10 @@ import (
 	"os"
 )
 
-// statDevice finds the VSS device: path, or for the default path the
-// alias some FreeBSD releases create. When neither exists the error names
-// both, rather than the default with the alias's stat error.
+// statDevice finds the VSS device: path, or for the default path, when
+// it does not exist, AliasDevice, a name no FreeBSD kernel creates but an
+// administrator's symlink may provide. When neither exists the error
+// names both, rather than the default with the alias's stat error.
 func statDevice(path string) (string, fs.FileInfo, error) {
 	return statDeviceOr(path, DefaultDevice, AliasDevice)
 }

@@ -32,7 +32,22 @@ const (
 	// MaxMaxFrozen bounds --vss.max-frozen: a snapshot takes seconds, and
 	// the freezer's own deadline must fit poll(2)'s int milliseconds.
 	MaxMaxFrozen = time.Hour
-	// DefaultMaxFrozen is --vss.max-frozen's default.
+	// DefaultMaxFrozen is --vss.max-frozen's default. A THAW can be lost
+	// for good: FreeBSD's hv_vss gives each request 15 s (TIMEOUT_LIMIT,
+	// sys/dev/hyperv/utilities/hv_snapshot.c), and hv_vss_timeout
+	// withdraws one the agent has not read by then, so the auto-thaw alone
+	// ends that freeze. How long Hyper-V holds a guest frozen is not
+	// documented; the bounds that are: the host's backup runs on Windows
+	// VSS, which gives a writer 60 s from Freeze to Thaw by default and
+	// aborts the shadow copy after that (CVssWriter::OnFreeze,
+	// dwTimeoutFreeze of CVssWriter::Initialize), and lets a provider hold
+	// writes for at most 10 s while it cuts the snapshot
+	// (VSS_E_HOLD_WRITES_TIMEOUT). A THAW the host still sends comes well
+	// inside 60 s; after that the backup has failed on the host too, and
+	// staying frozen only stalls the guest. Linux waits 900 s for the
+	// FREEZE reply (VSS_FREEZE_TIMEOUT, drivers/hv/hv_snapshot.c): that
+	// bounds answering FREEZE, not the time frozen, and the host's
+	// window above still applies.
 	DefaultMaxFrozen = 60 * time.Second
 )
 

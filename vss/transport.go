@@ -8,7 +8,12 @@ import (
 	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
-// Device paths: the FreeBSD kernel's name and its older alias.
+// Device paths. DefaultDevice is the only name FreeBSD's hv_vss creates
+// for the daemon (FS_VSS_DEV_NAME in sys/dev/hyperv/utilities/
+// hv_snapshot.h; the other, hv_appvss_dev, belongs to applications).
+// AliasDevice is accepted as a name only: no FreeBSD release creates it,
+// but a symlink an administrator made, or an older third-party setup, may
+// point there. It is tried when DefaultDevice does not exist.
 const (
 	DefaultDevice = "/dev/hv_fsvss_dev"
 	AliasDevice   = "/dev/hv_fsfreeze_dev"
