@@ -27,14 +27,16 @@ cross:
 	GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/freebsd-amd64/hvagent ./cmd/hvagent
 	GOOS=freebsd GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/freebsd-arm64/hvagent ./cmd/hvagent
 
-# dist/hvagent-$(VERSION)-freebsd-{amd64,arm64}.pkg, for "pkg add", from
-# the port skeleton in packaging/freebsd/sysutils/hvagent (cmd/mkpkg).
+# dist/FreeBSD:$(FREEBSD_MAJOR):{amd64,aarch64}/hvagent-$(VERSION).pkg, for
+# "pkg add", from the port skeleton in packaging/freebsd/sysutils/hvagent
+# (cmd/mkpkg): a directory per pkg ABI, each one "pkg repo" can publish.
+PKG_ABIS := FreeBSD:$(FREEBSD_MAJOR):amd64 FreeBSD:$(FREEBSD_MAJOR):aarch64
 package: cross
 	for arch in amd64 arm64; do \
 		$(GO) run ./cmd/mkpkg -bin $(DIST)/freebsd-$$arch/hvagent -arch $$arch \
 			-version $(VERSION) -freebsd $(FREEBSD_MAJOR) -mtime $(SOURCE_DATE_EPOCH) -o $(DIST) || exit 1; \
 	done
-	$(GO) run ./cmd/mkpkg -verify $(DIST)/hvagent-$(VERSION)-freebsd-amd64.pkg $(DIST)/hvagent-$(VERSION)-freebsd-arm64.pkg
+	$(GO) run ./cmd/mkpkg -verify $(foreach abi,$(PKG_ABIS),'$(DIST)/$(abi)/hvagent-$(VERSION).pkg')
 
 demo:
 	$(GO) build -o $(DIST)/hvsim ./cmd/hvsim && exec $(DIST)/hvsim

@@ -1,8 +1,11 @@
 // Command mkpkg builds the FreeBSD package of hvagent from any system with
-// Go: hvagent-<version>-freebsd-<arch>.pkg, a file "pkg add" installs.
+// Go: <abi>/hvagent-<version>.pkg, a file "pkg add" installs, in a
+// directory of its own for each pkg ABI, which "pkg repo" turns into a
+// repository for that ABI.
 //
 //	mkpkg -bin dist/freebsd-amd64/hvagent -arch amd64 -version 0.1.0 -o dist
-//	mkpkg -verify dist/hvagent-0.1.0-freebsd-amd64.pkg
+//	    (writes dist/FreeBSD:14:amd64/hvagent-0.1.0.pkg)
+//	mkpkg -verify dist/FreeBSD:14:amd64/hvagent-0.1.0.pkg
 //
 // What goes into the package comes from the port skeleton in
 // packaging/freebsd/sysutils/hvagent: metadata from its Makefile and
@@ -40,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.osMajor, "freebsd", 14, "FreeBSD major version the package is for (its ABI)")
 	fs.StringVar(&o.version, "version", "", "package version; must equal DISTVERSION of the port")
 	fs.Int64Var(&o.mtime, "mtime", 0, "modification time of the entries, in Unix seconds (SOURCE_DATE_EPOCH)")
-	fs.StringVar(&o.outDir, "o", "dist", "output directory")
+	fs.StringVar(&o.outDir, "o", "dist", "output directory; the package goes into its ABI's directory below it")
 	verify := fs.Bool("verify", false, "check the packages named as arguments instead of building one")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,7 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// verifyFiles reads each package and checks it against its manifests.
+// verifyFiles reads each package and checks it against its manifests and
+// against the directory it is in.
 func verifyFiles(paths []string, stdout, stderr io.Writer) int {
 	status := 0
 	for _, p := range paths {
@@ -92,6 +96,13 @@ func verifyFile(path string) error {
 	for _, e := range a.Verify() {
 		merr = multierror.Append(merr, e)
 	}
+	// "pkg repo DIR" makes one catalogue of every package below DIR,
+	// which pkg then offers to machines of one ABI: a package in another
+	// ABI's directory would be offered to machines it cannot run on.
+	if dir := filepath.Base(filepath.Dir(path)); dir != a.Manifest.ABI {
+		merr = multierror.Append(merr, fmt.Errorf("the package is for %s but in the directory %q; "+
+			"each ABI has a directory of its own, named as the ABI", a.Manifest.ABI, dir))
+	}
 	return merr.ErrorOrNil()
 }
 
@@ -111,12 +122,16 @@ func build(o options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+	// One directory per ABI, named as the ABI, the ${ABI} of a pkg.conf
+	// repository URL; in it the name pkg create gives a package,
+	// NAME-VERSION.pkg (hash_file in libpkg's pkg_create.c).
+	dir := filepath.Join(o.outDir, pkg.Manifest.ABI)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("%s-%s-freebsd-%s.pkg", pkg.Manifest.Name, pkg.Manifest.Version, o.goarch)
-	out := filepath.Join(o.outDir, name)
-	tmp, err := os.CreateTemp(o.outDir, name+".*")
+	name := fmt.Sprintf("%s-%s.pkg", pkg.Manifest.Name, pkg.Manifest.Version)
+	out := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
 		return "", err
 	}

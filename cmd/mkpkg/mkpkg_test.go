@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,8 +70,8 @@ func TestPackage(t *testing.T) {
 				t.Fatalf("mkpkg %q: exit %d\n%s", args, code, stderr.String())
 			}
 			pkgPath := strings.TrimSpace(stdout.String())
-			if want := filepath.Join(dir, "hvagent-"+agent.Version+"-freebsd-"+tt.goarch+".pkg"); pkgPath != want {
-				t.Fatalf("mkpkg wrote %q, want %q", pkgPath, want)
+			if want := filepath.Join(dir, tt.abi, "hvagent-"+agent.Version+".pkg"); pkgPath != want {
+				t.Fatalf("mkpkg wrote %q, want %q: a directory per ABI, the name pkg create gives", pkgPath, want)
 			}
 			f, err := os.Open(pkgPath)
 			if err != nil {
@@ -84,10 +86,13 @@ func TestPackage(t *testing.T) {
 				t.Error(e)
 			}
 			checkManifest(t, a.Manifest, tt.abi)
+			checkMessages(t, a.Entries[1].Data, port)
 			checkPaths(t, a, port)
+			checkExamples(t, a)
 			checkBinary(t, a, tt.machine, absRoot)
 			checkRCScript(t, a)
 			checkLibarchive(t, pkgPath, a)
+			checkVerifyDir(t, pkgPath, tt.abi)
 		})
 	}
 }
@@ -121,11 +126,14 @@ func checkPaths(t *testing.T, a *pkgbuild.Archive, port *pkgbuild.Port) {
 		t.Errorf("archive files (-want +got)\n-%q\n+%q", want, got)
 	}
 	modes := map[string]int64{
-		"/usr/local/sbin/hvagent":                      0o555,
-		"/usr/local/etc/rc.d/hvagent":                  0o555,
-		"/usr/local/share/man/man8/hvagent.8.gz":       0o444,
-		"/usr/local/etc/hvagent/web-config.yml.sample": 0o600,
-		"/usr/local/etc/devd/hvagent.conf":             0o444,
+		"/usr/local/sbin/hvagent":                                                 0o555,
+		"/usr/local/etc/rc.d/hvagent":                                             0o555,
+		"/usr/local/share/man/man8/hvagent.8.gz":                                  0o444,
+		"/usr/local/etc/hvagent/web-config.yml.sample":                            0o600,
+		"/usr/local/etc/devd/hvagent.conf":                                        0o444,
+		"/usr/local/share/examples/hvagent/prometheus/hvagent-alerts.yml":         0o444,
+		"/usr/local/share/examples/hvagent/grafana/hvagent-dashboard.json":        0o444,
+		"/usr/local/share/examples/hvagent/vss.d/50-postgresql-checkpoint.sample": 0o444,
 	}
 	for name, mode := range modes {
 		if e, ok := a.Find(name); !ok || e.Header.Mode != mode {
@@ -134,6 +142,112 @@ func checkPaths(t *testing.T, a *pkgbuild.Archive, port *pkgbuild.Port) {
 	}
 	if a.Manifest.Scripts["post-install"] == "" || !strings.Contains(a.Manifest.Scripts["post-install"], "web-config.yml'") {
 		t.Errorf("no post-install script for the @sample entries: %q", a.Manifest.Scripts)
+	}
+}
+
+// hereDocs returns the here-documents of a pkg-message and the type of
+// the object each is in, read with a regular expression rather than
+// pkgbuild.ParseMessages, so that the test does not check the parser
+// against itself.
+var hereDocRE = regexp.MustCompile(`(?ms)^\{ type: (\w+)\n\s*message: <<([A-Z]+)\n(.*?)\n([A-Z]+)\n\}`)
+
+// checkMessages parses +MANIFEST as JSON, as pkg does, and compares its
+// "messages" with the here-documents of the port's pkg-message, byte for
+// byte. The port's message has no $VARIABLE and no white space around
+// its text, so the two are equal as written.
+func checkMessages(t *testing.T, manifest []byte, port *pkgbuild.Port) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(port.Dir, "pkg-message"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []pkgbuild.Message
+	for _, m := range hereDocRE.FindAllStringSubmatch(string(src), -1) {
+		if m[2] != m[4] {
+			t.Fatalf("pkg-message: here-document %s closed by %s", m[2], m[4])
+		}
+		want = append(want, pkgbuild.Message{Type: m[1], Message: m[3]})
+	}
+	if len(want) != 2 || strings.ContainsAny(string(src), "$") {
+		t.Fatalf("pkg-message: %d here-documents, want an install and a remove message without $", len(want))
+	}
+	var top struct {
+		Messages []map[string]any `json:"messages"`
+	}
+	if err := json.Unmarshal(manifest, &top); err != nil {
+		t.Fatalf("+MANIFEST is not JSON: %v", err)
+	}
+	var got []pkgbuild.Message
+	for _, m := range top.Messages {
+		text, _ := m["message"].(string)
+		typ, _ := m["type"].(string)
+		got = append(got, pkgbuild.Message{Type: typ, Message: text})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("+MANIFEST messages (-want +got)\n-%q\n+%q", want, got)
+	}
+	// pkg delete prints the remove message: it names every configuration
+	// file that an edit keeps (each @sample target).
+	for _, e := range port.Plist {
+		if target := e.Target(); target != "" {
+			conf := path.Join("/usr/local", target)
+			if !slices.ContainsFunc(got, func(m pkgbuild.Message) bool {
+				return m.Type == "remove" && strings.Contains(m.Message, conf)
+			}) {
+				t.Errorf("no remove message names %s, which pkg delete keeps when it was edited", conf)
+			}
+		}
+	}
+}
+
+// checkExamples checks that the alert rules, the dashboard and the VSS
+// hook are examples under share/examples/hvagent, and that etc/hvagent
+// holds nothing but the @sample configuration.
+func checkExamples(t *testing.T, a *pkgbuild.Archive) {
+	t.Helper()
+	for _, p := range a.Paths() {
+		if rest, ok := strings.CutPrefix(p, "/usr/local/etc/hvagent/"); ok && rest != "web-config.yml.sample" {
+			t.Errorf("%s is in etc/hvagent; only the @sample configuration belongs there, examples go to share/examples/hvagent", p)
+		}
+	}
+	for _, rel := range []string{"prometheus/hvagent-alerts.yml", "grafana/hvagent-dashboard.json", "vss.d/50-postgresql-checkpoint.sample"} {
+		if _, ok := a.Find("/usr/local/share/examples/hvagent/" + rel); !ok {
+			t.Errorf("no example %s in /usr/local/share/examples/hvagent", rel)
+		}
+	}
+	if _, ok := a.Manifest.Directories["/usr/local/etc/hvagent/vss.d"]; !ok {
+		t.Error("the package does not own the hooks directory /usr/local/etc/hvagent/vss.d")
+	}
+}
+
+// checkVerifyDir runs mkpkg -verify on the package where mkpkg wrote it,
+// and on a copy in the directory of another ABI, which it must refuse:
+// "pkg repo" on that directory would offer the package to machines that
+// cannot run it.
+func checkVerifyDir(t *testing.T, pkgPath, abi string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run([]string{"-verify", pkgPath}, &out, &errb); code != 0 {
+		t.Errorf("mkpkg -verify %s: exit %d\n%s", pkgPath, code, errb.String())
+	}
+	other := "FreeBSD:14:aarch64"
+	if abi == other {
+		other = "FreeBSD:14:amd64"
+	}
+	wrong := filepath.Join(t.TempDir(), other, filepath.Base(pkgPath))
+	data, err := os.ReadFile(pkgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(wrong), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrong, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"-verify", wrong}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "is for "+abi) {
+		t.Errorf("mkpkg -verify on a %s package in %s: exit %d, %q; want a refusal", abi, other, code, errb.String())
 	}
 }
 
@@ -220,6 +334,8 @@ func TestPortMakefile(t *testing.T) {
 	if port.Vars["USES"] != "go:modules" || port.Vars["USE_RC_SUBR"] != "hvagent" {
 		t.Errorf("USES = %q, USE_RC_SUBR = %q", port.Vars["USES"], port.Vars["USE_RC_SUBR"])
 	}
+	checkLicense(t, port)
+	checkExamplesOption(t, port)
 	pages, err := filepath.Glob(filepath.Join(root, "man", "*.[1-9]"))
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("no man pages: %v", err)
@@ -270,5 +386,83 @@ func TestRunUsage(t *testing.T) {
 	code := run([]string{"-root", root, "-bin", bin, "-arch", "amd64", "-version", "9.9.9", "-o", dir}, &out, &errb)
 	if code != 1 || !regexp.MustCompile(`DISTVERSION is`).MatchString(errb.String()) {
 		t.Errorf("mkpkg with a version the port does not have: exit %d, %q", code, errb.String())
+	}
+}
+
+// checkLicense checks that the port's LICENSE has its LICENSE_FILE, the
+// BSD 2-Clause licence at the root of the source tree, which the ports
+// framework (Mk/bsd.licenses.mk) installs with the package.
+func checkLicense(t *testing.T, port *pkgbuild.Port) {
+	t.Helper()
+	if port.Vars["LICENSE"] != "BSD2CLAUSE" || port.Vars["LICENSE_FILE"] != "${WRKSRC}/LICENSE" {
+		t.Errorf("LICENSE = %q, LICENSE_FILE = %q; want BSD2CLAUSE and ${WRKSRC}/LICENSE", port.Vars["LICENSE"], port.Vars["LICENSE_FILE"])
+	}
+	b, err := os.ReadFile(filepath.Join(root, "LICENSE"))
+	if err != nil {
+		t.Fatalf("the port says LICENSE_FILE=${WRKSRC}/LICENSE: %v", err)
+	}
+	text := strings.Join(strings.Fields(string(b)), " ")
+	for _, want := range []string{
+		"BSD 2-Clause License",
+		"Redistribution and use in source and binary forms, with or without modification, are permitted provided that the following conditions are met:",
+		"1. Redistributions of source code must retain the above copyright notice",
+		"2. Redistributions in binary form must reproduce the above copyright notice",
+		"THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS \"AS IS\"",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "3. ") {
+		t.Error("LICENSE has a third clause; the port says BSD2CLAUSE")
+	}
+}
+
+// checkExamplesOption checks the EXAMPLES option as ports have it: in
+// OPTIONS_DEFINE, the examples installed by post-install-EXAMPLES-on
+// only, and every pkg-plist line under EXAMPLESDIR behind
+// %%PORTEXAMPLES%%, so that the option off leaves them all out.
+func checkExamplesOption(t *testing.T, port *pkgbuild.Port) {
+	t.Helper()
+	if !slices.Contains(strings.Fields(port.Vars["OPTIONS_DEFINE"]), "EXAMPLES") {
+		t.Errorf("OPTIONS_DEFINE = %q, want EXAMPLES in it", port.Vars["OPTIONS_DEFINE"])
+	}
+	mk, err := os.ReadFile(filepath.Join(port.Dir, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, target, ok := strings.Cut(string(mk), "\npost-install-EXAMPLES-on:\n")
+	if !ok {
+		t.Fatal("the port's Makefile has no post-install-EXAMPLES-on target")
+	}
+	target, _, _ = strings.Cut(target, "\n\n")
+	var examples []string
+	for _, e := range port.Plist {
+		if rel, ok := strings.CutPrefix(e.Path, "share/examples/hvagent/"); ok {
+			examples = append(examples, e.Path)
+			if !strings.Contains(target, "${WRKSRC}/packaging/"+rel) || !strings.Contains(target, "${EXAMPLESDIR}/"+path.Dir(rel)) {
+				t.Errorf("post-install-EXAMPLES-on does not install packaging/%s into ${EXAMPLESDIR}/%s", rel, path.Dir(rel))
+			}
+		}
+	}
+	if len(examples) == 0 {
+		t.Fatal("pkg-plist has no examples")
+	}
+	f, err := os.Open(filepath.Join(port.Dir, "pkg-plist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	without, err := pkgbuild.ParsePlist(f, pkgbuild.PlistSub("hvagent", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(without) != len(port.Plist)-len(examples) {
+		t.Errorf("with EXAMPLES off pkg-plist has %d entries, want %d (all but %q)", len(without), len(port.Plist)-len(examples), examples)
+	}
+	for _, e := range without {
+		if strings.HasPrefix(e.Path, "share/examples/") {
+			t.Errorf("%s is installed with EXAMPLES off; put %%%%PORTEXAMPLES%%%% before it", e.Path)
+		}
 	}
 }

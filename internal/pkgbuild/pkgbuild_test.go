@@ -36,7 +36,7 @@ sbin/hvagent
 		},
 	},
 		{name: "unknown keyword", in: "@exec echo hi\n", err: "not supported"},
-		{name: "substitution", in: "%%ETCDIR%%/x\n", err: "substitutions"},
+		{name: "unknown substitution", in: "%%FOODIR%%/x\n", err: "PLIST_SUB does not hold"},
 		{name: "unclean", in: "sbin/../etc/x\n", err: "not a clean path"},
 		{name: "escape", in: "../x\n", err: "not a clean path"},
 		{name: "dot", in: "@dir .\n", err: "not a clean path"},
@@ -49,7 +49,7 @@ sbin/hvagent
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParsePlist(strings.NewReader(tt.in))
+			got, err := ParsePlist(strings.NewReader(tt.in), PlistSub("x", true))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.err)
@@ -69,11 +69,36 @@ sbin/hvagent
 	}
 }
 
+// TestPlistSub checks the PLIST_SUB forms of pkg-plist: the directories,
+// and an example line that the EXAMPLES option turns into a comment.
+func TestPlistSub(t *testing.T) {
+	in := "@dir %%ETCDIR%%\n%%ETCDIR%%/a.sample\n%%PORTEXAMPLES%%%%EXAMPLESDIR%%/b.yml\n%%DATADIR%%/c\n"
+	for _, tt := range []struct {
+		examples bool
+		want     []string
+	}{
+		{true, []string{"etc/x", "etc/x/a.sample", "share/examples/x/b.yml", "share/x/c"}},
+		{false, []string{"etc/x", "etc/x/a.sample", "share/x/c"}},
+	} {
+		entries, err := ParsePlist(strings.NewReader(in), PlistSub("x", tt.examples))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Path)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("EXAMPLES %v: (-want +got)\n-%q\n+%q", tt.examples, tt.want, got)
+		}
+	}
+}
+
 func FuzzParsePlist(f *testing.F) {
 	f.Add("sbin/x\n@dir etc/x\n@sample(root,wheel,0600) etc/x/a.sample\n")
 	f.Add("@(,,0444) a\n@comment x\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		entries, err := ParsePlist(strings.NewReader(s))
+		entries, err := ParsePlist(strings.NewReader(s), PlistSub("x", true))
 		if err != nil {
 			return
 		}
@@ -83,36 +108,6 @@ func FuzzParsePlist(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestParseMessages(t *testing.T) {
-	in := `[
-{ type: install
-  message: <<EOM
-Enable it:
-  sysrc x_enable=YES
-EOM
-}
-{
-  message: <<EOT
-always
-EOT
-}
-]
-`
-	got, err := ParseMessages(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Message{{Type: "install", Message: "Enable it:\n  sysrc x_enable=YES"}, {Message: "always"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("(-want +got)\n-%q\n+%q", want, got)
-	}
-	for _, bad := range []string{"{\n message: <<EOM\nno end\n", "{\n message: plain\n}\n", "garbage\n"} {
-		if _, err := ParseMessages(bad); err == nil {
-			t.Errorf("ParseMessages(%q) succeeded", bad)
-		}
-	}
 }
 
 func TestABI(t *testing.T) {
@@ -127,24 +122,6 @@ func TestABI(t *testing.T) {
 	}
 	if _, _, err := ABI("riscv64", 14); err == nil {
 		t.Error("ABI(riscv64) succeeded")
-	}
-}
-
-func TestManifestEncoding(t *testing.T) {
-	m := Manifest{Name: "x", Desc: "100% naïve\nline", Messages: []Message{{Message: "50% é"}}}
-	b, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(b, []byte(`"desc":"100%25 na%c3%afve\nline"`)) {
-		t.Errorf("desc not encoded as libpkg does: %s", b)
-	}
-	got, err := UnmarshalManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Desc != m.Desc || got.Messages[0].Message != m.Messages[0].Message {
-		t.Errorf("round trip: %+v", got)
 	}
 }
 

@@ -39,11 +39,17 @@ func (e Entry) Target() string {
 // this port uses -- plain paths, @comment, @dir, @sample and the
 // @keyword(owner,group,mode) form -- and refuses anything else rather
 // than build a package that differs from what the ports tree would.
-func ParsePlist(r io.Reader) ([]Entry, error) {
+//
+// Each %%NAME%% of sub is replaced first, as the ports framework does with
+// PLIST_SUB (PlistSub), so that "%%PORTEXAMPLES%%%%EXAMPLESDIR%%/x"
+// becomes "share/examples/NAME/x" or, with the EXAMPLES option off,
+// "@comment share/examples/NAME/x". A %%NAME%% that sub does not hold is
+// an error.
+func ParsePlist(r io.Reader, sub map[string]string) ([]Entry, error) {
 	var entries []Entry
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		line := strings.TrimSpace(substitute(sc.Text(), sub))
 		if line == "" || strings.HasPrefix(line, "@comment") {
 			continue
 		}
@@ -81,7 +87,7 @@ func parsePlistLine(line string) (Entry, error) {
 		return e, fmt.Errorf("%q: one path per line, without spaces", line)
 	}
 	if strings.Contains(line, "%%") {
-		return e, fmt.Errorf("%q: plist substitutions are not supported; write the path", line)
+		return e, fmt.Errorf("%q: a %%%%NAME%%%% substitution that PLIST_SUB does not hold", line)
 	}
 	if p := path.Clean(line); p != line || strings.HasPrefix(p, "../") || p == ".." || p == "." || p == "/" {
 		return e, fmt.Errorf("%q: not a clean path", line)
@@ -111,4 +117,52 @@ func (e *Entry) parseAttrs(s string) error {
 		e.Mode = fs.FileMode(m)
 	}
 	return nil
+}
+
+// PlistSub returns the PLIST_SUB substitutions of the ports framework
+// (Mk/bsd.port.mk) for a port named portName, with the EXAMPLES option
+// (Mk/bsd.options.mk: on unless NOPORTEXAMPLES) on or off: the
+// directories relative to PREFIX and PORTEXAMPLES, "" or "@comment ".
+func PlistSub(portName string, examples bool) map[string]string {
+	sub := map[string]string{
+		"ETCDIR":       "etc/" + portName,
+		"EXAMPLESDIR":  "share/examples/" + portName,
+		"DOCSDIR":      "share/doc/" + portName,
+		"DATADIR":      "share/" + portName,
+		"PORTEXAMPLES": "",
+	}
+	if !examples {
+		sub["PORTEXAMPLES"] = "@comment "
+	}
+	return sub
+}
+
+// substitute replaces each %%NAME%% of line whose NAME is in sub.
+func substitute(line string, sub map[string]string) string {
+	if !strings.Contains(line, "%%") {
+		return line
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(line, "%%")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(line[i+2:], "%%")
+		if j < 0 {
+			break
+		}
+		name := line[i+2 : i+2+j]
+		v, ok := sub[name]
+		if !ok {
+			b.WriteString(line[:i+2])
+			line = line[i+2:]
+			continue
+		}
+		b.WriteString(line[:i])
+		b.WriteString(v)
+		line = line[i+2+j+2:]
+	}
+	b.WriteString(line)
+	return b.String()
 }

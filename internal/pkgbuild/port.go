@@ -37,17 +37,36 @@ func LoadPort(dir string) (*Port, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if p.Plist, err = ParsePlist(f); err != nil {
+	// The package mkpkg builds is the port's with its default options:
+	// EXAMPLES on.
+	if p.Plist, err = ParsePlist(f, PlistSub(p.Vars["PORTNAME"], true)); err != nil {
 		return nil, err
 	}
 	msg, err := os.ReadFile(filepath.Join(dir, "pkg-message"))
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	if p.Messages, err = ParseMessages(string(msg)); err != nil {
+	if p.Messages, err = ParseMessages(string(msg), p.messageVars()); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// messageVars returns the variables pkg create expands in pkg-message
+// (pkg_message_from_str in libpkg's pkg.c registers PREFIX, PKGNAME,
+// PKGORIGIN and MAINTAINER with the UCL parser), as the port sets them.
+func (p *Port) messageVars() map[string]string {
+	prefix := p.Vars["PREFIX"]
+	if prefix == "" {
+		prefix = "/usr/local"
+	}
+	category, _, _ := strings.Cut(p.Vars["CATEGORIES"], " ")
+	return map[string]string{
+		"PREFIX":     prefix,
+		"PKGNAME":    p.Vars["PORTNAME"],
+		"PKGORIGIN":  category + "/" + p.Vars["PORTNAME"],
+		"MAINTAINER": p.Vars["MAINTAINER"],
+	}
 }
 
 // Var returns the value of a Makefile variable, or an error naming it.
@@ -96,45 +115,4 @@ func readMakeVars(path string) (map[string]string, error) {
 		line = ""
 	}
 	return vars, sc.Err()
-}
-
-// ParseMessages reads a pkg-message in the UCL form the ports tree uses,
-// restricted to what this port writes: a list of objects, each with an
-// optional "type:" line and a "message: <<EOM" here-document.
-func ParseMessages(s string) ([]Message, error) {
-	var msgs []Message
-	var cur *Message
-	lines := strings.Split(s, "\n")
-	for i := 0; i < len(lines); i++ {
-		line := strings.TrimSpace(lines[i])
-		switch {
-		case line == "" || line == "[" || line == "]":
-		case strings.HasPrefix(line, "{"):
-			msgs = append(msgs, Message{})
-			cur = &msgs[len(msgs)-1]
-			if rest := strings.TrimSpace(line[1:]); strings.HasPrefix(rest, "type:") {
-				cur.Type = strings.Trim(strings.TrimSpace(strings.TrimPrefix(rest, "type:")), `",`)
-			}
-		case strings.HasPrefix(line, "type:") && cur != nil:
-			cur.Type = strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "type:")), `",`)
-		case strings.HasPrefix(line, "message:") && cur != nil:
-			tag, ok := strings.CutPrefix(strings.TrimSpace(strings.TrimPrefix(line, "message:")), "<<")
-			if !ok {
-				return nil, fmt.Errorf("pkg-message line %d: want message: <<EOM", i+1)
-			}
-			var body []string
-			for i++; i < len(lines) && lines[i] != tag; i++ {
-				body = append(body, lines[i])
-			}
-			if i == len(lines) {
-				return nil, fmt.Errorf("pkg-message: here-document %s not terminated", tag)
-			}
-			cur.Message = strings.Join(body, "\n")
-		case strings.HasPrefix(line, "}"):
-			cur = nil
-		default:
-			return nil, fmt.Errorf("pkg-message line %d: %q is not understood", i+1, line)
-		}
-	}
-	return msgs, nil
 }
