@@ -1,0 +1,118 @@
+//go:build freebsd
+
+package vf
+
+// A FreeBSD-native test of the devd client: the package's own dialer and
+// record reader on devd's real seqpacket socket, and the package's parser
+// on what the kernel reports for an epair(4) the test creates and
+// destroys. It needs root, a running devd(8) and epair(4); without them it
+// skips, except under CI=true (.github/workflows/freebsd.yml), where it
+// fails.
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nativeNeed skips the test with why unless ok, or fails it under CI=true.
+func nativeNeed(t *testing.T, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but the FreeBSD-native test cannot run: %s", why)
+	}
+	t.Skipf("skipping FreeBSD-native test: %s", why)
+}
+
+// devdEvents collects the notifications read from devd, parsed by
+// ParseEvent.
+type devdEvents struct {
+	ch chan Event
+}
+
+// want waits for a notification of system, subsystem and type.
+func (d *devdEvents) want(t *testing.T, system, subsystem, typ string) Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-d.ch:
+			if e.System == system && e.Subsystem == subsystem && e.Type == typ {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s %s %s notification from devd within 30 s", system, subsystem, typ)
+		}
+	}
+}
+
+func TestNativeDevdIFNETEvents(t *testing.T) {
+	nativeNeed(t, os.Geteuid() == 0, "needs root to create an epair interface")
+	_, err := exec.LookPath("ifconfig")
+	nativeNeed(t, err == nil, "ifconfig not found")
+	_, err = os.Stat(DefaultDevdSocket)
+	nativeNeed(t, err == nil, "devd is not running: "+DefaultDevdSocket+" is missing")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := dialDevd(ctx, DefaultDevdSocket)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	d := &devdEvents{ch: make(chan Event, 256)}
+	done := make(chan error, 1)
+	go func() {
+		done <- readRecords(ctx, c, func(line []byte) {
+			e, err := ParseEvent(line)
+			if err != nil {
+				return // attach/detach/nomatch lines of other devices
+			}
+			select {
+			case d.ch <- e:
+			default: // a burst of unrelated events; the test reads on
+			}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done; c.Close() })
+
+	out, err := exec.Command("ifconfig", "epair", "create").CombinedOutput()
+	nativeNeed(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
+	a := strings.TrimSpace(string(out)) // epairNa; its peer is epairNb
+	if !strings.HasPrefix(a, "epair") || !strings.HasSuffix(a, "a") {
+		t.Fatalf("ifconfig epair create printed %q, want epairNa", a)
+	}
+	b := strings.TrimSuffix(a, "a") + "b"
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			_ = exec.Command("ifconfig", a, "destroy").Run()
+		}
+	})
+
+	// if_attach posts "!system=IFNET subsystem=<if> type=ATTACH" for both
+	// ends (sys/net/if.c, if_attach_internal: devctl_notify("IFNET", ...)).
+	e := d.want(t, "IFNET", a, "ATTACH")
+	if e.Data != nil {
+		t.Errorf("IFNET ATTACH of %s carries data %v, want none", a, e.Data)
+	}
+	d.want(t, "IFNET", b, "ATTACH")
+
+	if out, err := exec.Command("ifconfig", a, "destroy").CombinedOutput(); err != nil {
+		t.Fatalf("ifconfig %s destroy: %v\n%s", a, err, out)
+	}
+	destroyed = true
+	d.want(t, "IFNET", a, "DETACH")
+	d.want(t, "IFNET", b, "DETACH")
+
+	select {
+	case err := <-done:
+		t.Fatalf("devd connection ended early: %v", err)
+	default:
+	}
+}
