@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"time"
 )
 
@@ -17,6 +18,10 @@ type Loop struct {
 	log    *slog.Logger
 	now    func() time.Time
 	done   chan struct{}
+	// onPanic, when set, receives a panic recovered from a handler or
+	// from Go's work: this Loop is a subsystem's view of the shared one
+	// (Supervisor), and a panic fails that subsystem alone.
+	onPanic func(*PanicError)
 }
 
 // NewLoop returns a loop with room for queue pending events.
@@ -35,6 +40,7 @@ func NewLoop(log *slog.Logger, queue int) *Loop {
 // Post queues fn to run on the loop. It blocks while the queue is full and
 // returns false, without queuing, once the loop has stopped.
 func (l *Loop) Post(fn func()) bool {
+	fn = l.guard(fn)
 	select {
 	case <-l.done:
 		return false
@@ -51,6 +57,7 @@ func (l *Loop) Post(fn func()) bool {
 // Go runs work on its own goroutine and then posts then, if not nil, to
 // the loop. This is how a handler starts anything that can block.
 func (l *Loop) Go(work func(), then func()) {
+	work = l.guard(work)
 	go func() {
 		work()
 		if then != nil {
@@ -75,10 +82,45 @@ func (l *Loop) Run(ctx context.Context) {
 			return
 		case fn := <-l.events:
 			start := l.now()
-			fn()
+			l.handle(fn)
 			if d := l.now().Sub(start); d > slowHandler {
 				l.log.Warn("event handler blocked the loop", "duration", d)
 			}
 		}
+	}
+}
+
+// handle runs one handler. A panic that no subsystem's view caught (a
+// SIGHUP refresh, say) is logged with its stack, and the loop goes on:
+// KVP and VSS must not stop with it.
+func (l *Loop) handle(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.log.Error("event handler panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// view returns the shared loop as one subsystem sees it: the same queue,
+// with panics in its handlers and work passed to onPanic.
+func (l *Loop) view(onPanic func(*PanicError)) *Loop {
+	v := *l
+	v.onPanic = onPanic
+	return &v
+}
+
+// guard wraps fn to recover a panic and hand it to onPanic.
+func (l *Loop) guard(fn func()) func() {
+	if l.onPanic == nil || fn == nil {
+		return fn
+	}
+	return func() {
+		defer func() {
+			if v := recover(); v != nil {
+				l.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
+			}
+		}()
+		fn()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,6 +60,27 @@ func IsFinal(err error) bool {
 		errors.Is(err, fs.ErrPermission) ||
 		errors.Is(err, syscall.EPERM) ||
 		errors.Is(err, errors.ErrUnsupported)
+}
+
+// PanicError is a panic recovered from a subsystem, in its Run or in work
+// it gave the loop. The supervisor restarts the subsystem, as after any
+// transient failure; the others go on.
+type PanicError struct {
+	Value any
+	Stack []byte // where it panicked (runtime/debug.Stack)
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// runSafely runs sub, turning a panic into a *PanicError. Deferred calls
+// in Run have run by then: the VSS subsystem has thawed.
+func runSafely(ctx context.Context, sub Subsystem, env *Env) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return sub.Run(ctx, env)
 }
 
 // Backoff bounds the wait between restarts.
@@ -129,11 +151,25 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 	lastErr := "" // the same failure again is logged at debug level only
 	for {
 		readyAt.Store(0)
-		env := &Env{Loop: s.Loop, Log: log, ready: func() {
+		// A panic in work this run gave the loop is logged where it is
+		// caught and ends the run; one in Run itself, runSafely returns.
+		runCtx, stop := context.WithCancelCause(ctx)
+		loop := s.Loop.view(func(p *PanicError) {
+			log.Error("subsystem panicked on the event loop", "panic", p.Value, "stack", string(p.Stack))
+			stop(p)
+		})
+		env := &Env{Loop: loop, Log: log, ready: func() {
 			up.Set(1)
 			readyAt.CompareAndSwap(0, time.Now().UnixNano())
 		}}
-		err := sub.Run(ctx, env)
+		err := runSafely(runCtx, sub, env)
+		var p *PanicError
+		if errors.As(err, &p) {
+			log.Error("subsystem panicked", "panic", p.Value, "stack", string(p.Stack))
+		} else if cause := context.Cause(runCtx); errors.As(cause, &p) {
+			err = p // already logged
+		}
+		stop(nil)
 		up.Set(0)
 		if at := readyAt.Load(); at != 0 {
 			everReady = true
@@ -161,7 +197,7 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 		failures++
 		wait := b.wait(failures)
 		level := slog.LevelError
-		if msg := fmt.Sprint(err); msg == lastErr {
+		if msg := fmt.Sprint(err); msg == lastErr && p == nil {
 			level = slog.LevelDebug
 		} else {
 			lastErr = msg
