@@ -36,20 +36,48 @@ type devdEvents struct {
 	ch chan Event
 }
 
-// want waits for a notification of system, subsystem and type.
-func (d *devdEvents) want(t *testing.T, system, subsystem, typ string) Event {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
+// waitFor waits up to d for a notification of system, subsystem and type.
+func (d *devdEvents) waitFor(system, subsystem, typ string, within time.Duration) (Event, bool) {
+	timeout := time.After(within)
 	for {
 		select {
 		case e := <-d.ch:
 			if e.System == system && e.Subsystem == subsystem && e.Type == typ {
-				return e
+				return e, true
 			}
 		case <-timeout:
-			t.Fatalf("no %s %s %s notification from devd within 30 s", system, subsystem, typ)
+			return Event{}, false
 		}
 	}
+}
+
+// want requires a notification of system, subsystem and type.
+func (d *devdEvents) want(t *testing.T, system, subsystem, typ string) Event {
+	t.Helper()
+	e, ok := d.waitFor(system, subsystem, typ, 30*time.Second)
+	if !ok {
+		t.Fatalf("no %s %s %s notification from devd within 30 s", system, subsystem, typ)
+	}
+	return e
+}
+
+// createEpair makes an epair(4) and returns its two ends; cleanup
+// destroys it unless the test did.
+func createEpair(t *testing.T) (a, b string, destroyed *bool) {
+	t.Helper()
+	out, err := exec.Command("ifconfig", "epair", "create").CombinedOutput()
+	nativeNeed(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
+	a = strings.TrimSpace(string(out)) // epairNa; its peer is epairNb
+	if !strings.HasPrefix(a, "epair") || !strings.HasSuffix(a, "a") {
+		t.Fatalf("ifconfig epair create printed %q, want epairNa", a)
+	}
+	destroyed = new(bool)
+	t.Cleanup(func() {
+		if !*destroyed {
+			_ = exec.Command("ifconfig", a, "destroy").Run()
+		}
+	})
+	return a, strings.TrimSuffix(a, "a") + "b", destroyed
 }
 
 func TestNativeDevdIFNETEvents(t *testing.T) {
@@ -81,23 +109,29 @@ func TestNativeDevdIFNETEvents(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-done; c.Close() })
 
-	out, err := exec.Command("ifconfig", "epair", "create").CombinedOutput()
-	nativeNeed(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
-	a := strings.TrimSpace(string(out)) // epairNa; its peer is epairNb
-	if !strings.HasPrefix(a, "epair") || !strings.HasSuffix(a, "a") {
-		t.Fatalf("ifconfig epair create printed %q, want epairNa", a)
-	}
-	b := strings.TrimSuffix(a, "a") + "b"
-	destroyed := false
-	t.Cleanup(func() {
-		if !destroyed {
-			_ = exec.Command("ifconfig", a, "destroy").Run()
-		}
-	})
-
+	// devd accepts a new client from its own loop, so events of the
+	// first instants after connecting may go only to the clients it
+	// already had. An epair whose ATTACH never arrives is destroyed and
+	// another one made; once one arrives, the connection is live.
+	//
 	// if_attach posts "!system=IFNET subsystem=<if> type=ATTACH" for both
-	// ends (sys/net/if.c, if_attach_internal: devctl_notify("IFNET", ...)).
-	e := d.want(t, "IFNET", a, "ATTACH")
+	// ends (sys/net/if.c, if_attach_internal: devctl_notify("IFNET", ...)),
+	// and if_detach "type=DETACH".
+	var a, b string
+	var destroyed *bool
+	var e Event
+	for attempt := 1; ; attempt++ {
+		a, b, destroyed = createEpair(t)
+		var ok bool
+		if e, ok = d.waitFor("IFNET", a, "ATTACH", 5*time.Second); ok {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("no IFNET ATTACH from devd for %d epairs in a row", attempt)
+		}
+		_ = exec.Command("ifconfig", a, "destroy").Run()
+		*destroyed = true
+	}
 	if e.Data != nil {
 		t.Errorf("IFNET ATTACH of %s carries data %v, want none", a, e.Data)
 	}
@@ -106,7 +140,7 @@ func TestNativeDevdIFNETEvents(t *testing.T) {
 	if out, err := exec.Command("ifconfig", a, "destroy").CombinedOutput(); err != nil {
 		t.Fatalf("ifconfig %s destroy: %v\n%s", a, err, out)
 	}
-	destroyed = true
+	*destroyed = true
 	d.want(t, "IFNET", a, "DETACH")
 	d.want(t, "IFNET", b, "DETACH")
 
