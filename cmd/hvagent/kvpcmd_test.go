@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestVisible(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain value, ünïcödé", "plain value, ünïcödé"},
+		{"esc\x1b[2J", `esc\x1b[2J`},
+		{"bel\a", `bel\a`},
+		{"cr\roverwrite", `cr\roverwrite`},
+		{"nul\x00\x00", `nul\x00\x00`},
+		{"tab\tnl\n", `tab\tnl\n`},
+		{"del\x7f", `del\x7f`},
+		{"bad\xff\xfeutf8", `bad\xff\xfeutf8`},
+		{"csi\u009b31m", `csi\u009b31m`},
+		{"bidi\u202eevil", `bidi\u202eevil`},
+		{`back\slash`, `back\\slash`},
+		{"replacement char \ufffd is printable", "replacement char \ufffd is printable"},
+	} {
+		if got := visible(tc.in); got != tc.want {
+			t.Errorf("visible(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// rawPoolRecord is one 2560-byte pool record with key and value copied
+// in as they are (SPEC §2.4).
+func rawPoolRecord(key, value string) []byte {
+	b := make([]byte, 2560)
+	copy(b, key)
+	copy(b[512:], value)
+	return b
+}
+
+// TestKVPOutputEscaped: what the host or another writer puts in a pool
+// reaches the administrator's terminal as visible escapes, never as
+// control sequences; --json keeps the exact strings.
+func TestKVPOutputEscaped(t *testing.T) {
+	dir := t.TempDir()
+	values := map[string]string{
+		"esc":  "title\x1b]0;owned\x07 \x1b[2J",
+		"bel":  "ring\a",
+		"cr":   "shown\rhidden",
+		"utf8": "bad \xff\xfe bytes",
+	}
+	var recs [][]byte
+	for _, k := range []string{"esc", "bel", "cr", "utf8"} {
+		recs = append(recs, rawPoolRecord(k, values[k]))
+	}
+	// NUL-padded: the value ends at the first NUL, the rest is padding.
+	padded := rawPoolRecord("nulpad", "short")
+	copy(padded[512+10:], "\x1b[31mafter the NUL")
+	recs = append(recs, padded)
+	if err := os.WriteFile(filepath.Join(dir, ".kvp_pool_0"), bytes.Join(recs, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	safe := func(t *testing.T, out string) {
+		t.Helper()
+		if !utf8.ValidString(out) {
+			t.Errorf("output is not valid UTF-8: %q", out)
+		}
+		for _, r := range out {
+			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+				t.Fatalf("control character %U reached the terminal: %q", r, out)
+			}
+		}
+	}
+	out, errOut, code := hvagent(t, "kvp", "list", "--pool", "external", "--pool-dir", dir)
+	if code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	safe(t, out)
+	for _, want := range []string{`title\x1b]0;owned\a \x1b[2J`, `ring\a`, `shown\rhidden`, `bad \xff\xfe bytes`, "nulpad  short\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = hvagent(t, "kvp", "get", "--pool", "external", "--pool-dir", dir, "esc")
+	if code != 0 || out != `title\x1b]0;owned\a \x1b[2J`+"\n" {
+		t.Errorf("get: exit %d, %q", code, out)
+	}
+	safe(t, out)
+
+	out, _, code = hvagent(t, "kvp", "list", "--json", "--pool", "external", "--pool-dir", dir)
+	var listed []listedRecord
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || code != 0 {
+		t.Fatalf("list --json: exit %d, %v", code, err)
+	}
+	for _, r := range listed {
+		if want, ok := values[r.Key]; ok && r.Value != string([]rune(want)) {
+			// JSON strings are Unicode: encoding/json spells each byte of
+			// invalid UTF-8 as U+FFFD, as []rune does.
+			t.Errorf("--json %s = %q, want %q", r.Key, r.Value, want)
+		}
+	}
+	out, _, code = hvagent(t, "kvp", "get", "--json", "--pool", "external", "--pool-dir", dir, "cr")
+	var got listedRecord
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || got.Value != values["cr"] {
+		t.Errorf("get --json: exit %d, %v, %+v", code, err, got)
+	}
+}
+
+// poolJournal builds a pool journal from its documented layout (kvp's
+// pool_journal.go): a replace of slot with rec, old the slot's bytes.
+func poolJournal(pool, kind uint32, slot, oldSize uint64, rec, old []byte) []byte {
+	b := make([]byte, 40+2*2560+4)
+	le := binary.LittleEndian
+	copy(b, "HVKVPJNL")
+	le.PutUint32(b[8:], 2)
+	le.PutUint32(b[12:], pool)
+	le.PutUint32(b[16:], kind)
+	le.PutUint64(b[24:], slot)
+	le.PutUint64(b[32:], oldSize)
+	copy(b[40:], rec)
+	copy(b[40+2560:], old)
+	le.PutUint32(b[len(b)-4:], crc32.ChecksumIEEE(b[:len(b)-4]))
+	return b
+}
+
+// dirSnapshot records every entry of dir (and dir itself): mode, size,
+// mtime and content.
+func dirSnapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	add := func(p string) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		if fi.IsDir() {
+			b = nil
+		}
+		snap[p] = fi.Mode().String() + " " + fi.ModTime().Format(time.RFC3339Nano) + " " + string(b)
+	}
+	add(dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		add(filepath.Join(dir, e.Name()))
+	}
+	return snap
+}
+
+// TestKVPReadCommandsWriteNothing: list and get on a directory left by
+// an older daemon (loose modes) with a crash-interrupted update leave
+// every mode, mtime and byte as it was, and show the update done.
+func TestKVPReadCommandsWriteNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pool")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	a, b := rawPoolRecord("Role", "web"), rawPoolRecord("Tier", "gold")
+	if err := os.WriteFile(filepath.Join(dir, ".kvp_pool_1"), append(a, b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, ".kvp_pool_1"), 0o644)
+	j := poolJournal(1, 1, 1, 2*2560, rawPoolRecord("Tier", "platinum"), b) // replace, not applied
+	if err := os.WriteFile(filepath.Join(dir, ".kvp_pool_1.journal"), j, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Unix(1_300_000_000, 0)
+	for _, p := range []string{".kvp_pool_1", ".kvp_pool_1.journal", ""} {
+		os.Chtimes(filepath.Join(dir, p), old, old)
+	}
+	before := dirSnapshot(t, dir)
+
+	out, errOut, code := hvagent(t, "kvp", "list", "--pool", "guest", "--pool-dir", dir)
+	if code != 0 || !strings.Contains(out, "Tier  platinum") || !strings.Contains(errOut, "crash interrupted") {
+		t.Errorf("list: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	out, _, code = hvagent(t, "kvp", "get", "--pool", "guest", "--pool-dir", dir, "Tier")
+	if code != 0 || out != "platinum\n" {
+		t.Errorf("get: exit %d, %q", code, out)
+	}
+	after := dirSnapshot(t, dir)
+	for p, v := range before {
+		if after[p] != v {
+			t.Errorf("%s changed:\n\t%.60q\n\t%.60q", p, v, after[p])
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d entries before, %d after: %v", len(before), len(after), after)
+	}
+	// A writer completes the update, as list said.
+	if _, errOut, code := hvagent(t, "kvp", "set", "--pool", "guest", "--pool-dir", dir, "New", "1"); code != 0 {
+		t.Fatalf("set: exit %d: %s", code, errOut)
+	}
+	out, _, _ = hvagent(t, "kvp", "get", "--pool", "guest", "--pool-dir", dir, "Tier")
+	if out != "platinum\n" {
+		t.Errorf("after set, Tier = %q", out)
+	}
+}
+
+func TestKVPDirectoryTrustAndCap(t *testing.T) {
+	open := filepath.Join(t.TempDir(), "pool")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(open, 0o770)
+	for _, args := range [][]string{
+		{"kvp", "list", "--pool-dir", open},
+		{"kvp", "set", "--pool", "guest", "--pool-dir", open, "k", "v"},
+	} {
+		_, errOut, code := hvagent(t, args...)
+		if code != 1 || !strings.Contains(errOut, "chmod go-w "+open) {
+			t.Errorf("%s in a group-writable directory: exit %d, %q", args[1], code, errOut)
+		}
+	}
+	if ents, _ := os.ReadDir(open); len(ents) != 0 {
+		t.Errorf("%d files created in the untrusted directory", len(ents))
+	}
+
+	dir := t.TempDir()
+	set := func(k, v string) (string, int) {
+		_, errOut, code := hvagent(t, "kvp", "set", "--max-records", "2", "--pool", "guest", "--pool-dir", dir, k, v)
+		return errOut, code
+	}
+	for _, k := range []string{"a", "b"} {
+		if errOut, code := set(k, "1"); code != 0 {
+			t.Fatalf("set %s: exit %d: %s", k, code, errOut)
+		}
+	}
+	if errOut, code := set("c", "1"); code != 1 || !strings.Contains(errOut, "pool full") {
+		t.Errorf("set beyond --max-records: exit %d, %q", code, errOut)
+	}
+	if errOut, code := set("a", "2"); code != 0 {
+		t.Errorf("replace in a full pool: exit %d, %q", code, errOut)
+	}
+	out, _, _ := hvagent(t, "kvp", "list", "--json", "--pool", "guest", "--pool-dir", dir)
+	var recs []listedRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 2 || recs[0].Value != "2" {
+		t.Errorf("records after the refused set: %+v, %v", recs, err)
+	}
+	for _, bad := range []string{"0", "-1", "many", "1000001"} {
+		_, errOut, code := hvagent(t, "run", "--kvp.max-records="+bad, "--help")
+		if code != exitUsage || !strings.Contains(errOut, "kvp.max-records") {
+			t.Errorf("--kvp.max-records=%s: exit %d, %q", bad, code, errOut)
+		}
+	}
+}
