@@ -202,12 +202,12 @@ func (mg *manager) launch(hn string, act func(context.Context) []actionResult) {
 
 // baseRulesBlock reports why the base devd rules forbid acting now.
 func (mg *manager) baseRulesBlock() error {
-	active, err := BaseRulesActive(mg.baseRules)
+	d, err := BaseRulesActive(mg.baseRules)
 	switch {
 	case err != nil:
 		return err
-	case active:
-		return fmt.Errorf("the base devd rules in %s became active", mg.baseRules)
+	case d.Active:
+		return fmt.Errorf("the base devd rules became active: %s", d)
 	}
 	return nil
 }

@@ -25,18 +25,19 @@ func (s *Subsystem) decide(ctx context.Context, transparent bool) decision {
 	if s.cfg.Mode == ModeObserve {
 		return decision{why: "--vf.mode=observe"}
 	}
-	active, err := BaseRulesActive(s.cfg.BaseRules)
+	rules, err := BaseRulesActive(s.cfg.BaseRules)
 	if err != nil {
 		return decision{why: fmt.Sprintf("cannot tell whether the base devd rules are active (%v); observing only", err)}
 	}
-	if active {
-		return decision{why: "the base system's hyperv_vfattach/hyperv_vfup devd rules in " + s.cfg.BaseRules +
-			" are active; comment them out (see hvagent(8)), restart devd, and send hvagent SIGHUP to let it manage the VF"}
+	if rules.Active {
+		return decision{why: "the base system's hyperv_vfattach/hyperv_vfup devd rules are active: " + rules.String() +
+			"; disable them (see hvagent(8)), restart devd, and send hvagent SIGHUP to let it manage the VF"}
 	}
 	if transparent {
 		return decision{why: "hw.hn.vf_transparent=1: hn(4) brings the VF up itself; nothing to manage"}
 	}
-	return decision{managing: true, why: "non-transparent VF mode and no base devd rules", delay: readVFDelay(ctx, s.cfg.Runner)}
+	return decision{managing: true, why: "non-transparent VF mode and no base devd rules: " + rules.String(),
+		delay: readVFDelay(ctx, s.cfg.Runner)}
 }
 
 // bootTriggers is what a boot in manage mode must catch up on: devd ran

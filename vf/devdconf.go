@@ -1,0 +1,392 @@
+package vf
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+)
+
+// devd.conf(5) as devd(8) reads it: the tokens of sbin/devd/token.l and
+// the grammar of sbin/devd/parse.y (FreeBSD 14). Statements, not lines:
+// a string may span lines, and comments are tokens like any other.
+
+// devdKind is a token of sbin/devd/token.l.
+type devdKind int
+
+const (
+	tokEOF devdKind = iota
+	tokSemicolon
+	tokBegin // {
+	tokEnd   // }
+	tokNumber
+	tokString
+	tokID
+	tokOptions
+	tokSet
+	tokDirectory
+	tokPidFile
+	tokAttach
+	tokDetach
+	tokDeviceName
+	tokMediaType
+	tokClass
+	tokSubdevice
+	tokAction
+	tokMatch
+	tokNomatch
+	tokNotify
+)
+
+// devdKeywords are token.l's keyword rules. They come before the ID rule,
+// so a word of exactly this text is the keyword (flex takes the earlier
+// of two equally long matches).
+var devdKeywords = map[string]devdKind{
+	"options": tokOptions, "set": tokSet, "directory": tokDirectory, "pid-file": tokPidFile,
+	"attach": tokAttach, "detach": tokDetach, "device-name": tokDeviceName,
+	"media-type": tokMediaType, "class": tokClass, "subdevice": tokSubdevice,
+	"action": tokAction, "match": tokMatch, "nomatch": tokNomatch, "notify": tokNotify,
+}
+
+type devdToken struct {
+	kind devdKind
+	text string // a STRING's value, an ID's or keyword's word
+	num  int    // a NUMBER's value
+	line int    // where the token starts
+}
+
+// lexDevd splits src into tokens as token.l does. It cannot fail:
+// a byte no rule matches is skipped (flex's default rule echoes it to
+// stdout, and devd goes on), so stray characters are ignored.
+func lexDevd(src []byte) []devdToken {
+	var toks []devdToken
+	line := 1
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '\n':
+			line++
+			i++
+		case c == ';':
+			toks = append(toks, devdToken{kind: tokSemicolon, line: line})
+			i++
+		case c == '{':
+			toks = append(toks, devdToken{kind: tokBegin, line: line})
+			i++
+		case c == '}':
+			toks = append(toks, devdToken{kind: tokEnd, line: line})
+			i++
+		case c == '#' || c == '/' && i+1 < len(src) && src[i+1] == '/':
+			// "#.*$" and "\/\/.*$": "$" is flex's trailing context "\n",
+			// so a comment on a last line without a newline is no comment.
+			nl := bytes.IndexByte(src[i:], '\n')
+			if nl < 0 {
+				i++
+				break
+			}
+			i += nl
+		case c == '/' && i+1 < len(src) && src[i+1] == '*':
+			// "\/\*([^*]|(\*+([^*\/])))*\*+\/" ends at the first "*/"
+			// after the opening; unterminated, it is no comment.
+			end := bytes.Index(src[i+2:], []byte("*/"))
+			if end < 0 {
+				i++
+				break
+			}
+			n := i + 2 + end + 2
+			line += bytes.Count(src[i:n], []byte("\n"))
+			i = n
+		case c >= '0' && c <= '9':
+			j := i
+			for j < len(src) && src[j] >= '0' && src[j] <= '9' {
+				j++
+			}
+			toks = append(toks, devdToken{kind: tokNumber, num: atoi(src[i:j]), line: line})
+			i = j
+		case c == '"':
+			// "\"[^\"]+\"": at least one byte, newlines included, no escape
+			// for the quote itself. "" or an unclosed quote is no string.
+			end := bytes.IndexByte(src[i+1:], '"')
+			if end <= 0 {
+				i++
+				break
+			}
+			n := i + 1 + end + 1
+			toks = append(toks, devdToken{kind: tokString, text: devdString(src[i:n]), line: line})
+			line += bytes.Count(src[i:n], []byte("\n"))
+			i = n
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+			j := i + 1
+			for j < len(src) && isDevdIDByte(src[j]) {
+				j++
+			}
+			word := string(src[i:j])
+			kind, ok := devdKeywords[word]
+			if !ok {
+				kind = tokID
+			}
+			toks = append(toks, devdToken{kind: kind, text: word, line: line})
+			i = j
+		default:
+			i++
+		}
+	}
+	return append(toks, devdToken{kind: tokEOF, line: line})
+}
+
+// isDevdIDByte: the tail of token.l's "[A-Za-z][A-Za-z0-9_-]*".
+func isDevdIDByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// atoi is FreeBSD's atoi(3), (int)strtol(s, NULL, 10): strtol saturates
+// at LONG_MAX and the conversion to a 32-bit int keeps the low bits.
+func atoi(digits []byte) int {
+	var v int64
+	for _, d := range digits {
+		if v > (math.MaxInt64-int64(d-'0'))/10 {
+			v = math.MaxInt64
+			break
+		}
+		v = v*10 + int64(d-'0')
+	}
+	return int(int32(v))
+}
+
+// isCSpace is isspace(3) in the C locale, which devd does not change.
+func isCSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// devdString is the value of a STRING token tok (quotes included), as
+// token.l's action builds it: a backslash-newline and the white space
+// after it vanish, and the value is a C string, so it ends at a NUL.
+func devdString(tok []byte) string {
+	at := func(i int) byte { // flex NUL-terminates yytext
+		if i < len(tok) {
+			return tok[i]
+		}
+		return 0
+	}
+	n := bytes.IndexByte(tok, 0) // strlen(yytext)
+	if n < 0 {
+		n = len(tok)
+	}
+	var out []byte
+	for i := 1; i <= n-2; i++ {
+		if at(i) == '\\' && at(i+1) == '\n' {
+			i += 2
+			for isCSpace(at(i)) {
+				i++
+			}
+		}
+		out = append(out, at(i))
+	}
+	if z := bytes.IndexByte(out, 0); z >= 0 {
+		out = out[:z]
+	}
+	return string(out)
+}
+
+// devdStmtKind is what a statement inside a rule block does.
+type devdStmtKind int
+
+const (
+	stmtMatch  devdStmtKind = iota // match "var" "regex" and its shorthands
+	stmtMedia                      // media-type "type"
+	stmtAction                     // action "command"
+)
+
+// devdStmt is one match or action of a rule, as written.
+type devdStmt struct {
+	kind  devdStmtKind
+	name  string // the variable a match tests
+	value string // the regex, media type or command
+	line  int
+}
+
+// devdItem is one top-level statement of a file, in file order: an
+// option (directory, pid-file, set) or a rule block.
+type devdItem struct {
+	option string // "directory", "pid-file", "set"; empty for a rule
+	name   string // the variable of a set option
+	value  string // the option's string
+	rule   *DevdRule
+}
+
+// DevdParseError is a file devd(8) refuses: it exits with "Cannot parse
+// FILE at line N" (sbin/devd/devd.cc, config::parse_one_file), so no rule
+// of any file runs.
+type DevdParseError struct {
+	File string
+	Line int
+	Near string // the offending token
+}
+
+func (e *DevdParseError) Error() string {
+	return fmt.Sprintf("devd cannot parse %s at line %d (near %s): devd(8) exits on this configuration", e.File, e.Line, e.Near)
+}
+
+// devdParser is a recursive-descent reading of parse.y, which has no
+// error recovery: the first unexpected token ends the parse.
+type devdParser struct {
+	file string
+	toks []devdToken
+	pos  int
+}
+
+// parseDevd parses one file's text as devd's yyparse does. Empty rule
+// blocks parse but, as in parse.y, add no rule.
+func parseDevd(file string, src []byte) ([]devdItem, error) {
+	p := &devdParser{file: file, toks: lexDevd(src)}
+	var items []devdItem
+	for p.peek().kind != tokEOF {
+		switch t := p.next(); t.kind {
+		case tokOptions:
+			opts, err := p.options()
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, opts...)
+		case tokAttach, tokDetach, tokNomatch, tokNotify:
+			r, err := p.block(t)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				items = append(items, devdItem{rule: r})
+			}
+		default:
+			return nil, p.fail(t)
+		}
+	}
+	return items, nil
+}
+
+func (p *devdParser) peek() devdToken { return p.toks[p.pos] }
+
+func (p *devdParser) next() devdToken {
+	t := p.toks[p.pos]
+	if t.kind != tokEOF {
+		p.pos++
+	}
+	return t
+}
+
+func (p *devdParser) fail(t devdToken) error {
+	near := t.text
+	switch t.kind {
+	case tokEOF:
+		near = "end of file"
+	case tokString:
+		near = fmt.Sprintf("%q", t.text)
+	case tokNumber:
+		near = fmt.Sprint(t.num)
+	case tokSemicolon:
+		near = `";"`
+	case tokBegin:
+		near = `"{"`
+	case tokEnd:
+		near = `"}"`
+	}
+	return &DevdParseError{File: p.file, Line: t.line, Near: near}
+}
+
+// expect consumes the next token if it is of kind k.
+func (p *devdParser) expect(k devdKind) (devdToken, error) {
+	t := p.next()
+	if t.kind != k {
+		return t, p.fail(t)
+	}
+	return t, nil
+}
+
+// options: OPTIONS BEGINBLOCK option+ ENDBLOCK SEMICOLON, after OPTIONS.
+func (p *devdParser) options() ([]devdItem, error) {
+	if _, err := p.expect(tokBegin); err != nil {
+		return nil, err
+	}
+	var items []devdItem
+	for {
+		t := p.next()
+		var it devdItem
+		switch t.kind {
+		case tokDirectory, tokPidFile:
+			it.option = t.text
+		case tokSet:
+			id, err := p.expect(tokID)
+			if err != nil {
+				return nil, err
+			}
+			it.option, it.name = "set", id.text
+		case tokEnd:
+			if len(items) == 0 { // options needs at least one option
+				return nil, p.fail(t)
+			}
+			_, err := p.expect(tokSemicolon)
+			return items, err
+		default:
+			return nil, p.fail(t)
+		}
+		s, err := p.expect(tokString)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(tokSemicolon); err != nil {
+			return nil, err
+		}
+		it.value = s.text
+		items = append(items, it)
+	}
+}
+
+// block: KIND NUMBER BEGINBLOCK match_or_action* ENDBLOCK SEMICOLON,
+// after KIND.
+func (p *devdParser) block(kw devdToken) (*DevdRule, error) {
+	prio, err := p.expect(tokNumber)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.expect(tokBegin); err != nil {
+		return nil, err
+	}
+	r := &DevdRule{Kind: kw.text, Priority: prio.num, File: p.file, Line: kw.line}
+	for {
+		t := p.next()
+		st := devdStmt{line: t.line}
+		switch t.kind {
+		case tokEnd:
+			if _, err := p.expect(tokSemicolon); err != nil {
+				return nil, err
+			}
+			if len(r.stmts) == 0 {
+				return nil, nil
+			}
+			return r, nil
+		case tokMatch:
+			v, err := p.expect(tokString)
+			if err != nil {
+				return nil, err
+			}
+			st.kind, st.name = stmtMatch, v.text
+		case tokDeviceName, tokClass, tokSubdevice:
+			st.kind, st.name = stmtMatch, t.text
+		case tokMediaType:
+			st.kind, st.name = stmtMedia, t.text
+		case tokAction:
+			st.kind = stmtAction
+		default:
+			return nil, p.fail(t)
+		}
+		s, err := p.expect(tokString)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(tokSemicolon); err != nil {
+			return nil, err
+		}
+		st.value = s.text
+		r.stmts = append(r.stmts, st)
+	}
+}
