@@ -26,6 +26,9 @@ type Subsystem struct {
 	NewService func(*Store, Facts) *Service
 	// LookupFQDN resolves the FQDN for the auto pool; nil uses LookupFQDN.
 	LookupFQDN func(context.Context) string
+	// OpenTransport connects and registers; nil uses Open(ctx, Device,
+	// Version). Tests pass OpenVia with a model of the FreeBSD driver.
+	OpenTransport func(context.Context) (Transport, error)
 
 	built atomic.Pointer[Service] // built by Run (start.go)
 	store atomic.Pointer[Store]
@@ -37,12 +40,18 @@ func (s *Subsystem) Name() string { return "kvp" }
 // Run implements agent.Subsystem. Requests are answered on this goroutine,
 // never through the loop, so nothing another subsystem does on the loop
 // can push a reply past the kernel's 5-second deadline.
+//
+// Every request read is answered before the next read, even one that
+// cannot be used (HV_E_FAIL): on FreeBSD a read the driver delivered and
+// the daemon did not answer wedges the device (hv_kvp.c keeps
+// daemon_busy set and the next read sleeps forever). When no reply can be
+// written, Run returns and the device is closed, which clears the state.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	svc, err := s.service(ctx, env)
 	if err != nil {
 		return err
 	}
-	t, err := Open(ctx, s.Device, s.Version)
+	t, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,22 +62,29 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	for {
 		n, err := t.Read(ctx, buf)
 		switch {
+		case err == nil, errors.Is(err, ErrWrongSize):
+			// A message is owed a reply, even if ctx just ended.
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, ErrWrongSize):
-			svc.Handle(buf[:n]) // counts and logs the drop
-			continue
-		case err != nil:
+		default:
 			return err
 		}
-		reply := svc.Handle(buf[:n])
-		if reply == nil {
-			continue
-		}
-		if err := t.Write(reply); err != nil {
+		err = t.Write(svc.Handle(buf[:n]))
+		switch {
+		case errors.Is(err, ErrReplyRefused):
+			env.Log.Warn("the driver refused a reply; the host already has its answer", "err", err)
+		case err != nil:
 			return fmt.Errorf("kvp: reply: %w", err)
 		}
 	}
+}
+
+// open connects to the kernel: OpenTransport if set, else Open.
+func (s *Subsystem) open(ctx context.Context) (Transport, error) {
+	if s.OpenTransport != nil {
+		return s.OpenTransport(ctx)
+	}
+	return Open(ctx, s.Device, s.Version)
 }
 
 // Refresh implements agent.Refresher: it re-reads uname and resolves the

@@ -25,6 +25,11 @@ type Transport interface {
 // ErrWrongSize reports a datagram that is not MsgSize bytes; it is dropped.
 var ErrWrongSize = errors.New("kvp: message of wrong size")
 
+// ErrReplyRefused reports a reply the driver refused with EINVAL: an
+// operation hv_kvp.c does not convert back. The host already has its
+// answer, so it is logged, not a reason to reopen the device.
+var ErrReplyRefused = errors.New("kvp: reply refused by the driver")
+
 // ErrBusy reports that another process holds the device.
 var ErrBusy = errors.New("kvp: device busy")
 
@@ -50,12 +55,25 @@ func Open(ctx context.Context, path, version string) (Transport, error) {
 	if fi.Mode().Type() == os.ModeSocket {
 		t, err = dialSocket(ctx, path)
 	} else {
-		t, err = openDevice(path)
+		t, err = nativeDevice(path)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Write(EncodeRegister(version)); err != nil {
+	return register(t, path, version)
+}
+
+// register sends the REGISTER message, through Register where the
+// transport has one (the device: write(2), not the reply's pwrite).
+func register(t Transport, path, version string) (Transport, error) {
+	msg := EncodeRegister(version)
+	var err error
+	if r, ok := t.(interface{ Register([]byte) error }); ok {
+		err = r.Register(msg)
+	} else {
+		err = t.Write(msg)
+	}
+	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("kvp: register on %s: %w", path, err)
 	}

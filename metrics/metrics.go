@@ -47,7 +47,7 @@ func New(version, revision string) *Metrics {
 			Namespace: namespace,
 			Subsystem: "kvp",
 			Name:      "requests_total",
-			Help:      "KVP requests from the host by operation, pool and result (the reply status, or malformed/dropped).",
+			Help:      "KVP requests from the host by operation, pool and result (the reply status, or malformed).",
 		}, []string{"operation", "pool", "result"}),
 		KVPRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace,

@@ -7,8 +7,9 @@ import (
 	"fmt"
 )
 
-// openDevice: the VSS device exists only on FreeBSD. Elsewhere the agent
-// talks to a simulated kernel over a socket (SPEC §6).
-func openDevice(path string) (Transport, error) {
+// nativeDevice: the VSS device exists only on FreeBSD. Elsewhere the agent
+// talks to a simulated kernel over a socket (see Transport), and tests
+// drive the device code through OpenVia with a model of the driver.
+func nativeDevice(path string) (Transport, error) {
 	return nil, fmt.Errorf("vss: %s is not a socket, and the VSS device is FreeBSD-only: %w", path, errors.ErrUnsupported)
 }

@@ -58,7 +58,7 @@ func Open(ctx context.Context, path string) (Transport, error) {
 		}
 		return c, nil
 	}
-	return openDevice(path)
+	return nativeDevice(path)
 }
 
 func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {

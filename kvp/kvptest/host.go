@@ -13,14 +13,28 @@ import (
 // reads about 1024 records per pool at most (SPEC §2.4).
 const EnumerateLimit = 1024
 
-// Host is a simulated Hyper-V host speaking through a Kernel. Its methods
-// are safe for concurrent use; the Kernel serializes the requests.
+// Host is a simulated Hyper-V host speaking through a Kernel (the socket
+// transport) or a Device (the character device model). Its methods are
+// safe for concurrent use; the kernel side serializes the requests.
 type Host struct {
-	k *Kernel
+	k Backend
+}
+
+// Backend is the kernel side a Host drives: *Kernel or *Device.
+type Backend interface {
+	// Do sends one request and returns the daemon's reply.
+	Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error)
+	// WaitRegistered returns once a daemon is registered.
+	WaitRegistered(ctx context.Context) error
+	// session returns a channel closed when the current registration
+	// ends, and whether a daemon is registered.
+	session() (gone <-chan struct{}, ok bool)
+	// closing is closed when the backend is closed.
+	closing() <-chan struct{}
 }
 
 // NewHost returns a Host that sends its requests through k.
-func NewHost(k *Kernel) *Host { return &Host{k: k} }
+func NewHost(k Backend) *Host { return &Host{k: k} }
 
 // Set stores key=value (REG_SZ) in pool and returns the daemon's status.
 func (h *Host) Set(ctx context.Context, pool uint8, key, value string) (kvp.Status, error) {

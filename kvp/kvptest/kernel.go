@@ -145,6 +145,8 @@ func (k *Kernel) session() (gone <-chan struct{}, ok bool) {
 	return k.goneCh, k.registered
 }
 
+func (k *Kernel) closing() <-chan struct{} { return k.done }
+
 // Stats returns a snapshot of the counters.
 func (k *Kernel) Stats() KernelStats {
 	k.mu.Lock()

@@ -78,7 +78,7 @@ func (h *Host) Run(ctx context.Context, opts HostOptions) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-h.k.done:
+		case <-h.k.closing():
 			return ErrClosed
 		default:
 		}

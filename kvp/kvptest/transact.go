@@ -31,12 +31,23 @@ var errRetry = errors.New("daemon went away before the request was sent")
 // the Status is what the host would see: HV_E_FAIL, or for a reply that
 // does not decode, the status the daemon wrote.
 func (k *Kernel) Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error) {
+	return do(ctx, k.DoRaw, req)
+}
+
+// do encodes req, sends it with doRaw and decodes the reply, for Kernel
+// and Device alike.
+func do(ctx context.Context, doRaw func(context.Context, []byte) ([]byte, error), req kvp.Msg) (kvp.Msg, error) {
 	fail := kvp.Msg{Op: req.Op, Pool: req.Pool, Status: kvp.StatusFail}
 	b, err := kvp.EncodeRequest(req)
 	if err != nil {
 		return fail, fmt.Errorf("kvptest: encode %s request: %w", req.Op, err)
 	}
-	rb, err := k.DoRaw(ctx, b)
+	if req.Op == kvp.OpSet {
+		// hv_kvp.c's hv_kvp_convert_hostmsg_to_usermsg does not copy
+		// value_type for SET: the daemon sees 0 there.
+		binary.LittleEndian.PutUint32(b[4:], 0)
+	}
+	rb, err := doRaw(ctx, b)
 	if err != nil {
 		return fail, err
 	}
@@ -51,8 +62,8 @@ func (k *Kernel) Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error) {
 
 // DoRaw sends b as one datagram, with the same waiting, serialization and
 // deadline as Do, and returns the raw reply. A request of the wrong size
-// is sent as is; since a conforming daemon drops it without answering, its
-// timeout does not leave the daemon busy.
+// is sent as is; a conforming daemon answers it HV_E_FAIL, and until it
+// answers it owes a reply like for any other request.
 func (k *Kernel) DoRaw(ctx context.Context, b []byte) ([]byte, error) {
 	select {
 	case k.sem <- struct{}{}:
@@ -68,7 +79,7 @@ func (k *Kernel) DoRaw(ctx context.Context, b []byte) ([]byte, error) {
 	)
 	for {
 		if err = k.WaitRegistered(ctx); err == nil {
-			t, c, err = k.begin(len(b) == kvp.MsgSize)
+			t, c, err = k.begin()
 		}
 		if err != errRetry {
 			break
@@ -108,7 +119,7 @@ func (k *Kernel) DoRaw(ctx context.Context, b []byte) ([]byte, error) {
 
 // begin makes t the outstanding transaction. Like hv_kvp.c, it does not
 // hand the daemon a request while the daemon owes a reply.
-func (k *Kernel) begin(sized bool) (*txn, *net.UnixConn, error) {
+func (k *Kernel) begin() (*txn, *net.UnixConn, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
@@ -121,7 +132,7 @@ func (k *Kernel) begin(sized bool) (*txn, *net.UnixConn, error) {
 	k.cur = t
 	if t.sent {
 		k.stats.Requests++
-		k.busy = sized
+		k.busy = true
 	} else {
 		k.log.Warn("daemon still owes a reply; request not delivered", "err", ErrBusy)
 	}
