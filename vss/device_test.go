@@ -5,9 +5,14 @@ package vss_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/internal/chardev"
 	"github.com/hvagent/hvagent/vss"
 	"github.com/hvagent/hvagent/vss/vsstest"
@@ -15,14 +20,16 @@ import (
 
 // expireAfterPoll is the driver's timeout firing between the daemon's
 // poll and its IOCHVVSSREAD.
+// When armed is set, it fires once and disarms; nil means always.
 type expireAfterPoll struct {
 	chardev.Sys
-	dev *vsstest.Device
+	dev   *vsstest.Device
+	armed *atomic.Bool
 }
 
 func (s expireAfterPoll) Poll(fd int, events int16, timeout time.Duration) (int16, error) {
 	r, err := s.Sys.Poll(fd, events, timeout)
-	if r&chardev.PollIn != 0 {
+	if r&chardev.PollIn != 0 && (s.armed == nil || s.armed.CompareAndSwap(true, false)) {
 		s.dev.Expire()
 	}
 	return r, err
@@ -48,7 +55,7 @@ func transact(dev *vsstest.Device, op uint32) <-chan transaction {
 func TestDeviceTimedOutReadIsZeroFilled(t *testing.T) {
 	dev := vsstest.NewDevice(time.Minute)
 	defer dev.Close()
-	tr, err := vss.OpenVia(expireAfterPoll{dev.Sys(), dev}, vsstest.DevicePath)
+	tr, err := vss.OpenVia(expireAfterPoll{dev.Sys(), dev, nil}, vsstest.DevicePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,5 +141,54 @@ func TestDeviceTransaction(t *testing.T) {
 	}
 	if s := dev.Stats(); s.LateReplies != 1 || s.Timeouts != 1 {
 		t.Fatalf("stats %+v, want one late reply and one timeout", s)
+	}
+}
+
+// TestDeviceBackupCycle runs the real VSS subsystem on the driver model:
+// CHECK, FREEZE and THAW are read with IOCHVVSSREAD and answered with
+// IOCHVVSSWRITE, each within its timeout; then a zero-filled read (a
+// request the driver timed out) is skipped without a reply and the
+// subsystem keeps serving.
+func TestDeviceBackupCycle(t *testing.T) {
+	dev := vsstest.NewDevice(time.Minute)
+	defer dev.Close()
+	svc := vss.NewService(vss.Config{
+		Metrics:    vss.NewMetrics(prometheus.NewRegistry()),
+		ReadMounts: func() ([]vss.Mount, error) { return []vss.Mount{{Dir: "/z", Type: "zfs", Source: "zroot/z"}}, nil },
+		SyncPools:  func(context.Context, []string) error { return nil },
+	})
+	defer svc.Shutdown("test over")
+	var armed atomic.Bool
+	sub := &vss.Subsystem{Device: vsstest.DevicePath, Service: svc,
+		OpenTransport: func(context.Context) (vss.Transport, error) {
+			return vss.OpenVia(expireAfterPoll{dev.Sys(), dev, &armed}, vsstest.DevicePath)
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sub.Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	tctx, tcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer tcancel()
+	for _, op := range []uint32{vsstest.OpCheck, vsstest.OpFreeze, vsstest.OpThaw} {
+		if st, err := dev.Transact(tctx, op); err != nil || st != vsstest.StatusSuccess {
+			t.Fatalf("op %d: status %d, %v", op, st, err)
+		}
+	}
+	// A CHECK whose timeout fires between the agent's poll and its read.
+	armed.Store(true)
+	res := transact(dev, vsstest.OpCheck)
+	if r := <-res; !errors.Is(r.err, vsstest.ErrTimeout) {
+		t.Fatalf("expired CHECK: %d, %v", r.status, r.err)
+	}
+	if st, err := dev.Transact(tctx, vsstest.OpCheck); err != nil || st != vsstest.StatusSuccess {
+		t.Fatalf("CHECK after a timed-out request: %d, %v", st, err)
+	}
+	if s := dev.Stats(); s.LateReplies != 0 || s.Timeouts != 1 || s.EmptyReads != 1 {
+		t.Fatalf("stats %+v: every request but the expired one answered in time, one zero-filled read", s)
 	}
 }

@@ -14,6 +14,9 @@ import (
 type Subsystem struct {
 	Device  string // /dev/hv_fsvss_dev or a Unix socket (SPEC §6)
 	Service *Service
+	// OpenTransport connects (which registers); nil uses Open(ctx,
+	// Device). Tests pass OpenVia with a model of the FreeBSD driver.
+	OpenTransport func(context.Context) (Transport, error)
 }
 
 // Name implements agent.Subsystem.
@@ -23,7 +26,11 @@ func (s *Subsystem) Name() string { return "vss" }
 // never through the loop, so nothing else can push a reply past the
 // kernel's 15-second deadline.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
-	t, err := Open(ctx, s.Device)
+	open := s.OpenTransport
+	if open == nil {
+		open = func(ctx context.Context) (Transport, error) { return Open(ctx, s.Device) }
+	}
+	t, err := open(ctx)
 	if err != nil {
 		return err
 	}
