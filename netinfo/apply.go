@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -118,9 +119,9 @@ func (s *Service) runHook(ctx context.Context, set Setting, target string) error
 // current reads what a plan depends on for target, the interface live
 // steps address, and hn, whose rc.conf variables are changed.
 func (s *Service) current(target Link, hn string) (current, error) {
-	cur := current{target: target, rc: map[string]string{}}
+	cur := current{target: target, rc: fbsdnet.Vars{}}
 	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
-		cur.rc = parseRCConf(b)
+		cur.rc = fbsdnet.Parse(b)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return cur, fmt.Errorf("read %s: %w", s.cfg.RCConf, err)
 	}
@@ -141,7 +142,7 @@ func (s *Service) persist(ctx context.Context, set Setting, before state) (wasDH
 	if err != nil {
 		return false, err
 	}
-	wasDHCP = isDHCPConfig(ifconfigVar(cur.rc, set.Interface))
+	wasDHCP = cur.rc.IfConfig(set.Interface).DHCP()
 	return wasDHCP, s.persistPlan(ctx, set, cur)
 }
 

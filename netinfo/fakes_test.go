@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // fakeRCConfEnv names the rc.conf the fake service(8) reads, as rc.subr
@@ -97,7 +99,7 @@ func fakeServicePrecheck(args []string) string {
 		return ""
 	}
 	b, _ := os.ReadFile(os.Getenv(fakeRCConfEnv))
-	if isDHCPConfig(parseRCConf(b)["ifconfig_"+rcName(args[2])]) {
+	if fbsdnet.Parse(b).IfConfig(args[2]).DHCP() {
 		return ""
 	}
 	return fmt.Sprintf("'%s' is not a DHCP-enabled interface", args[2])

@@ -9,52 +9,6 @@ import (
 	"testing"
 )
 
-func TestParseRCConf(t *testing.T) {
-	in := `# /etc/rc.conf
-hostname="vm1"
-ifconfig_hn0="inet 192.0.2.10 netmask 255.255.255.0"  # static
-ifconfig_hn0_alias0='inet 192.0.2.11/32'
-  ifconfig_hn1=SYNCDHCP
-ifconfig_hn1=DHCP
-defaultrouter=192.0.2.1 # comment
-if [ -f /etc/other ]; then . /etc/other; fi
-export PATH=/bin
-1bad="x"
-ifconfig_em0.100="ignored: not a variable name"
-empty=""
-`
-	want := map[string]string{
-		"hostname":            "vm1",
-		"ifconfig_hn0":        "inet 192.0.2.10 netmask 255.255.255.0",
-		"ifconfig_hn0_alias0": "inet 192.0.2.11/32",
-		"ifconfig_hn1":        "DHCP",
-		"defaultrouter":       "192.0.2.1",
-		"empty":               "",
-	}
-	if got := parseRCConf([]byte(in)); !reflect.DeepEqual(got, want) {
-		t.Fatalf("parseRCConf mismatch (-want +got):\n-%v\n+%v", want, got)
-	}
-}
-
-func TestIsDHCPConfig(t *testing.T) {
-	for v, want := range map[string]bool{
-		"DHCP": true, "dhcp": true, "SYNCDHCP": true, "NOSYNCDHCP mtu 1400": true, "up DHCP": true,
-		"inet 192.0.2.10/24": false, "": false, "DHCPX": false, "inet6 accept_rtadv": false,
-	} {
-		if got := isDHCPConfig(v); got != want {
-			t.Errorf("isDHCPConfig(%q) = %v, want %v", v, got, want)
-		}
-	}
-}
-
-func TestRCName(t *testing.T) {
-	for in, want := range map[string]string{"hn0": "hn0", "em0.100": "em0_100", "lagg0": "lagg0", "tap-1": "tap_1"} {
-		if got := rcName(in); got != want {
-			t.Errorf("rcName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestWithNameservers(t *testing.T) {
 	servers := []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53")}
 	tests := []struct{ name, in, want string }{
@@ -120,7 +74,7 @@ func TestWriteAtomicFollowsSymlink(t *testing.T) {
 	}
 }
 
-// FuzzSystemFiles: the readers of rc.conf, resolv.conf and Linux's
+// FuzzSystemFiles: the readers of resolv.conf and Linux's
 // route tables never panic, and what they return is well formed.
 func FuzzSystemFiles(f *testing.F) {
 	f.Add([]byte("ifconfig_hn0=\"DHCP\"\nnameserver 192.0.2.53\n"))
@@ -128,11 +82,6 @@ func FuzzSystemFiles(f *testing.F) {
 	f.Add([]byte("00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n"))
 	f.Add([]byte("x='unterminated\nsearch a\nnameserver fe80::1%eth0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for name := range parseRCConf(b) {
-			if !isVarName(name) {
-				t.Fatalf("variable name %q", name)
-			}
-		}
 		for _, a := range nameservers(b) {
 			if !a.IsValid() || a.Zone() != "" {
 				t.Fatalf("nameserver %v", a)

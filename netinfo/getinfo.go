@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -102,17 +103,17 @@ func (s *Service) dnsOf(ifname string) []netip.Addr {
 // moves it there.
 func (s *Service) dhcpOf(ifname string, links []Link) bool {
 	names := []string{ifname}
-	if drv, unit, ok := driverUnit(ifname); ok && drv == "lagg" {
-		if _, ok := linkByName(links, "hn"+unit); ok {
-			names = append(names, "hn"+unit)
+	if hn, ok := fbsdnet.HNOfLagg(ifname); ok {
+		if _, ok := linkByName(links, hn); ok {
+			names = append(names, hn)
 		}
 	}
-	vars := map[string]string{}
+	vars := fbsdnet.Vars{}
 	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
-		vars = parseRCConf(b)
+		vars = fbsdnet.Parse(b)
 	}
 	for _, n := range names {
-		if isDHCPConfig(ifconfigVar(vars, n)) || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
+		if vars.IfConfig(n).DHCP() || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
 			return true
 		}
 	}

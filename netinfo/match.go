@@ -6,6 +6,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 var errBadMAC = errors.New("adapter_id is not a MAC address")
@@ -72,10 +74,10 @@ func carriesAddrs(l Link) bool {
 }
 
 // laggOf returns laggN when it exists with hnN's MAC: the failover lagg
-// hyperv_vfup builds over hnN and its VF in non-transparent mode, which
-// then carries hnN's configuration.
+// hyperv_vfup builds over hnN and its VF in non-transparent mode
+// (fbsdnet.Lagg), which then carries hnN's configuration.
 func laggOf(links []Link, hn string) (string, bool) {
-	_, unit, ok := driverUnit(hn)
+	lagg, ok := fbsdnet.Lagg(hn)
 	if !ok {
 		return "", false
 	}
@@ -86,7 +88,7 @@ func laggOf(links []Link, hn string) (string, bool) {
 		}
 	}
 	for _, l := range links {
-		if l.Name == "lagg"+unit && len(hnMAC) > 0 && bytes.Equal(l.MAC, hnMAC) {
+		if l.Name == lagg && len(hnMAC) > 0 && bytes.Equal(l.MAC, hnMAC) {
 			return l.Name, true
 		}
 	}

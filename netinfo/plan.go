@@ -5,15 +5,17 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // current is the system state a plan starts from.
 type current struct {
-	target   Link              // the interface configured live: hnN or laggN
-	rc       map[string]string // rc.conf assignments
-	routes   []Route           // default routes, all interfaces
-	dhclient bool              // a dhclient runs for target
-	resolv   []byte            // resolv.conf content
+	target   Link         // the interface configured live: hnN or laggN
+	rc       fbsdnet.Vars // rc.conf assignments
+	routes   []Route      // default routes, all interfaces
+	dhclient bool         // a dhclient runs for target
+	resolv   []byte       // resolv.conf content
 
 	resolvconf bool              // resolvconf(8) keeps per-interface records
 	records    map[string][]byte // its records of target and the hn interface
@@ -60,15 +62,15 @@ func gwString(gw netip.Addr, ifname string) string {
 // commands address cur.target.
 func makePlan(s Setting, cur current, rcConf string) plan {
 	var p plan
-	hn := rcName(s.Interface)
+	hn := fbsdnet.RCName(s.Interface)
 	key := "ifconfig_" + hn
 	sets := map[string]string{}
 	var aliases []string
 	var unset []string
 	if s.DHCP {
 		sets[key] = "DHCP"
-		if prev := ifconfigVar(cur.rc, hn); isDHCPConfig(prev) {
-			sets[key] = prev // SYNCDHCP, options such as mtu: the admin's
+		if prev := cur.rc.IfConfig(hn); prev.DHCP() {
+			sets[key] = prev.Ifconfig // SYNCDHCP, options such as mtu: the admin's
 		}
 		sets[key+"_ipv6"] = "inet6 accept_rtadv"
 		unset = staleRouters(cur, hn)

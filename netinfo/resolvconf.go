@@ -1,7 +1,6 @@
 package netinfo
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,15 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // nameservers returns the valid nameserver addresses of a resolv.conf(5)
-// file, in order. Comments and malformed lines are ignored.
+// file, in order. Comments and malformed lines are ignored; lines of
+// any length are read.
 func nameservers(b []byte) []netip.Addr {
 	var out []netip.Addr
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range fbsdnet.Lines(b) {
+		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "nameserver" {
 			continue
 		}
@@ -31,7 +32,8 @@ func nameservers(b []byte) []netip.Addr {
 // withNameservers returns resolv.conf content with its nameserver lines
 // replaced by servers, placed where the first one was (or at the end).
 // Every other line (search, domain, options, sortlist, comments) is kept
-// as it was.
+// as it was, whatever its length: the new file is never shorter than
+// the old one meant.
 func withNameservers(old []byte, servers []netip.Addr) []byte {
 	var b bytes.Buffer
 	placed := false
@@ -41,9 +43,7 @@ func withNameservers(old []byte, servers []netip.Addr) []byte {
 		}
 		placed = true
 	}
-	sc := bufio.NewScanner(bytes.NewReader(old))
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range fbsdnet.Lines(old) {
 		if f := strings.Fields(line); len(f) > 0 && f[0] == "nameserver" {
 			if !placed {
 				put()
@@ -119,9 +119,8 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 func resolverOptions(b []byte) []byte {
 	var out bytes.Buffer
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range fbsdnet.Lines(b) {
+		f := strings.Fields(line)
 		if len(f) == 0 || seen[strings.Join(f, " ")] {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -138,7 +139,7 @@ func checkStatic(s Setting) error {
 // checkInterface accepts the hn(4) names the kernel maps an adapter GUID
 // to. A GUID left in place means the kernel found no such adapter.
 func checkInterface(id string) error {
-	drv, unit, ok := driverUnit(id)
+	drv, unit, ok := fbsdnet.Split(id)
 	if ok && drv == "hn" && len(unit) <= 4 && (unit == "0" || unit[0] != '0') {
 		return nil
 	}

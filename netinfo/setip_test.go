@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -143,7 +144,7 @@ func FuzzParseSetting(f *testing.F) {
 			}
 			return
 		}
-		if drv, _, ok := driverUnit(s.Interface); !ok || drv != "hn" {
+		if drv, _, ok := fbsdnet.Split(s.Interface); !ok || drv != "hn" {
 			t.Fatalf("accepted interface %q", s.Interface)
 		}
 		p := makePlan(s, current{target: Link{Name: s.Interface}}, "/etc/rc.conf")

@@ -12,7 +12,8 @@ package netinfo
 import (
 	"net"
 	"net/netip"
-	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // Link is one network interface as the kernel reports it.
@@ -75,28 +76,11 @@ func addrsOf(links []Link) []netip.Addr {
 	return out
 }
 
-// vfPrefixes name the SR-IOV virtual functions Azure pairs with hnN
-// (mlx5, mlx4, MANA): they share hnN's MAC but never carry its addresses.
-var vfPrefixes = []string{"mce", "mlxen", "mana"}
-
-// driverUnit splits "hn12" into "hn" and "12"; ok is false if name does
-// not end in a unit number.
-func driverUnit(name string) (driver, unit string, ok bool) {
-	i := len(name)
-	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
-		i--
-	}
-	if i == 0 || i == len(name) {
-		return "", "", false
-	}
-	return name[:i], name[i:], true
-}
-
 // kindRank orders interfaces sharing a MAC: the lagg(4) built over hnN
 // carries the addresses in non-transparent VF mode, then hnN itself, then
 // anything else, and last a VF.
 func kindRank(name string) int {
-	drv, _, ok := driverUnit(name)
+	drv, _, ok := fbsdnet.Split(name)
 	switch {
 	case !ok:
 		return 2
@@ -104,22 +88,8 @@ func kindRank(name string) int {
 		return 0
 	case drv == "hn":
 		return 1
-	}
-	for _, p := range vfPrefixes {
-		if drv == p {
-			return 3
-		}
+	case fbsdnet.IsVFDriver(name):
+		return 3
 	}
 	return 2
-}
-
-// rcName is the rc.conf spelling of an interface name: rc.subr's ltr
-// turns every character that may not appear in a variable name into '_'.
-func rcName(ifname string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return '_'
-	}, ifname)
 }

@@ -104,8 +104,6 @@ func TestContractValues(t *testing.T) {
 		name      string
 		got, want int64
 	}{
-		// sys/net/if.h, IFNAMSIZ 16, less the NUL
-		{"IFNAMSIZ-1", ifNameMax, 16 - 1},
 		// contrib/hyperv/tools/scripts/hyperv_vfattach: hyperv_vf_delay below 2 is raised to 2 seconds
 		// (sys/dev/hyperv/netvsc/if_hn.c, HN_XPNT_VF_ATTWAIT_MIN is the same floor for transparent mode)
 		{"minimum VF delay", int64(minVFDelay / time.Second), 2},

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // Actions, as the action label of hvagent_vf_lagg_actions_total.
@@ -62,8 +63,8 @@ func step(mode failMode, argv ...string) Step { return Step{Argv: argv, mode: mo
 
 // laggOf names hnN's lagg: laggN.
 func laggOf(hn string) string {
-	n, _ := unitOf(hn)
-	return "lagg" + strconv.Itoa(n)
+	lagg, _ := fbsdnet.Lagg(hn)
+	return lagg
 }
 
 // PlanVFUp is hyperv_vfattach's work once its delay is over.

@@ -5,46 +5,18 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
-// ifNameMax is IFNAMSIZ minus the NUL (sys/net/if.h).
-const ifNameMax = 15
-
 // ValidIfName reports whether s looks like a FreeBSD interface name the
-// agent may use as an argument and a label: a driver name of lower-case
-// letters followed by a unit number, at most 15 bytes (hn0, mce1, mlxen0,
-// mana0, lagg0).
-func ValidIfName(s string) bool {
-	if len(s) < 2 || len(s) > ifNameMax {
-		return false
-	}
-	i := strings.IndexFunc(s, func(r rune) bool { return r < 'a' || r > 'z' })
-	if i <= 0 {
-		return false
-	}
-	unit := s[i:]
-	if len(unit) > 1 && unit[0] == '0' {
-		return false
-	}
-	return strings.Trim(unit, "0123456789") == ""
-}
+// agent may use as an argument and a label (fbsdnet.ValidName: hn0,
+// mce1, mlxen0, mana0, lagg0).
+func ValidIfName(s string) bool { return fbsdnet.ValidName(s) }
 
 // IsHN reports whether name is a synthetic hn(4) interface: "hn" and a
 // unit number, nothing else, since its sysctls are found by that unit.
-func IsHN(name string) bool {
-	unit, ok := strings.CutPrefix(name, "hn")
-	return ok && unit != "" && strings.Trim(unit, "0123456789") == "" && ValidIfName(name)
-}
-
-// unitOf returns the unit number of an interface name ("hn3" -> 3).
-func unitOf(name string) (int, bool) {
-	i := strings.IndexAny(name, "0123456789")
-	if i <= 0 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(name[i:])
-	return n, err == nil
-}
+func IsHN(name string) bool { return fbsdnet.IsHN(name) }
 
 // HN is what the sysctls say about one hnN (SPEC §4.1).
 type HN struct {
@@ -159,7 +131,7 @@ func discoverMap(sc Sysctl) (Topology, error) {
 
 // ReadHN reads the sysctls of one hn; ok is false if it does not exist.
 func ReadHN(sc Sysctl, name string) (HN, bool, error) {
-	unit, ok := unitOf(name)
+	unit, ok := fbsdnet.Unit(name)
 	if !ok {
 		return HN{}, false, fmt.Errorf("vf: %q is not an interface name", name)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // hyperv_vfup's work, decided from the system's state off the loop.
@@ -39,7 +41,7 @@ func (mg *manager) vfUp(ctx context.Context, w work) []actionResult {
 // planVFUp decides hyperv_vfup's work from the system's current state.
 // An empty plan means there is nothing to do.
 func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
-	unit, _ := unitOf(hn)
+	unit, _ := fbsdnet.Unit(hn)
 	vf, err := mg.sc.Sysctl("dev.hn." + strconv.Itoa(unit) + ".vf")
 	if err != nil && !errors.Is(err, ErrNoSysctl) {
 		return Plan{}, err
@@ -67,7 +69,7 @@ func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
 
 // readVFDelay reads hyperv_vf_delay from rc.conf (minimum 2 s).
 func readVFDelay(ctx context.Context, r Runner) time.Duration {
-	v, err := sysrc(ctx, r, "hyperv_vf_delay")
+	v, _, err := sysrcLookup(ctx, r)("hyperv_vf_delay")
 	n, perr := strconv.Atoi(v)
 	if err != nil || perr != nil || n < 0 || n > 86400 {
 		return minVFDelay
