@@ -7,12 +7,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/hvagent/hvagent/internal/chardev"
+	"github.com/hvagent/hvagent/internal/chardev/chardevtest"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -23,9 +23,6 @@ const DevicePath = "/dev/hv_kvp_dev"
 // kvpError is hv_kvp.c's KVP_ERROR (1), returned as an errno by the
 // driver's read and write before registration: EPERM.
 const kvpError = unix.Errno(1)
-
-// negEBUSY is what hv_kvp_dev_open returns for a second open: (-EBUSY).
-var negEBUSY = func() unix.Errno { e := uintptr(unix.EBUSY); return unix.Errno(-e) }()
 
 // Device is a model of FreeBSD's /dev/hv_kvp_dev under the device
 // transport's system calls: Sys returns a chardev.Sys for DevicePath, so
@@ -54,17 +51,12 @@ var negEBUSY = func() unix.Errno { e := uintptr(unix.EBUSY); return unix.Errno(-
 // driver (nothing posts while daemon_busy); Wedged reports it. Close wakes
 // such readers with EIO so tests end, which the real driver never does.
 type Device struct {
-	path    string
+	chardevtest.Model // the open descriptor, the lock (Mu), wake-ups
+
 	timeout time.Duration
 	log     *slog.Logger
 	sem     chan struct{} // one host transaction at a time
-	done    chan struct{} // closed by Close
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced on every state change
-	closed   bool
-	fd       int // the open descriptor, or -1
-	nextFD   int // descriptors handed out grow, like a process's table
 	offset   int64
 	regDone  bool // register_done
 	busy     bool // daemon_busy
@@ -100,17 +92,13 @@ type DeviceOptions struct {
 // NewDevice returns a Device with no daemon.
 func NewDevice(opts DeviceOptions) *Device {
 	d := &Device{
-		path:    DevicePath,
 		timeout: opts.Timeout,
 		log:     opts.Logger,
 		sem:     make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		changed: make(chan struct{}),
-		fd:      -1,
-		nextFD:  3,
 		regCh:   make(chan struct{}),
 		goneCh:  make(chan struct{}),
 	}
+	d.Init(DevicePath)
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
 	}
@@ -143,13 +131,10 @@ func (s devSys) Poll(fd int, events int16, timeout time.Duration) (int16, error)
 	return s.d.sysPoll(fd, events, timeout)
 }
 
-// Path is the device node's path, what the daemon opens.
-func (d *Device) Path() string { return d.path }
-
 // Stats returns a snapshot of the counters.
 func (d *Device) Stats() DeviceStats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	return d.stats
 }
 
@@ -157,131 +142,80 @@ func (d *Device) Stats() DeviceStats {
 // a reply: on the real driver nothing will ever wake it, and the process
 // cannot be killed.
 func (d *Device) Wedged() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	return d.sleepers > 0 && d.busy
 }
 
 // Sleeping reports how many reads sleep in sema_wait.
 func (d *Device) Sleeping() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	return d.sleepers
 }
 
 // TruncateNextRead makes the next read return at most n bytes, as a
 // driver that hands over a message of an unexpected size.
 func (d *Device) TruncateNextRead(n int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	d.truncate = n
 }
 
 // Close ends the model: sleeping reads return EIO and host requests
 // ErrClosed.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.closed {
-		d.closed = true
-		close(d.done)
-		d.notify()
-	}
-	return nil
-}
-
-// notify wakes everything waiting for a state change. d.mu is held.
-func (d *Device) notify() {
-	close(d.changed)
-	d.changed = make(chan struct{})
-}
-
-// check validates fd. d.mu is held.
-func (d *Device) check(fd int) error {
-	if d.closed {
-		return unix.EIO
-	}
-	if fd < 0 || fd != d.fd {
-		return unix.EBADF
-	}
+	d.End()
 	return nil
 }
 
 // sysOpen is hv_kvp_dev_open.
 func (d *Device) sysOpen(path string, flags int) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case d.closed:
-		return -1, unix.ENXIO
-	case path != d.path:
-		return -1, unix.ENOENT
-	case flags&unix.O_ACCMODE != unix.O_RDWR:
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	if flags&unix.O_ACCMODE != unix.O_RDWR && !d.Ended() && path == d.Path() {
 		return -1, unix.EACCES // the daemon must read and write
-	case d.fd >= 0:
-		d.stats.Refused++
-		return -1, negEBUSY // (-EBUSY), as the driver returns it
 	}
-	d.fd, d.nextFD = d.nextFD, d.nextFD+1
-	d.offset = 0
-	d.busy = false
-	d.notify()
-	return d.fd, nil
+	fd, err := d.Open(path, &d.stats.Refused)
+	if err == nil {
+		d.offset = 0
+		d.busy = false
+	}
+	return fd, err
 }
 
 // sysClose is hv_kvp_dev_close: it un-registers.
 func (d *Device) sysClose(fd int) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if fd < 0 || fd != d.fd {
-		return unix.EBADF
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	if err := d.Model.Close(fd); err != nil {
+		return err
 	}
-	d.fd = -1
 	if d.regDone {
 		d.regDone = false
 		d.regCh = make(chan struct{})
 		close(d.goneCh)
 		d.log.Info("daemon closed the device; unregistered")
 	}
-	d.notify()
 	return nil
 }
 
 // sysPoll is hv_kvp_dev_daemon_poll: POLLIN while daemon_busy.
 func (d *Device) sysPoll(fd int, events int16, timeout time.Duration) (int16, error) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		d.mu.Lock()
-		if err := d.check(fd); err != nil {
-			d.mu.Unlock()
-			return chardev.PollNval, nil
-		}
-		if d.busy {
-			d.mu.Unlock()
-			return events & (chardev.PollIn | chardev.PollRdNorm), nil
-		}
-		ch := d.changed
-		d.mu.Unlock()
-		select {
-		case <-ch:
-		case <-timer.C:
-			return 0, nil
-		}
-	}
+	return d.Model.Poll(fd, events, timeout, func() bool { return d.busy })
 }
 
 // sysRead is read(2): hv_kvp_dev_daemon_read at the file offset, which it
 // advances.
 func (d *Device) sysRead(fd int, p []byte) (int, error) {
-	d.mu.Lock()
+	d.Mu.Lock()
 	off := d.offset
-	d.mu.Unlock()
+	d.Mu.Unlock()
 	n, err := d.read(fd, p, off)
 	if n > 0 {
-		d.mu.Lock()
+		d.Mu.Lock()
 		d.offset += int64(n)
-		d.mu.Unlock()
+		d.Mu.Unlock()
 	}
 	return n, err
 }
@@ -290,9 +224,9 @@ func (d *Device) sysRead(fd int, p []byte) (int, error) {
 func (d *Device) sysPread(fd int, p []byte, off int64) (int, error) { return d.read(fd, p, off) }
 
 func (d *Device) read(fd int, p []byte, off int64) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.check(fd); err != nil {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	if err := d.Check(fd); err != nil {
 		return 0, err
 	}
 	if !d.regDone {
@@ -300,12 +234,12 @@ func (d *Device) read(fd int, p []byte, off int64) (int, error) {
 	}
 	for d.sema == 0 { // sema_wait: no signal, no timeout ends it
 		d.sleepers++
-		ch := d.changed
-		d.mu.Unlock()
+		ch := d.Changed()
+		d.Mu.Unlock()
 		<-ch
-		d.mu.Lock()
+		d.Mu.Lock()
 		d.sleepers--
-		if d.closed {
+		if d.Ended() {
 			return 0, unix.EIO
 		}
 	}
@@ -327,9 +261,9 @@ func (d *Device) read(fd int, p []byte, off int64) (int, error) {
 func (d *Device) sysWrite(fd int, p []byte) (int, error) {
 	n, err := d.write(fd, p)
 	if err == nil {
-		d.mu.Lock()
+		d.Mu.Lock()
 		d.offset = int64(n)
-		d.mu.Unlock()
+		d.Mu.Unlock()
 	}
 	return n, err
 }
@@ -338,9 +272,9 @@ func (d *Device) sysWrite(fd int, p []byte) (int, error) {
 func (d *Device) sysPwrite(fd int, p []byte, _ int64) (int, error) { return d.write(fd, p) }
 
 func (d *Device) write(fd int, p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.check(fd); err != nil {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	if err := d.Check(fd); err != nil {
 		return 0, err
 	}
 	amt := min(len(p), kvp.MsgSize)
@@ -355,7 +289,7 @@ func (d *Device) write(fd int, p []byte) (int, error) {
 		close(d.regCh)
 		d.goneCh = make(chan struct{})
 		d.log.Info("daemon registered")
-		d.notify()
+		d.Notify()
 		return amt, nil
 	}
 	if !d.timedOut && d.pending != nil {
@@ -366,7 +300,7 @@ func (d *Device) write(fd int, p []byte) (int, error) {
 		d.log.Warn("late reply dropped", "status", kvp.Status(binary.LittleEndian.Uint32(d.msg[:])))
 	}
 	d.busy = false
-	d.notify()
+	d.Notify()
 	if !d.reqOp.Known() {
 		// The host got its answer, but the driver has no conversion
 		// for the operation and fails the write.
@@ -381,9 +315,9 @@ func (d *Device) sysIoctl(int, uint, []byte) error { return unix.ENOTTY }
 // WaitRegistered returns once a daemon is registered, at once if one is.
 func (d *Device) WaitRegistered(ctx context.Context) error {
 	for {
-		d.mu.Lock()
-		ok, ch, closed := d.regDone, d.regCh, d.closed
-		d.mu.Unlock()
+		d.Mu.Lock()
+		ok, ch, closed := d.regDone, d.regCh, d.Ended()
+		d.Mu.Unlock()
 		switch {
 		case closed:
 			return ErrClosed
@@ -399,12 +333,12 @@ func (d *Device) WaitRegistered(ctx context.Context) error {
 }
 
 func (d *Device) session() (<-chan struct{}, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	return d.goneCh, d.regDone
 }
 
-func (d *Device) closing() <-chan struct{} { return d.done }
+func (d *Device) closing() <-chan struct{} { return d.Done() }
 
 // Do sends req as the host, like Kernel.Do.
 func (d *Device) Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error) {
@@ -434,14 +368,14 @@ func (d *Device) DoRaw(ctx context.Context, b []byte) ([]byte, error) {
 	select {
 	case r = <-reply:
 	case <-timer.C:
-	case <-d.done:
+	case <-d.Done():
 	case <-ctx.Done():
 		// The kernel does not cancel a request it handed out: wait out
 		// its deadline so the next one finds the state it would.
 		select {
 		case r = <-reply:
 		case <-timer.C:
-		case <-d.done:
+		case <-d.Done():
 		}
 	}
 	return d.finish(r, posted)
@@ -450,8 +384,8 @@ func (d *Device) DoRaw(ctx context.Context, b []byte) ([]byte, error) {
 // post is hv_kvp_process_request handing b to the daemon, unless a reply
 // is still owed. It returns where the reply will arrive.
 func (d *Device) post(b []byte) (reply chan []byte, posted bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	reply = make(chan []byte, 1)
 	if d.busy {
 		d.stats.Undelivered++
@@ -466,18 +400,18 @@ func (d *Device) post(b []byte) (reply chan []byte, posted bool) {
 	}
 	d.sema++
 	d.stats.Requests++
-	d.notify()
+	d.Notify()
 	return reply, true
 }
 
 // finish ends the transaction as the tsleep's return does: req_timed_out
 // is set, and a request without a reply fails.
 func (d *Device) finish(r []byte, posted bool) ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	d.timedOut = true
 	d.pending = nil
-	if d.closed {
+	if d.Ended() {
 		return nil, ErrClosed
 	}
 	if r == nil {

@@ -5,12 +5,12 @@ package vsstest
 import (
 	"context"
 	"encoding/binary"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/hvagent/hvagent/internal/chardev"
+	"github.com/hvagent/hvagent/internal/chardev/chardevtest"
 )
 
 // DevicePath is where FreeBSD's hv_vss driver creates the daemon's node
@@ -42,18 +42,14 @@ const (
 //   - each request has its timeout; when it fires the request leaves the
 //     queues and the host gets a failure.
 type Device struct {
-	timeout time.Duration
-	done    chan struct{}
+	chardevtest.Model // the open descriptor, the lock (Mu), wake-ups
 
-	mu      sync.Mutex
-	changed chan struct{}
-	closed  bool
-	fd      int
-	nextFD  int
-	nextID  uint64
-	notify  []*devReq // hv_snapshot.c's to_daemon_notify_queue
-	ack     []*devReq // to_daemon_ack_queue
-	stats   DeviceStats
+	timeout time.Duration
+
+	nextID uint64
+	notify []*devReq // hv_snapshot.c's to_daemon_notify_queue
+	ack    []*devReq // to_daemon_ack_queue
+	stats  DeviceStats
 }
 
 type devReq struct {
@@ -82,7 +78,9 @@ func NewDevice(timeout time.Duration) *Device {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Device{timeout: timeout, done: make(chan struct{}), changed: make(chan struct{}), fd: -1, nextFD: 3}
+	d := &Device{timeout: timeout}
+	d.Init(DevicePath)
+	return d
 }
 
 // Sys returns the system calls of a process on this device.
@@ -90,33 +88,22 @@ func (d *Device) Sys() chardev.Sys { return vssSys{d} }
 
 // Stats returns a snapshot of the counters.
 func (d *Device) Stats() DeviceStats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	return d.stats
 }
 
 // Registered reports whether a daemon holds the device open.
 func (d *Device) Registered() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.fd >= 0
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return d.IsOpen()
 }
 
 // Close ends the model; host requests return ErrClosed.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.closed {
-		d.closed = true
-		close(d.done)
-		d.wake()
-	}
+	d.End()
 	return nil
-}
-
-func (d *Device) wake() {
-	close(d.changed)
-	d.changed = make(chan struct{})
 }
 
 // Transact queues op for the daemon as the host's request would and
@@ -130,7 +117,7 @@ func (d *Device) Transact(ctx context.Context, op uint32) (uint32, error) {
 			return StatusFailure, ErrTimeout
 		}
 		return res.status, nil
-	case <-d.done:
+	case <-d.Done():
 		return StatusFailure, ErrClosed
 	case <-ctx.Done():
 		// The kernel does not cancel the request: it runs to its reply
@@ -144,8 +131,8 @@ func (d *Device) Transact(ctx context.Context, op uint32) (uint32, error) {
 // IOCHVVSSREAD reads zero-filled) or the ack queue (its reply will be
 // late). It reports whether there was one.
 func (d *Device) Expire() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	for _, q := range [][]*devReq{d.notify, d.ack} {
 		if len(q) > 0 {
 			if r := q[0]; r.timer.Stop() {
@@ -158,18 +145,18 @@ func (d *Device) Expire() bool {
 }
 
 func (d *Device) queue(op uint32) *devReq {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	d.nextID++
 	r := &devReq{opt: uint64(op), msgid: d.nextID, reply: make(chan devResult, 1)}
 	r.timer = time.AfterFunc(d.timeout, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
+		d.Mu.Lock()
+		defer d.Mu.Unlock()
 		d.expireLocked(r)
 	})
 	d.notify = append(d.notify, r)
 	d.stats.Requests++
-	d.wake()
+	d.Notify()
 	return r
 }
 
@@ -179,7 +166,7 @@ func (d *Device) expireLocked(r *devReq) {
 	if remove(&d.notify, r) || remove(&d.ack, r) {
 		d.stats.Timeouts++
 		r.reply <- devResult{status: StatusFailure, timedOut: true}
-		d.wake()
+		d.Notify()
 	}
 }
 
@@ -195,76 +182,29 @@ func remove(q *[]*devReq, r *devReq) bool {
 
 type vssSys struct{ d *Device }
 
-func (s vssSys) Open(path string, flags int) (int, error) {
+func (s vssSys) Open(path string, _ int) (int, error) {
 	d := s.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case d.closed:
-		return -1, unix.ENXIO
-	case path != DevicePath:
-		return -1, unix.ENOENT
-	case d.fd >= 0:
-		d.stats.Refused++
-		e := uintptr(unix.EBUSY)
-		return -1, unix.Errno(-e) // hv_vss_dev_open returns (-EBUSY)
-	}
-	d.fd, d.nextFD = d.nextFD, d.nextFD+1
-	d.wake()
-	return d.fd, nil
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return d.Model.Open(path, &d.stats.Refused)
 }
 
 func (s vssSys) Close(fd int) error {
 	d := s.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if fd < 0 || fd != d.fd {
-		return unix.EBADF
-	}
-	d.fd = -1
-	d.wake()
-	return nil
-}
-
-func (s vssSys) check(fd int) error {
-	switch {
-	case s.d.closed:
-		return unix.EIO
-	case fd < 0 || fd != s.d.fd:
-		return unix.EBADF
-	}
-	return nil
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return d.Model.Close(fd)
 }
 
 func (s vssSys) Poll(fd int, events int16, timeout time.Duration) (int16, error) {
-	d := s.d
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		d.mu.Lock()
-		if err := s.check(fd); err != nil {
-			d.mu.Unlock()
-			return chardev.PollNval, nil
-		}
-		if len(d.notify) > 0 {
-			d.mu.Unlock()
-			return events & (chardev.PollIn | chardev.PollRdNorm), nil
-		}
-		ch := d.changed
-		d.mu.Unlock()
-		select {
-		case <-ch:
-		case <-timer.C:
-			return 0, nil
-		}
-	}
+	return s.d.Model.Poll(fd, events, timeout, func() bool { return len(s.d.notify) > 0 })
 }
 
 func (s vssSys) Ioctl(fd int, req uint, arg []byte) error {
 	d := s.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := s.check(fd); err != nil {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	if err := d.Check(fd); err != nil {
 		return err
 	}
 	if len(arg) < msgSize {
@@ -291,7 +231,7 @@ func (s vssSys) Ioctl(fd int, req uint, arg []byte) error {
 			if r.msgid == id && r.timer.Stop() {
 				remove(&d.ack, r)
 				r.reply <- devResult{status: binary.LittleEndian.Uint32(msg[4:])}
-				d.wake()
+				d.Notify()
 				return nil
 			}
 		}
