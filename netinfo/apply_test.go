@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -29,7 +30,7 @@ const (
 type applyEnv struct {
 	t       *testing.T
 	dir     string
-	log     string
+	world   *fbsdnettest.World
 	cfg     Config
 	svc     *Service
 	kvp     *kvp.Service
@@ -39,7 +40,8 @@ type applyEnv struct {
 
 func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 	t.Helper()
-	dir, cmdLog := fakeBin(t)
+	dir := t.TempDir()
+	w := fakeWorld(t, dir)
 	if links == nil {
 		links = []Link{
 			{Name: "hn0", MAC: mustMAC(macHN0), Addrs: prefixes("192.0.2.99/24", "fe80::215:5dff:fe0a:b0c/64")},
@@ -47,24 +49,23 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 		}
 	}
 	routes := []Route{{Link: "hn0", Gateway: netip.MustParseAddr("192.0.2.254")}}
-	for _, d := range []string{"run", "proc", "resolvconf", "pool"} {
+	for _, d := range []string{"run", "proc", "pool"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write(t, filepath.Join(dir, "rc.conf"), origRC)
 	write(t, filepath.Join(dir, "resolv.conf"), origResolv)
-	t.Setenv(fakeRCConfEnv, filepath.Join(dir, "rc.conf"))
-	t.Setenv(fakeResolvconfEnv, filepath.Join(dir, "resolvconf"))
 	logs := &bytes.Buffer{}
 	reg := prometheus.NewRegistry()
-	e := &applyEnv{t: t, dir: dir, log: cmdLog, logs: logs, metrics: NewMetrics(reg)}
+	e := &applyEnv{t: t, dir: dir, world: w, logs: logs, metrics: NewMetrics(reg)}
+	e.seed(links, routes)
 	e.cfg = Config{
 		Links:        func() ([]Link, error) { return links, nil },
 		Routes:       func() ([]Route, error) { return routes, nil },
-		RCConf:       filepath.Join(dir, "rc.conf"),
+		RCConf:       w.RCConf(),
 		ResolvConf:   filepath.Join(dir, "resolv.conf"),
-		ResolvconfDB: filepath.Join(dir, "resolvconf"),
+		ResolvconfDB: w.ResolvconfDB(),
 		RunDir:       filepath.Join(dir, "run"),
 		ProcDir:      filepath.Join(dir, "proc"),
 		Hook:         filepath.Join(dir, "libexec", "set-ip-hook"),
@@ -210,7 +211,7 @@ func TestSetIPInfoNative(t *testing.T) {
 			if st := e.set(tt.in); st != kvp.StatusOK {
 				t.Fatalf("status %v\n%s", st, e.logs)
 			}
-			got, want := ranCommands(t, e.log), tt.wantCmds(e.rc())
+			got, want := ranCommands(t, e.world), tt.wantCmds(e.rc())
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
 			}
@@ -232,7 +233,11 @@ func TestSetIPInfoNative(t *testing.T) {
 func viaSysrc(orig string, cmds [][]string) string {
 	for _, c := range cmds {
 		if c[0] == "sysrc" {
-			orig = sysrcEdit(orig, c[3:])
+			if del := c[3] == "-x"; del {
+				orig = fbsdnettest.SysrcEdit(orig, c[4:], true)
+			} else {
+				orig = fbsdnettest.SysrcEdit(orig, c[3:], false)
+			}
 		}
 	}
 	return orig
@@ -254,11 +259,11 @@ func TestSetIPInfoStopsDHClient(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newApplyEnv(t, tt.links)
-			write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient."+tt.target+".pid"), "1\n")
+			e.dhclient(tt.target)
 			if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.99", SubNet: "/24"}); st != kvp.StatusOK {
 				t.Fatalf("status %v\n%s", st, e.logs)
 			}
-			cmds := ranCommands(t, e.log)
+			cmds := ranCommands(t, e.world)
 			want := []string{"service", "dhclient", "forcestop", tt.target}
 			if len(cmds) != 3 || !reflect.DeepEqual(cmds[2], want) {
 				t.Fatalf("commands %q, want sysrc, sysrc -x, then %q only (the address is already there)", cmds, want)
@@ -277,7 +282,7 @@ func TestSetIPInfoLaggRouterZone(t *testing.T) {
 	if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "2001:db8::10", SubNet: "/64", Gateway: "fe80::1"}); st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	cmds := ranCommands(t, e.log)
+	cmds := ranCommands(t, e.world)
 	if !slices.Contains(cmds[0], "ipv6_defaultrouter=fe80::1%lagg0") ||
 		!reflect.DeepEqual(cmds[len(cmds)-1], []string{"route", "-n", "add", "-inet6", "default", "fe80::1%lagg0"}) {
 		t.Fatalf("commands %q: want fe80::1%%lagg0 in rc.conf and the route", cmds)
@@ -293,7 +298,7 @@ func TestSetIPInfoDHCPRouters(t *testing.T) {
 	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	cmds := ranCommands(t, e.log)
+	cmds := ranCommands(t, e.world)
 	want := [][]string{
 		{"sysrc", "-f", e.rc(), "ifconfig_hn0=SYNCDHCP mtu 1400", "ifconfig_hn0_ipv6=inet6 accept_rtadv"},
 		{"sysrc", "-f", e.rc(), "-x", "defaultrouter", "ipv6_defaultrouter"},
@@ -307,7 +312,7 @@ func TestSetIPInfoDHCPRouters(t *testing.T) {
 	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	if cmds := ranCommands(t, e.log); cmds[1][0] != "ifconfig" {
+	if cmds := ranCommands(t, e.world); cmds[1][0] != "ifconfig" {
 		t.Errorf("commands %q: another interface's routers removed", cmds)
 	}
 }
@@ -315,11 +320,11 @@ func TestSetIPInfoDHCPRouters(t *testing.T) {
 func TestSetIPInfoFailures(t *testing.T) {
 	t.Run("command fails", func(t *testing.T) {
 		e := newApplyEnv(t, nil)
-		t.Setenv(fakeFailEnv, "sysrc")
+		e.fail("sysrc")
 		if st := e.set(kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24"}); st != kvp.StatusFail {
 			t.Fatalf("status %v, want HV_E_FAIL", st)
 		}
-		if cmds := ranCommands(t, e.log); len(cmds) != 1 {
+		if cmds := ranCommands(t, e.world); len(cmds) != 1 {
 			t.Fatalf("ran %q after sysrc failed", cmds)
 		}
 		if !strings.Contains(e.logs.String(), "set_ip_info failed") {
@@ -379,7 +384,7 @@ func TestSetIPInfoHostile(t *testing.T) {
 			t.Errorf("%s: status %v, want HV_INVALIDARG", tt.name, st)
 		}
 	}
-	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+	if cmds := ranCommands(t, e.world); len(cmds) != 0 {
 		t.Errorf("hostile input executed %q", cmds)
 	}
 	if e.file("rc.conf") != origRC || e.file("resolv.conf") != origResolv {

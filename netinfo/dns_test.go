@@ -28,7 +28,7 @@ func TestSetIPInfoResolvconf(t *testing.T) {
 		{"resolvconf", "-d", "hn0:slaac:[fe80::1]"},
 		{"resolvconf", "-a", "hn0"},
 	}
-	if got := ranCommands(t, e.log); !reflect.DeepEqual(got, want) {
+	if got := ranCommands(t, e.world); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
 	}
 	if got := e.file("resolvconf/interfaces/hn0"); got != "search dhcp.example\nnameserver 192.0.2.53\nnameserver 192.0.2.54\n" {

@@ -43,7 +43,7 @@ func TestSetIPInfoHook(t *testing.T) {
 	if st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	if got, want := ranCommands(t, e.log), [][]string{{"set-ip-hook", e.cfg.HookFile}}; !reflect.DeepEqual(got, want) {
+	if got, want := ranCommands(t, e.world), [][]string{{"set-ip-hook", e.cfg.HookFile}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("commands %q, want only the hook: %q", got, want)
 	}
 	want := `# SET_IP_INFO from the Hyper-V host, validated by hvagent; see hvagent(8).
@@ -56,7 +56,7 @@ IPV4_GATEWAYS="192.0.2.1"
 IPV6_GATEWAYS="fe80::1%lagg0"
 DNS_SERVERS="192.0.2.53"
 `
-	if got, err := os.ReadFile(e.log + ".hookfile"); err != nil || string(got) != want {
+	if got, err := os.ReadFile(e.world.HookFiles()); err != nil || string(got) != want {
 		t.Fatalf("hook file (%v):\n%s\nwant:\n%s", err, got, want)
 	}
 	if st, _ := os.Stat(e.cfg.HookFile); st.Mode().Perm() != 0o600 {
@@ -66,7 +66,7 @@ DNS_SERVERS="192.0.2.53"
 		t.Error("resolv.conf changed although the hook handles the request")
 	}
 	// The hook runs after the reply: its failure is logged and counted.
-	t.Setenv(fakeFailEnv, "set-ip-hook")
+	e.fail("set-ip-hook")
 	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
 		t.Fatalf("failing hook: status %v, want HV_S_OK", st)
 	}
@@ -80,15 +80,15 @@ DNS_SERVERS="192.0.2.53"
 func TestSetIPInfoHookInOrder(t *testing.T) {
 	e := newApplyEnv(t, nil)
 	installHook(t, e.cfg.Hook)
-	t.Setenv(fakeBlockEnv, "set-ip-hook")
+	e.block("set-ip-hook")
 	for _, ip := range []string{"192.0.2.10", "192.0.2.20"} {
 		if st := e.reply(kvp.IPInfo{AdapterID: "hn0", IPAddr: ip, SubNet: "/24"}); st != kvp.StatusOK {
 			t.Fatalf("status %v\n%s", st, e.logs)
 		}
 	}
-	write(t, e.log+".release", "")
+	e.release()
 	e.svc.Wait()
-	b, _ := os.ReadFile(e.log + ".hookfile")
+	b, _ := os.ReadFile(e.world.HookFiles())
 	first, second := strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.10/24"`), strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.20/24"`)
 	if first < 0 || second < first {
 		t.Fatalf("the hook saw, in order:\n%s", b)
@@ -126,7 +126,7 @@ func TestSetIPInfoUnusableHook(t *testing.T) {
 				t.Fatalf("status %v, want HV_E_FAIL\n%s", st, e.logs)
 			}
 			e.svc.Wait()
-			if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+			if cmds := ranCommands(t, e.world); len(cmds) != 0 {
 				t.Fatalf("ran %q", cmds)
 			}
 			if _, err := os.Stat(e.cfg.HookFile); !os.IsNotExist(err) {

@@ -1,7 +1,6 @@
 package netinfo
 
 import (
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -16,7 +16,7 @@ import (
 // for a lease (service dhclient forcerestart) holds up nothing.
 func TestSetIPInfoRepliesBeforeLive(t *testing.T) {
 	e := newApplyEnv(t, nil)
-	t.Setenv(fakeBlockEnv, "service")
+	e.block("service")
 	replied := make(chan kvp.Status, 1)
 	go func() { replied <- e.reply(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}) }()
 	select {
@@ -27,9 +27,9 @@ func TestSetIPInfoRepliesBeforeLive(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no reply while the DHCP client is starting")
 	}
-	write(t, e.log+".release", "")
+	e.release()
 	e.svc.Wait()
-	cmds := ranCommands(t, e.log)
+	cmds := ranCommands(t, e.world)
 	if last := cmds[len(cmds)-1]; last[0] != "service" || !strings.Contains(e.logs.String(), "set_ip_info applied") {
 		t.Fatalf("commands %q\n%s", cmds, e.logs)
 	}
@@ -50,7 +50,7 @@ func TestSetIPInfoBudgetFromArrival(t *testing.T) {
 		t.Fatalf("status %v, want HV_E_FAIL after the budget", st)
 	}
 	e.svc.Wait()
-	if cmds := ranCommands(t, e.log); len(cmds) != 0 {
+	if cmds := ranCommands(t, e.world); len(cmds) != 0 {
 		t.Fatalf("ran %q after the budget was spent", cmds)
 	}
 }
@@ -64,11 +64,12 @@ func TestSetIPInfoLiveStepFails(t *testing.T) {
 	wantAdd := []string{"route", "-n", "add", "-inet", "default", "192.0.2.1"}
 	t.Run("route delete", func(t *testing.T) {
 		e := newApplyEnv(t, nil)
-		t.Setenv(fakeFailEnv, "route:delete")
+		// The route the agent saw is gone by the time it runs.
+		e.update(func(st *fbsdnettest.State) { delete(st.Routes, "inet") })
 		if st := e.set(in); st != kvp.StatusOK {
 			t.Fatalf("status %v\n%s", st, e.logs)
 		}
-		cmds := ranCommands(t, e.log)
+		cmds := ranCommands(t, e.world)
 		if !reflect.DeepEqual(cmds[len(cmds)-1], wantAdd) {
 			t.Fatalf("commands %q: no route add after the failed delete", cmds)
 		}
@@ -78,11 +79,11 @@ func TestSetIPInfoLiveStepFails(t *testing.T) {
 	})
 	t.Run("ifconfig", func(t *testing.T) {
 		e := newApplyEnv(t, nil)
-		t.Setenv(fakeFailEnv, "ifconfig:-alias")
+		e.fail("ifconfig -alias")
 		if st := e.set(in); st != kvp.StatusOK {
 			t.Fatalf("status %v\n%s", st, e.logs)
 		}
-		cmds := ranCommands(t, e.log)
+		cmds := ranCommands(t, e.world)
 		if !reflect.DeepEqual(cmds[len(cmds)-1], wantAdd) {
 			t.Fatalf("commands %q: the steps after the failed one did not run", cmds)
 		}
@@ -98,11 +99,11 @@ func TestSetIPInfoLiveStepFails(t *testing.T) {
 // running does not restart the client.
 func TestSetIPInfoDHCPAgain(t *testing.T) {
 	e := newApplyEnv(t, nil)
-	write(t, filepath.Join(e.dir, "run", "dhclient", "dhclient.hn0.pid"), "1\n")
+	e.dhclient("hn0")
 	if st := e.set(kvp.IPInfo{AdapterID: "hn0", DHCPEnabled: 1}); st != kvp.StatusOK {
 		t.Fatalf("status %v\n%s", st, e.logs)
 	}
-	for _, c := range ranCommands(t, e.log) {
+	for _, c := range ranCommands(t, e.world) {
 		if c[0] != "sysrc" {
 			t.Errorf("ran %q although DHCP was already running", c)
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/kvp/kvptest"
 )
@@ -143,44 +142,30 @@ func TestE2EGetIPInfoNetns(t *testing.T) {
 	}
 }
 
-// fakeCommands builds testdata/fakecmd and links it as sysrc, ifconfig,
-// route and service in a directory; it returns that directory and the
-// log the fakes append their argument vectors to.
-func fakeCommands(t *testing.T) (bin, logPath string) {
+// fakeWorld is package fbsdnettest's simulated FreeBSD system with its
+// small fake-command program linked into its bin directory.
+func fakeWorld(t *testing.T) *fbsdnettest.World {
 	t.Helper()
 	dir := t.TempDir()
-	bin = filepath.Join(dir, "bin")
-	fake := filepath.Join(dir, "fakecmd")
-	if out, err := exec.Command("go", "build", "-o", fake, "./testdata/fakecmd").CombinedOutput(); err != nil {
-		t.Fatalf("building the fake commands: %v\n%s", err, out)
-	}
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"sysrc", "ifconfig", "route", "service"} {
-		if err := os.Symlink(fake, filepath.Join(bin, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return bin, filepath.Join(dir, "commands.log")
-}
-
-func readCommands(t *testing.T, logPath string) [][]string {
-	t.Helper()
-	b, err := os.ReadFile(logPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	w, err := fbsdnettest.NewWorld(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]string
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var argv []string
-		if err := json.Unmarshal([]byte(line), &argv); err != nil {
-			t.Fatalf("fake log line %q: %v", line, err)
-		}
-		out = append(out, argv)
+	fake, err := fbsdnettest.BuildFakes(ctxT(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Install(fake); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func argvs(t *testing.T, w *fbsdnettest.World) [][]string {
+	t.Helper()
+	out, err := w.Argvs()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -192,21 +177,34 @@ func readCommands(t *testing.T, logPath string) [][]string {
 // nothing for a hostile request.
 func TestE2ESetIPInfoNetns(t *testing.T) {
 	ns := newTestNetns(t)
-	ns.write(t, "rc.conf", "hostname=\"vm\"\nifconfig_hn0=\"DHCP\"\n")
+	// The simulated system holds what the namespace has, and its rc.conf
+	// is the one the agent reads and the fake sysrc changes.
+	w := fakeWorld(t)
+	if err := os.WriteFile(w.RCConf(), []byte("hostname=\"vm\"\nifconfig_hn0=\"DHCP\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Update(func(st *fbsdnettest.State) {
+		st.Ifaces["hn0"] = &fbsdnettest.Iface{Up: true, Inet: []string{"192.0.2.10/24", "192.0.2.11/24"}, Inet6: []string{"2001:db8:1::10/64"}}
+		st.Ifaces["mce0"] = &fbsdnettest.Iface{Up: true}
+		st.Routes = map[string]string{"inet": "192.0.2.1", "inet6": "2001:db8:1::1"}
+		st.Dhclient["hn0"] = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A dhclient runs for hn0: its pidfile names a live process.
 	ns.write(t, "run/dhclient/dhclient.hn0.pid", fmt.Sprintf("%d\n", os.Getpid()))
-	bin, logPath := fakeCommands(t)
 	e := newEnv(t, kvptest.KernelOptions{})
 	e.wrap = []string{"ip", "netns", "exec", ns.name}
-	e.environ = []string{"PATH=" + bin, "HVAGENT_FAKE_LOG=" + logPath, "HVAGENT_FAKE_RCCONF=" + ns.path("rc.conf")}
-	e.start(ns.flags()...)
+	e.environ = []string{"PATH=" + w.Bin, fbsdnettest.StateEnv + "=" + filepath.Join(w.Dir, "state.json")}
+	e.start(append(ns.flags(), "--kvp.rc-conf", w.RCConf())...)
 	ctx := ctxT(t)
 
 	r, err := e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "$(reboot)", SubNet: "255.255.255.0"}})
 	if err != nil || r.Status != kvp.StatusInvalidArg {
 		t.Fatalf("hostile SET_IP_INFO: %v, %v; want HV_INVALIDARG", r.Status, err)
 	}
-	if cmds := readCommands(t, logPath); cmds != nil {
+	if cmds := argvs(t, w); cmds != nil {
 		t.Fatalf("hostile SET_IP_INFO ran %q", cmds)
 	}
 	r, err = e.kernel.Do(ctx, kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", AddrFamily: 3,
@@ -222,7 +220,7 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	rc := ns.path("rc.conf")
+	rc := w.RCConf()
 	want := [][]string{
 		{"sysrc", "-f", rc, "defaultrouter=192.0.2.1", "ifconfig_hn0=inet 192.0.2.20 netmask 255.255.255.0",
 			"ifconfig_hn0_ipv6=inet6 2001:db8:1::20 prefixlen 64", "ipv6_defaultrouter=2001:db8:1::1"},
@@ -234,7 +232,7 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 		{"ifconfig", "hn0", "inet6", "2001:db8:1::20/64", "alias"},
 		// both default routes already point at the requested gateways
 	}
-	if got := readCommands(t, logPath); !reflect.DeepEqual(got, want) {
+	if got := argvs(t, w); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands mismatch (-want +got):\n-%q\n+%q", want, got)
 	}
 	wantRC := "hostname=\"vm\"\nifconfig_hn0=\"inet 192.0.2.20 netmask 255.255.255.0\"\ndefaultrouter=\"192.0.2.1\"\n" +

@@ -1,12 +1,17 @@
-package vftest
+package fbsdnettest
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/hvagent/hvagent/internal/fbsdnet"
 )
 
 // unit returns the unit number of an interface name.
-func unit(name string) string { return strings.TrimLeft(name, "abcdefghijklmnopqrstuvwxyz") }
+func unit(name string) string {
+	_, u, _ := fbsdnet.Split(name)
+	return u
+}
 
 // AddHN makes hnN exist with the sysctls of the given VF mode (if_hn.c
 // registers vf_xpnt_enabled only in transparent mode, rxvf otherwise).

@@ -1,4 +1,4 @@
-package vftest
+package fbsdnettest
 
 import (
 	"context"
@@ -17,10 +17,10 @@ func BuildFakes(ctx context.Context, dir string) (string, error) {
 	if _, err := os.Stat(goBin); err != nil {
 		goBin = "go"
 	}
-	out := filepath.Join(dir, "vftest-fakecmd")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/hvagent/hvagent/vf/vftest/fakecmd")
+	out := filepath.Join(dir, "fbsdnettest-fakecmd")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest/fakecmd")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("vftest: building the fake commands: %v\n%s", err, b)
+		return "", fmt.Errorf("fbsdnettest: building the fake commands: %v\n%s", err, b)
 	}
 	return out, nil
 }
