@@ -69,7 +69,7 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 		return kvp.StatusFail
 	}
 	s.log.Info("set_ip_info accepted; applying it live", attrs...)
-	s.background(attrs, live)
+	s.background(set.Interface, attrs, live)
 	return kvp.StatusOK
 }
 

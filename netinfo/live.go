@@ -3,45 +3,100 @@ package netinfo
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/go-multierror"
 )
 
-// background runs live, the part of a SET_IP_INFO that may take long
-// (a DHCP client waiting for a lease, an administrator's hook), after
-// the reply, with its own timeout. Requests are applied one at a time
-// in the order they came. The outcome is logged with attrs and a
-// failure counted.
-func (s *Service) background(attrs []any, live func(context.Context) error) {
-	s.mu.Lock()
-	prev := s.last
-	done := make(chan struct{})
-	s.last = done
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LiveTimeout)
-		defer cancel()
-		if err := live(ctx); err != nil {
-			if s.cfg.Metrics != nil {
-				s.cfg.Metrics.ApplyFailures.Inc()
-			}
-			s.log.Error("set_ip_info failed after the reply",
-				append(attrs, "err", err)...)
-			return
-		}
-		s.log.Info("set_ip_info applied", attrs...)
-	}()
+// liveApply is an accepted SET_IP_INFO whose live steps have not
+// started yet.
+type liveApply struct {
+	iface string // Setting.Interface: requests for it replace each other
+	attrs []any  // the request's audit attributes
+	apply func(context.Context) error
 }
 
-// Wait blocks until every accepted SET_IP_INFO has been applied live or
-// has failed to.
-func (s *Service) Wait() { s.wg.Wait() }
+// background queues live, the part of a SET_IP_INFO that may take long
+// (a DHCP client waiting for a lease, an administrator's hook), to run
+// after the reply with its own timeout. One worker applies the queue
+// one request at a time, oldest first: default routes and the DHCP
+// client are shared by all interfaces, so two applies never interleave.
+// Each interface has at most one request waiting: a newer one for it
+// replaces the older (which is logged and counted as superseded) and
+// goes to the back, so a storm of requests costs bounded memory and
+// the interface ends in the configuration the host asked for last. The
+// apply already running is never replaced; the newest runs after it.
+func (s *Service) background(iface string, attrs []any, live func(context.Context) error) {
+	s.mu.Lock()
+	var superseded []any // the replaced request's attributes
+	if i := slices.IndexFunc(s.pending, func(p liveApply) bool { return p.iface == iface }); i >= 0 {
+		superseded = s.pending[i].attrs
+		s.pending = slices.Delete(s.pending, i, i+1)
+	}
+	s.pending = append(s.pending, liveApply{iface: iface, attrs: attrs, apply: live})
+	start := s.idle == nil
+	if start {
+		s.idle = make(chan struct{})
+	}
+	s.mu.Unlock()
+	if superseded != nil {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Superseded.Inc()
+		}
+		s.log.Info("set_ip_info superseded before it was applied live; a newer request for the interface replaces it", superseded...)
+	}
+	if start {
+		go s.applyQueued()
+	}
+}
+
+// applyQueued is the worker: it applies the queue until it is empty,
+// then exits, so an idle Service holds no goroutine.
+func (s *Service) applyQueued() {
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 {
+			close(s.idle)
+			s.idle = nil
+			s.mu.Unlock()
+			return
+		}
+		next := s.pending[0]
+		s.pending = slices.Delete(s.pending, 0, 1)
+		s.mu.Unlock()
+		s.applyOne(next)
+	}
+}
+
+// applyOne runs one request's live steps; the outcome is logged with
+// its attributes and a failure counted.
+func (s *Service) applyOne(a liveApply) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LiveTimeout)
+	defer cancel()
+	if err := a.apply(ctx); err != nil {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.ApplyFailures.Inc()
+		}
+		s.log.Error("set_ip_info failed after the reply", append(a.attrs, "err", err)...)
+		return
+	}
+	s.log.Info("set_ip_info applied", a.attrs...)
+}
+
+// Wait blocks until every accepted SET_IP_INFO has been applied live,
+// has failed to, or was superseded: until the worker has nothing left,
+// including requests accepted while Wait waits.
+func (s *Service) Wait() {
+	for {
+		s.mu.Lock()
+		idle := s.idle
+		s.mu.Unlock()
+		if idle == nil {
+			return
+		}
+		<-idle
+	}
+}
 
 // applyLive applies set to the running system: the interfaces, routes
 // and DHCP client are read again, as an earlier request may have

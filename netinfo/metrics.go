@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Rejected      *prometheus.CounterVec
 	ApplyFailures prometheus.Counter
+	Superseded    prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them on reg. Every
@@ -25,10 +26,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "set_ip_apply_failures_total",
 			Help:      "Accepted SET_IP_INFO requests whose live application (commands or hook, after the reply) failed.",
 		}),
+		Superseded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hvagent",
+			Subsystem: "kvp",
+			Name:      "set_ip_superseded_total",
+			Help:      "Accepted SET_IP_INFO requests never applied live because a newer request for the same interface came while they waited.",
+		}),
 	}
 	for _, r := range rejectReasons {
 		m.Rejected.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Rejected, m.ApplyFailures)
+	reg.MustRegister(m.Rejected, m.ApplyFailures, m.Superseded)
 	return m
 }

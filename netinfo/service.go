@@ -65,9 +65,9 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	mu   sync.Mutex
-	last chan struct{} // closed when the latest live apply is done
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	pending []liveApply   // waiting to be applied live: one per interface, oldest first
+	idle    chan struct{} // closed when the live worker stops; nil: none runs
 }
 
 // New returns a Service; empty fields of cfg get their defaults.
