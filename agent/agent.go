@@ -5,11 +5,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hvagent/hvagent/metrics"
 )
+
+// ShutdownGrace bounds how long a stopping agent lets network changes
+// already under way finish (a VF action, a SET_IP_INFO being applied):
+// cutting 'ifconfig' or 'dhclient' off halfway through leaves the network
+// worse than either state.
+const ShutdownGrace = 30 * time.Second
 
 // Config is everything Run needs.
 type Config struct {
@@ -23,7 +31,7 @@ type Config struct {
 	Hangup <-chan os.Signal
 }
 
-// Run starts the loop, the metrics server and the subsystems, and returns
+// Run starts the loop, the subsystems and the metrics server, and returns
 // once ctx ends and every subsystem has stopped (a subsystem thaws or
 // unregisters before its Run returns).
 func Run(ctx context.Context, cfg Config) error {
@@ -43,15 +51,22 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { refreshOnHangup(ctx, loop, log, hup, cfg.Subsystems) })
-	wg.Go(func() { serveMetrics(ctx, cfg.Metrics, cfg.Server, log.With("component", "web"), cfg.Backoff) })
 
 	names := make([]string, len(cfg.Subsystems))
 	for i, s := range cfg.Subsystems {
 		names[i] = s.Name()
 	}
 	log.Info("hvagent starting", "subsystems", names)
+	// The metrics server is supervised like the subsystems, with the
+	// same backoff, but has no series of its own (component).
+	tasks := cfg.Subsystems
+	if cfg.Server.ListenAddress != "" {
+		tasks = append(slices.Clip(tasks), &metricsServer{m: cfg.Metrics, cfg: cfg.Server})
+	} else {
+		log.Info("metrics server disabled", "component", "web")
+	}
 	sup := &Supervisor{Loop: loop, Log: log, Metrics: cfg.Metrics, Backoff: cfg.Backoff}
-	sup.Run(ctx, cfg.Subsystems)
+	sup.Run(ctx, tasks)
 	wg.Wait()
 	log.Info("hvagent stopped")
 	return nil

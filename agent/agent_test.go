@@ -120,13 +120,73 @@ func (f *flaky) Run(ctx context.Context, env *agent.Env) error {
 	return nil
 }
 
+// missing finds no device at start and says so is final.
 type missing struct{ runs atomic.Int32 }
 
 func (m *missing) Name() string { return "vf" }
 
 func (m *missing) Run(ctx context.Context, env *agent.Env) error {
 	m.runs.Add(1)
-	return fmt.Errorf("open /dev/nothing: %w", fs.ErrNotExist)
+	return agent.Final(fmt.Errorf("open /dev/nothing: %w", fs.ErrNotExist))
+}
+
+// deepMissing meets a missing file deep inside a retryable operation (a
+// hook gone between listing and running it) on its first runs, without
+// ever having been ready, then serves.
+type deepMissing struct {
+	fails int
+	runs  atomic.Int32
+}
+
+func (d *deepMissing) Name() string { return "vss" }
+
+func (d *deepMissing) Run(ctx context.Context, env *agent.Env) error {
+	if int(d.runs.Add(1)) <= d.fails {
+		err := &fs.PathError{Op: "fork/exec", Path: "/usr/local/etc/hvagent/vss.d/10-db", Err: fs.ErrNotExist}
+		return fmt.Errorf("vss: freeze: hook 10-db: %w", err)
+	}
+	env.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+// Issue 13 item 5: an fs.ErrNotExist deep in a subsystem's error, not
+// marked final, restarts it like any transient failure.
+func TestSupervisorRestartsOnDeepNotExist(t *testing.T) {
+	m := metrics.New("test", "test")
+	var logBuf strings.Builder
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logBuf}, nil))
+	loop := agent.NewLoop(log, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go loop.Run(ctx)
+	sup := &agent.Supervisor{Loop: loop, Log: log, Metrics: m, Backoff: agent.Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond}}
+	d := &deepMissing{fails: 2}
+	done := make(chan struct{})
+	go func() { sup.Run(ctx, []agent.Subsystem{d}); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for testutil.ToFloat64(m.SubsystemUp.WithLabelValues("vss")) != 1 {
+		select {
+		case <-done:
+			t.Fatalf("the supervisor gave up after %d runs:\n%s", d.runs.Load(), logBuf.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not up after %d runs:\n%s", d.runs.Load(), logBuf.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := d.runs.Load(); got != 3 {
+		t.Errorf("ran %d times, want 3 (two failures, then serving)", got)
+	}
+	if got := testutil.ToFloat64(m.SubsystemRestarts.WithLabelValues("vss")); got != 2 {
+		t.Errorf("restarts = %v, want 2", got)
+	}
+	if strings.Contains(logBuf.String(), "subsystem disabled") {
+		t.Errorf("disabled on an error it did not mark final:\n%s", logBuf.String())
+	}
 }
 
 func TestSupervisorRestartsAndDisables(t *testing.T) {

@@ -11,7 +11,9 @@
 //     source that answers its kernel itself (the KVP kernel gives the daemon
 //     5 s, the VSS kernel 15 s), so a slow or stuck handler of one subsystem
 //     can delay control work but never another subsystem's reply.
-//   - A Supervisor runs each subsystem's Run method, restarts it after a
-//     transient failure with capped, jittered backoff, and disables it with
-//     one log line when the failure is final (no device, no permission).
+//   - A Supervisor runs each subsystem's Run method, and the metrics
+//     server beside them, restarts one after a failure with capped,
+//     jittered backoff (Backoff), and disables it with one log line when
+//     it returns an error it marked Final (no device, no permission to
+//     open it).
 package agent

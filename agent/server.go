@@ -2,45 +2,37 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"time"
+	"errors"
 
 	"github.com/hvagent/hvagent/metrics"
 )
 
-// serveMetrics runs the metrics server until ctx ends. If it fails (the
-// port is taken, the address not configured yet) it is started again
-// after a backoff, rather than staying down for the life of the process:
-// the guest still needs KVP and VSS meanwhile, so nothing else waits.
-func serveMetrics(ctx context.Context, m *metrics.Metrics, cfg metrics.ServerConfig, log *slog.Logger, b Backoff) {
-	if b.Min <= 0 {
-		b = DefaultBackoff
+// metricsServer is the metrics endpoint as a supervised task. If it
+// fails (the port is taken, the address not configured yet) the
+// supervisor starts it again with the subsystems' backoff, rather than
+// leaving it down for the life of the process; the guest still needs KVP
+// and VSS meanwhile, so nothing else waits for it. An address that no
+// retry can bind (malformed, port out of range) disables it.
+type metricsServer struct {
+	m   *metrics.Metrics
+	cfg metrics.ServerConfig
+}
+
+func (*metricsServer) component() {}
+
+// Name implements Subsystem; logs name it component=web.
+func (*metricsServer) Name() string { return "web" }
+
+// Run implements Subsystem: it listens, reports ready, and serves until
+// ctx ends.
+func (s *metricsServer) Run(ctx context.Context, env *Env) error {
+	l, err := metrics.Listen(s.cfg)
+	if errors.Is(err, metrics.ErrBadAddress) {
+		return Final(err)
 	}
-	failures := 0
-	lastErr := ""
-	for {
-		start := time.Now()
-		err := m.Serve(ctx, cfg, log)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) >= stableRun {
-			failures, lastErr = 0, ""
-		}
-		failures++
-		wait := b.wait(failures)
-		level := slog.LevelError
-		if msg := fmt.Sprint(err); msg == lastErr {
-			level = slog.LevelDebug
-		} else {
-			lastErr = msg
-		}
-		log.Log(ctx, level, "metrics server failed; retrying (the agent goes on without it)", "err", err, "retry_in", wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
+	if err != nil {
+		return err
 	}
+	env.Ready()
+	return s.m.Serve(ctx, l, s.cfg, env.Log)
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hvagent/hvagent/metrics"
 )
@@ -21,7 +20,8 @@ type Subsystem interface {
 	// Name is the subsystem's label in logs and metrics.
 	Name() string
 	// Run serves until ctx ends (return nil or ctx's error) or until it
-	// fails. It calls env.Ready once it is connected and serving.
+	// fails. It calls env.Ready once it is connected and serving. A
+	// failure is restarted unless Run marked it Final.
 	Run(ctx context.Context, env *Env) error
 }
 
@@ -48,20 +48,6 @@ func (e *Env) Ready() {
 	}
 }
 
-// ErrDisabled marks a failure that no restart will cure. Wrap it (or an
-// error satisfying IsFinal) to make the supervisor give up on a subsystem.
-var ErrDisabled = errors.New("subsystem disabled")
-
-// IsFinal reports whether err means "do not restart": the device does not
-// exist, we may not open it, or the platform cannot support it.
-func IsFinal(err error) bool {
-	return errors.Is(err, ErrDisabled) ||
-		errors.Is(err, fs.ErrNotExist) ||
-		errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, syscall.EPERM) ||
-		errors.Is(err, errors.ErrUnsupported)
-}
-
 // PanicError is a panic recovered from a subsystem, in its Run or in work
 // it gave the loop. The supervisor restarts the subsystem, as after any
 // transient failure; the others go on.
@@ -83,30 +69,17 @@ func runSafely(ctx context.Context, sub Subsystem, env *Env) (err error) {
 	return sub.Run(ctx, env)
 }
 
-// Backoff bounds the wait between restarts.
-type Backoff struct {
-	Min, Max time.Duration
-}
-
 // stableRun is how long a subsystem must have been ready before a failure
 // starts the backoff afresh.
 const stableRun = 10 * time.Second
 
-// DefaultBackoff starts at half a second and caps at 30 s: short enough to
-// take over a device as soon as an old daemon lets go, long enough not to
-// spin on a broken one.
-var DefaultBackoff = Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second}
-
-// wait returns the delay before restart number n (1-based): exponential,
-// capped, with jitter in [d/2, d) so a fleet does not retry in step.
-func (b Backoff) wait(n int) time.Duration {
-	d := b.Min
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	half := d / 2
-	return half + rand.N(d-half+1)
+// component marks a supervised task that is part of the agent rather
+// than one of its subsystems: the metrics server. It has no
+// hvagent_subsystem_* series (a scrape that reaches it shows it up) and
+// is logged as a component.
+type component interface {
+	Subsystem
+	component()
 }
 
 // Supervisor runs subsystems and restarts them when they fail.
@@ -114,7 +87,7 @@ type Supervisor struct {
 	Loop    *Loop
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
-	Backoff Backoff
+	Backoff Backoff // zero: DefaultBackoff
 }
 
 // Run runs every subsystem until ctx ends, then waits for all of them to
@@ -124,8 +97,10 @@ func (s *Supervisor) Run(ctx context.Context, subs []Subsystem) {
 	// dashboard sees 0 rather than nothing; subsystems not run (--disable)
 	// have none, so "up == 0" alerts only on real trouble.
 	for _, sub := range subs {
-		s.Metrics.SubsystemUp.WithLabelValues(sub.Name()).Set(0)
-		s.Metrics.SubsystemRestarts.WithLabelValues(sub.Name()).Add(0)
+		if _, ok := sub.(component); !ok {
+			s.Metrics.SubsystemUp.WithLabelValues(sub.Name()).Set(0)
+			s.Metrics.SubsystemRestarts.WithLabelValues(sub.Name()).Add(0)
+		}
 	}
 	var wg sync.WaitGroup
 	for _, sub := range subs {
@@ -134,15 +109,52 @@ func (s *Supervisor) Run(ctx context.Context, subs []Subsystem) {
 	wg.Wait()
 }
 
+// series are a supervised task's hvagent_subsystem_* series; a component
+// has none (nil fields), and series' methods then do nothing.
+type series struct {
+	m        *metrics.Metrics
+	name     string
+	up       prometheus.Gauge
+	restarts prometheus.Counter
+}
+
+func newSeries(m *metrics.Metrics, name string, on bool) series {
+	if !on {
+		return series{}
+	}
+	return series{m: m, name: name,
+		up: m.SubsystemUp.WithLabelValues(name), restarts: m.SubsystemRestarts.WithLabelValues(name)}
+}
+
+func (r series) setUp(v float64) {
+	if r.up != nil {
+		r.up.Set(v)
+	}
+}
+
+func (r series) restarted() {
+	if r.restarts != nil {
+		r.restarts.Inc()
+	}
+}
+
+// remove deletes the series, as for a subsystem never run (--disable).
+func (r series) remove() {
+	if r.m != nil {
+		r.m.SubsystemUp.DeleteLabelValues(r.name)
+		r.m.SubsystemRestarts.DeleteLabelValues(r.name)
+	}
+}
+
 func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 	name := sub.Name()
-	log := s.Log.With("subsystem", name)
-	up := s.Metrics.SubsystemUp.WithLabelValues(name)
-	restarts := s.Metrics.SubsystemRestarts.WithLabelValues(name)
-	b := s.Backoff
-	if b.Min <= 0 {
-		b = DefaultBackoff
+	kind := "subsystem"
+	if _, ok := sub.(component); ok {
+		kind = "component"
 	}
+	log := s.Log.With(kind, name)
+	ser := newSeries(s.Metrics, name, kind == "subsystem")
+	b := s.Backoff.orDefault()
 	// Ready may be called from any goroutine the subsystem starts; it
 	// stores when the subsystem became ready in this run (0: not yet).
 	var readyAt atomic.Int64
@@ -155,22 +167,22 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 		// caught and ends the run; one in Run itself, runSafely returns.
 		runCtx, stop := context.WithCancelCause(ctx)
 		loop := s.Loop.view(func(p *PanicError) {
-			log.Error("subsystem panicked on the event loop", "panic", p.Value, "stack", string(p.Stack))
+			log.Error(kind+" panicked on the event loop", "panic", p.Value, "stack", string(p.Stack))
 			stop(p)
 		})
 		env := &Env{Loop: loop, Log: log, ready: func() {
-			up.Set(1)
+			ser.setUp(1)
 			readyAt.CompareAndSwap(0, time.Now().UnixNano())
 		}}
 		err := runSafely(runCtx, sub, env)
 		var p *PanicError
 		if errors.As(err, &p) {
-			log.Error("subsystem panicked", "panic", p.Value, "stack", string(p.Stack))
+			log.Error(kind+" panicked", "panic", p.Value, "stack", string(p.Stack))
 		} else if cause := context.Cause(runCtx); errors.As(cause, &p) {
 			err = p // already logged
 		}
 		stop(nil)
-		up.Set(0)
+		ser.setUp(0)
 		if at := readyAt.Load(); at != 0 {
 			everReady = true
 			// Only a run that stayed up a while resets the backoff: a peer
@@ -184,30 +196,29 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 		if ctx.Err() != nil {
 			return
 		}
-		// A device that never appeared is final; one that vanished after
-		// serving (module reload, peer restart) is worth waiting for.
-		if err != nil && IsFinal(err) && !everReady {
-			log.Warn("subsystem disabled", "err", err)
+		// Only an error the subsystem marked final stops it, and only
+		// before it first served: a device that never appeared is final;
+		// one that vanished after serving (module reload, peer restart)
+		// is worth waiting for.
+		if IsFinal(err) && !everReady {
+			log.Warn(kind+" disabled", "err", err)
 			// No series, as for --disable: an "up == 0" alert must not
 			// fire for good on a guest without, say, the Backup service.
-			s.Metrics.SubsystemUp.DeleteLabelValues(name)
-			s.Metrics.SubsystemRestarts.DeleteLabelValues(name)
+			ser.remove()
 			return
 		}
 		failures++
-		wait := b.wait(failures)
+		wait := b.Delay(failures)
 		level := slog.LevelError
 		if msg := fmt.Sprint(err); msg == lastErr && p == nil {
 			level = slog.LevelDebug
 		} else {
 			lastErr = msg
 		}
-		log.Log(ctx, level, "subsystem failed; restarting", "err", err, "restart_in", wait.Round(time.Millisecond))
-		restarts.Inc()
-		select {
-		case <-ctx.Done():
+		log.Log(ctx, level, kind+" failed; restarting", "err", err, "restart_in", wait.Round(time.Millisecond))
+		ser.restarted()
+		if sleep(ctx, wait) != nil {
 			return
-		case <-time.After(wait):
 		}
 	}
 }

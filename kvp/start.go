@@ -21,7 +21,9 @@ func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, erro
 		return svc, nil
 	}
 	if _, err := os.Stat(s.Device); err != nil {
-		return nil, fmt.Errorf("kvp: device %s: %w", s.Device, err) // no device: final
+		// No device (no KVP service, module not loaded), or one we may not
+		// open: final.
+		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", s.Device, err))
 	}
 	store, err := OpenStore(s.PoolDir)
 	switch {
@@ -29,7 +31,7 @@ func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, erro
 		return nil, err // another writer holds a pool: worth a retry
 	case err != nil:
 		// An unusable directory or a damaged pool: no restart cures it.
-		return nil, fmt.Errorf("%w (%w)", err, agent.ErrDisabled)
+		return nil, agent.Final(err)
 	}
 	facts := s.gatherFacts(ctx)
 	svc := s.NewService(store, facts)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
@@ -45,11 +46,12 @@ const ReadBufSize = MsgSize + 1
 
 // Open connects to the kernel at path and registers as the daemon. A Unix
 // socket selects the socket transport; anything else is opened as the
-// FreeBSD device.
+// FreeBSD device. A device that does not exist, may not be opened, or
+// cannot exist on this system is a final error (agent.Final).
 func Open(ctx context.Context, path, version string) (Transport, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("kvp: device %s: %w", path, err)
+		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", path, err))
 	}
 	var t Transport
 	if fi.Mode().Type() == os.ModeSocket {
@@ -58,7 +60,7 @@ func Open(ctx context.Context, path, version string) (Transport, error) {
 		t, err = nativeDevice(path)
 	}
 	if err != nil {
-		return nil, err
+		return nil, agent.FinalIfUnavailable(err)
 	}
 	return register(t, path, version)
 }

@@ -87,13 +87,29 @@ func (m *Metrics) Handler(version string, log *slog.Logger) (http.Handler, error
 	return mux, nil
 }
 
-// Serve serves metrics until ctx ends. It returns nil when the server was
-// disabled or stopped by ctx, and the listen error otherwise.
-func (m *Metrics) Serve(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
-	if cfg.ListenAddress == "" {
-		log.Info("metrics server disabled")
-		return nil
+// ErrBadAddress reports a listen address that no retry can bind: it is
+// malformed or its port is out of range (a *net.AddrError).
+var ErrBadAddress = errors.New("metrics: address cannot be listened on")
+
+// Listen binds cfg.ListenAddress. An address that can never be bound
+// returns an error wrapping ErrBadAddress; other failures (the port in
+// use, the address not configured yet) may pass with time.
+func Listen(cfg ServerConfig) (net.Listener, error) {
+	l, err := net.Listen("tcp", cfg.ListenAddress)
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return nil, fmt.Errorf("%w: %w", ErrBadAddress, err)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return l, nil
+}
+
+// Serve serves metrics on l until ctx ends, and closes l. It returns nil
+// when ctx stopped it, and the server's error otherwise.
+func (m *Metrics) Serve(ctx context.Context, l net.Listener, cfg ServerConfig, log *slog.Logger) error {
+	defer l.Close()
 	cfg = cfg.withDefaults()
 	h, err := m.Handler(cfg.Version, log)
 	if err != nil {
@@ -112,10 +128,6 @@ func (m *Metrics) Serve(ctx context.Context, cfg ServerConfig, log *slog.Logger)
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	l, err := net.Listen("tcp", cfg.ListenAddress)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
 	// The cap holds below the exporter toolkit's TLS and basic auth: a
 	// slot is taken at accept and freed when the server closes the
 	// connection, answered 401 or not.
@@ -125,8 +137,7 @@ func (m *Metrics) Serve(ctx context.Context, cfg ServerConfig, log *slog.Logger)
 	go func() { errc <- web.Serve(l, srv, flags, log) }()
 	select {
 	case err := <-errc:
-		l.Close()
-		return fmt.Errorf("metrics: serve on %s: %w", cfg.ListenAddress, err)
+		return fmt.Errorf("metrics: serve on %s: %w", l.Addr(), err)
 	case <-ctx.Done():
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

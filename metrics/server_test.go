@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -34,15 +35,15 @@ func TestCapConnections(t *testing.T) {
 // serveLocal starts Serve on a loopback port and returns its address.
 func serveLocal(t *testing.T, cfg ServerConfig) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg.ListenAddress = "127.0.0.1:0"
+	l, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.ListenAddress = l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- New("test", "test").Serve(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- New("test", "test").Serve(ctx, l, cfg, slog.New(slog.DiscardHandler)) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -147,5 +148,35 @@ func TestServeTimesOutConnections(t *testing.T) {
 				t.Errorf("unexpected reply %q", rest)
 			}
 		})
+	}
+}
+
+// Only an address no retry can bind is ErrBadAddress; a port in use is
+// not, as it may be freed.
+func TestListenBadAddress(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tc := range []struct {
+		addr string
+		bad  bool // want ErrBadAddress
+		ok   bool // want a listener
+	}{
+		{addr: "127.0.0.1:0", ok: true},
+		{addr: "localhost", bad: true},        // no port
+		{addr: ":99999", bad: true},           // port out of range
+		{addr: "[::1:9855", bad: true},        // malformed
+		{addr: "127.0.0.1:9855:1", bad: true}, // too many colons
+		{addr: taken.Addr().String()},         // in use: retried
+	} {
+		l, err := Listen(ServerConfig{ListenAddress: tc.addr})
+		if l != nil {
+			l.Close()
+		}
+		if got := errors.Is(err, ErrBadAddress); got != tc.bad || (err == nil) != tc.ok {
+			t.Errorf("Listen(%q) = %v; ErrBadAddress %v, want %v; success wanted %v", tc.addr, err, got, tc.bad, tc.ok)
+		}
 	}
 }

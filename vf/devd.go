@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"time"
+
+	"github.com/hvagent/hvagent/agent"
 )
 
 // DefaultDevdSocket is devd's SOCK_SEQPACKET socket (devd(8)): one event
@@ -54,28 +55,18 @@ func readRecords(ctx context.Context, c *net.UnixConn, line func([]byte)) error 
 	}
 }
 
-// reconnectBackoff bounds the wait between attempts to reach devd
-// again after it went away (devd restarted, or is being upgraded).
-type reconnectBackoff struct {
-	Min, Max time.Duration
-}
-
-var defaultReconnect = reconnectBackoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
-
-func (b reconnectBackoff) wait(n int) time.Duration {
-	d := b.Min
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	return d/2 + rand.N(d/2+1)
-}
+// devdReconnect is the backoff between attempts to reach devd again
+// after it went away (devd restarted, or is being upgraded). devd is
+// back within a second or so, and every moment without it is VF events
+// missed, so it starts sooner and caps lower than a subsystem restart
+// (agent.DefaultBackoff).
+var devdReconnect = agent.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
 
 // followDevd reads devd until ctx ends: it calls connected after each
 // (re)connection, lost when the connection goes, and line for every
 // line, and reconnects with backoff whenever devd goes away. first is
 // the connection already made.
-func followDevd(ctx context.Context, path string, first *net.UnixConn, b reconnectBackoff, log *slog.Logger, connected func(again bool), lost func(), line func([]byte)) {
+func followDevd(ctx context.Context, path string, first *net.UnixConn, b agent.Backoff, log *slog.Logger, connected func(again bool), lost func(), line func([]byte)) {
 	c := first
 	connected(false)
 	for {
@@ -87,10 +78,8 @@ func followDevd(ctx context.Context, path string, first *net.UnixConn, b reconne
 		lost()
 		log.Warn("lost devd; reconnecting", "err", err)
 		for attempt := 1; ; attempt++ {
-			select {
-			case <-ctx.Done():
+			if b.Sleep(ctx, attempt) != nil {
 				return
-			case <-time.After(b.wait(attempt)):
 			}
 			if c, err = dialDevd(ctx, path); err == nil {
 				break

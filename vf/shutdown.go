@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// DefaultShutdownGrace bounds how long a stopping subsystem lets a
-// running action finish: cutting 'ifconfig' or 'dhclient' off halfway
-// through building a lagg leaves the network worse than either state.
-const DefaultShutdownGrace = 30 * time.Second
-
 // actions counts the actions running off the loop, so that shutdown can
 // wait for them and refuse new ones.
 type actions struct {

@@ -50,7 +50,7 @@ type Config struct {
 	// switches after hw.hn.vf_xpnt_attwait, 2 s by default).
 	Recheck time.Duration
 	// ShutdownGrace bounds how long Run, once ctx ended, waits for a
-	// running action; 0 means DefaultShutdownGrace.
+	// running action; 0 means agent.ShutdownGrace.
 	ShutdownGrace time.Duration
 }
 
@@ -108,7 +108,7 @@ func New(cfg Config) *Subsystem {
 		cfg.ActionTimeout = DefaultActionTimeout
 	}
 	if cfg.ShutdownGrace <= 0 {
-		cfg.ShutdownGrace = DefaultShutdownGrace
+		cfg.ShutdownGrace = agent.ShutdownGrace
 	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = defaultRecheck
@@ -199,7 +199,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		}
 	}
 	lost := func() { s.cfg.Metrics.DevdConnected.Set(0) }
-	followDevd(ctx, s.cfg.DevdSocket, conn, defaultReconnect, env.Log, connected, lost, line)
+	followDevd(ctx, s.cfg.DevdSocket, conn, devdReconnect, env.Log, connected, lost, line)
 	lost()
 	s.mg.acts.drain(s.cfg.ShutdownGrace, env.Log)
 	return nil
@@ -209,14 +209,14 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 // final (the subsystem is disabled) only on a machine without hn(4): a
 // guest with hn interfaces runs devd, which is restarting or not started
 // yet, so the supervisor retries with its backoff, as a reconnection
-// would.
+// would. A socket we may not connect to is final too; anything else
+// (devd not accepting yet) is retried.
 func (s *Subsystem) devdMissing(err error) error {
 	if !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return agent.FinalIfUnavailable(err)
 	}
 	if t, derr := Discover(s.cfg.Sysctl); derr != nil || len(t.HNs) == 0 {
-		return err
+		return agent.Final(err)
 	}
-	// %v, not %w: the ENOENT inside must not make the error final.
-	return fmt.Errorf("vf: devd is not running yet although hn(4) interfaces exist; will retry: %v", err)
+	return fmt.Errorf("vf: devd is not running yet although hn(4) interfaces exist; will retry: %w", err)
 }

@@ -2,11 +2,13 @@ package vf
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,11 +199,34 @@ func TestNoDevdWithHNRetries(t *testing.T) {
 	}
 }
 
+// deniedSysctl refuses every read, as sysctl(3) does with EPERM.
+type deniedSysctl struct{}
+
+func (deniedSysctl) Sysctl(name string) (string, error) {
+	return "", &os.SyscallError{Syscall: "sysctl " + name, Err: syscall.EPERM}
+}
+
+// Issue 13 item 5: a sysctl denied while reading the topology, with devd
+// there, is not a final error; the supervisor restarts the subsystem.
+func TestDeniedSysctlRetries(t *testing.T) {
+	d, err := vftest.NewDevd(filepath.Join(t.TempDir(), "devd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := New(Config{DevdSocket: d.Path(), Mode: ModeObserve, Sysctl: deniedSysctl{}, Metrics: NewMetrics(prometheus.NewRegistry())})
+	log := slog.New(slog.DiscardHandler)
+	err = s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
+	if err == nil || !errors.Is(err, syscall.EPERM) || agent.IsFinal(err) {
+		t.Errorf("Run with sysctl denied = %v, want an EPERM error the supervisor retries", err)
+	}
+}
+
 func TestReconnectBackoff(t *testing.T) {
-	b := reconnectBackoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
+	b := devdReconnect
 	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 5: 1600 * time.Millisecond, 50: 10 * time.Second} {
 		for range 20 {
-			if got := b.wait(n); got < want/2 || got > want {
+			if got := b.Delay(n); got < want/2 || got > want {
 				t.Errorf("wait(%d) = %v, want in [%v, %v]", n, got, want/2, want)
 			}
 		}

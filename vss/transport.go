@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
@@ -45,20 +46,26 @@ const busyRemedy = "another VSS daemon holds the device, usually the base system
 
 // Open connects to the kernel at path: opening is registering. A Unix
 // socket selects the socket transport. If path is the default device and
-// does not exist, the alias is tried.
+// does not exist, the alias is tried. A device that does not exist, may
+// not be opened, or cannot exist on this system is a final error
+// (agent.Final).
 func Open(ctx context.Context, path string) (Transport, error) {
 	path, fi, err := statDevice(path)
 	if err != nil {
-		return nil, err
+		return nil, agent.FinalIfUnavailable(err)
 	}
 	if fi.Mode().Type() == os.ModeSocket {
 		c, err := dialSocket(ctx, path)
 		if err != nil {
-			return nil, err // not a Transport holding a nil *Conn
+			return nil, agent.FinalIfUnavailable(err) // not a Transport holding a nil *Conn
 		}
 		return c, nil
 	}
-	return nativeDevice(path)
+	t, err := nativeDevice(path)
+	if err != nil {
+		return nil, agent.FinalIfUnavailable(err)
+	}
+	return t, nil
 }
 
 func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {

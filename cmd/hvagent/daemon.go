@@ -140,7 +140,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		sub, ip := newKVP(f, m, log)
 		defer sub.Close()
 		// After agent.Run: let accepted SET_IP_INFO changes finish.
-		defer waitIPInfo(ip, shutdownGrace, log.With("subsystem", "kvp"))
+		defer waitIPInfo(ip, agent.ShutdownGrace, log.With("subsystem", "kvp"))
 		subs = append(subs, sub)
 	}
 	if !slices.Contains(disabled, "vss") {

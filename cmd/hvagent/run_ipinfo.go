@@ -42,10 +42,6 @@ func newIPInfo(f ipFlags, m *metrics.Metrics, log *slog.Logger) *netinfo.Service
 	})
 }
 
-// shutdownGrace bounds how long a stopping daemon waits for network
-// changes already under way (SET_IP_INFO applied live).
-const shutdownGrace = 30 * time.Second
-
 // waitIPInfo waits up to grace for the SET_IP_INFO changes applied after
 // their reply, and says so if some are abandoned.
 func waitIPInfo(ip *netinfo.Service, grace time.Duration, log *slog.Logger) {
