@@ -9,7 +9,7 @@ DIST    := dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FREEBSD_MAJOR     ?= 14
 
-.PHONY: build test lint cross package demo man-lint fuzz bench load clean
+.PHONY: build test lint cross package demo man-lint fuzz bench bench-e2e load clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/hvagent ./cmd/hvagent
@@ -53,6 +53,12 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./netinfo/ ./vss/ ./vf/
+
+# KVP requests end to end through the socket transport, against the echo
+# floor measured in the same run (cmd/hvbench).
+BENCH_RECORDS ?= 10,1024,4096
+bench-e2e:
+	$(GO) run ./cmd/hvbench -records $(BENCH_RECORDS)
 
 # Resource figures: the agent under a steady simulated host load.
 LOAD_DURATION ?= 60s

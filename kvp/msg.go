@@ -203,24 +203,36 @@ var (
 // cstring returns the NUL-terminated string at the start of field. A field
 // without a NUL is malformed: the C daemon would read past it.
 func cstring(field []byte) (string, error) {
+	b, err := cbytes(field)
+	return string(b), err
+}
+
+// cbytes is cstring without the copy: the string's bytes, in field.
+func cbytes(field []byte) ([]byte, error) {
 	i := bytes.IndexByte(field, 0)
 	if i < 0 {
-		return "", errNoNUL
+		return nil, errNoNUL
 	}
 	if !utf8.Valid(field[:i]) {
-		return "", errInvalidUTF8
+		return nil, errInvalidUTF8
 	}
-	return string(field[:i]), nil
+	return field[:i], nil
 }
 
 // sized decodes a string field with a companion size that counts the
 // terminating NUL. The size is advisory: it must not claim more than the
 // field holds, and the string ends at the first NUL regardless.
 func sized(field []byte, size uint32) (string, error) {
+	b, err := sizedBytes(field, size)
+	return string(b), err
+}
+
+// sizedBytes is sized without the copy.
+func sizedBytes(field []byte, size uint32) ([]byte, error) {
 	if size > uint32(len(field)) {
-		return "", errSizeField
+		return nil, errSizeField
 	}
-	return cstring(field)
+	return cbytes(field)
 }
 
 func putString(field []byte, s string) {
@@ -283,26 +295,37 @@ func decodeBody(b []byte, m *Msg, request bool) error {
 // For GET the value field is output-only, so its contents are not
 // validated; callers that need the value (SET) get it checked here too.
 func decodeKV(b []byte) (KeyValue, error) {
-	le := binary.LittleEndian
-	kv := KeyValue{ValueType: le.Uint32(b[0:])}
-	ks, vs := le.Uint32(b[4:]), le.Uint32(b[8:])
-	key, err := sized(b[12:12+MaxKeySize], ks)
-	if err != nil {
-		return kv, fmt.Errorf("key: %w", err)
+	kv := KeyValue{ValueType: binary.LittleEndian.Uint32(b[0:])}
+	key, value, err := kvBytes(b)
+	kv.Key = string(key)
+	if err == nil {
+		kv.Value = string(value)
 	}
-	kv.Key = key
+	return kv, err
+}
+
+// kvBytes checks the GET/SET block starting at its value_type field as
+// decodeKV does and returns its key and value as views of b, copying
+// nothing: the read path's decoder (Service.read). On error the key is
+// what could be decoded before it.
+func kvBytes(b []byte) (key, value []byte, err error) {
+	le := binary.LittleEndian
+	ks, vs := le.Uint32(b[4:]), le.Uint32(b[8:])
+	key, err = sizedBytes(b[12:12+MaxKeySize], ks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("key: %w", err)
+	}
 	vfield := b[12+MaxKeySize : 12+MaxKeySize+MaxValueSize]
 	if vs > MaxValueSize {
-		return kv, fmt.Errorf("value: %w", errSizeField)
+		return key, nil, fmt.Errorf("value: %w", errSizeField)
 	}
 	// A GET or ENUMERATE request leaves the value field for the reply;
 	// the kernel zeroes it, but tolerate garbage there.
-	if v, err := cstring(vfield); err == nil {
-		kv.Value = v
-	} else if vs > 0 {
-		return kv, fmt.Errorf("value: %w", err)
+	value, err = cbytes(vfield)
+	if err != nil && vs > 0 {
+		return key, nil, fmt.Errorf("value: %w", err)
 	}
-	return kv, nil
+	return key, value, nil
 }
 
 func decodeIP(b []byte) (IPInfo, error) {
@@ -338,7 +361,7 @@ func EncodeRequest(m Msg) ([]byte, error) {
 	b := make([]byte, MsgSize)
 	b[offOp] = byte(m.Op)
 	b[offPool] = m.Pool
-	if err := encodeBody(b, m, m.Op); err != nil {
+	if err := encodeBody(b, &m, m.Op); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -349,13 +372,24 @@ func EncodeRequest(m Msg) ([]byte, error) {
 // carries a body; any other is zeros after the status.
 func EncodeReply(req Msg, status Status, body Msg) ([]byte, error) {
 	b := make([]byte, MsgSize)
+	if err := encodeReply(b, req.Op, status, &body); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// encodeReply is EncodeReply into b, which holds MsgSize bytes: every
+// byte of it is written, and nothing is allocated.
+func encodeReply(b []byte, op Op, status Status, body *Msg) error {
+	b = b[:MsgSize]
+	clear(b)
 	if status == StatusOK {
-		if err := encodeBody(b, body, req.Op); err != nil {
-			return nil, err
+		if err := encodeBody(b, body, op); err != nil {
+			return err
 		}
 	}
 	binary.LittleEndian.PutUint32(b[0:], uint32(status))
-	return b, nil
+	return nil
 }
 
 // EncodeRegister builds the REGISTER message the daemon writes first.
@@ -382,14 +416,14 @@ func DecodeReply(b []byte, op Op) (Msg, error) {
 	return m, nil
 }
 
-func encodeBody(b []byte, m Msg, op Op) error {
+func encodeBody(b []byte, m *Msg, op Op) error {
 	le := binary.LittleEndian
 	switch op {
 	case OpGet, OpSet:
-		return encodeKV(b[offVType:], m.KV)
+		return encodeKV(b[offVType:], &m.KV)
 	case OpEnumerate:
 		le.PutUint32(b[offIndex:], m.Index)
-		return encodeKV(b[offVType+enumOff:], m.KV)
+		return encodeKV(b[offVType+enumOff:], &m.KV)
 	case OpDelete:
 		if !fits(m.KV.Key, MaxKeySize) {
 			return fmt.Errorf("kvp: key of %d bytes does not fit", len(m.KV.Key))
@@ -402,7 +436,7 @@ func encodeBody(b []byte, m Msg, op Op) error {
 	return nil
 }
 
-func encodeKV(b []byte, kv KeyValue) error {
+func encodeKV(b []byte, kv *KeyValue) error {
 	if !fits(kv.Key, MaxKeySize) {
 		return fmt.Errorf("kvp: key of %d bytes does not fit in %d", len(kv.Key), MaxKeySize)
 	}

@@ -54,10 +54,13 @@ type Record struct{ Key, Value string }
 const maxReopen = 8
 
 // Pool is one pool file, <dir>/.kvp_pool_<n>, kept in memory and reloaded
-// only when the file changed. It is safe for concurrent use; every
-// operation, reads included, runs under flock(LOCK_EX) and an fcntl write
-// lock on the file, so other processes (the CLI, cloud-init, azure-init)
-// may use the same file at the same time.
+// only when the file changed. It is safe for concurrent use, and other
+// processes (the CLI, cloud-init, azure-init) may use the same file at
+// the same time: every update runs under flock(LOCK_EX) and an fcntl
+// write lock on the file. A read (Get, At, Len, Records) answers from
+// memory when one fstat of the descriptor shows the file as it was loaded
+// (see fileState and racyWindow), and otherwise takes the same locks to
+// reload it.
 type Pool struct {
 	n     int
 	dir   string
@@ -72,6 +75,8 @@ type Pool struct {
 	index     map[string]int
 	dups      bool        // some key occurs more than once in recs
 	fi        os.FileInfo // the file state recs reflects; nil forces a reload
+	state     fileState   // fi as fstatState saw it, for the unlocked read path
+	clean     bool        // state may be trusted without the locks (not racy)
 	loads     int         // whole-file reads, for tests
 
 	// sim is set on the in-memory copy on which a read-only reader
@@ -223,10 +228,9 @@ func (p *Pool) Get(key string) (value string, ok bool, err error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
+	if err := p.current(); err != nil {
 		return "", false, p.wrap("get", err)
 	}
-	defer p.end()
 	i, ok := p.index[key]
 	if !ok {
 		return "", false, nil
@@ -234,14 +238,31 @@ func (p *Pool) Get(key string) (value string, ok bool, err error) {
 	return p.recs[i].Value, true, nil
 }
 
+// Lookup returns the first record with key, given as the bytes of a
+// request: the read path's Get, which allocates nothing.
+func (p *Pool) Lookup(key []byte) (Record, bool, error) {
+	if len(key) == 0 {
+		return Record{}, false, ErrEmptyKey
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.current(); err != nil {
+		return Record{}, false, p.wrap("get", err)
+	}
+	i, ok := p.index[string(key)] // no copy: the compiler looks up the bytes
+	if !ok {
+		return Record{}, false, nil
+	}
+	return p.recs[i], true, nil
+}
+
 // At returns the record at index in file order; ok is false past the end.
 func (p *Pool) At(index int) (Record, bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
+	if err := p.current(); err != nil {
 		return Record{}, false, p.wrap("read", err)
 	}
-	defer p.end()
 	if index < 0 || index >= len(p.recs) {
 		return Record{}, false, nil
 	}
@@ -252,10 +273,9 @@ func (p *Pool) At(index int) (Record, bool, error) {
 func (p *Pool) Records() ([]Record, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
+	if err := p.current(); err != nil {
 		return nil, p.wrap("read", err)
 	}
-	defer p.end()
 	return slices.Clone(p.recs), nil
 }
 
@@ -263,11 +283,39 @@ func (p *Pool) Records() ([]Record, error) {
 func (p *Pool) Len() (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
+	if err := p.current(); err != nil {
 		return 0, p.wrap("read", err)
 	}
-	defer p.end()
 	return len(p.recs), nil
+}
+
+// current brings the records up to date for a read. When one fstat of
+// the descriptor shows the file as it was when the records were loaded or
+// last written, and that state is not racy, they are current and no lock
+// is taken: a writer that changed the file since has changed that state,
+// and one at work now has not yet, so the records show the file as it was
+// before it began. Otherwise current takes the locks as an update does
+// (begin), which also follows a file replaced by rename and finishes a
+// crashed writer's journal, and releases them once the records are read.
+//
+// A journal left by a writer that crashed before changing the pool file
+// is finished by the next update or reload, not by a read that finds the
+// file unchanged: until then readers see the pool as it was, which is
+// what the crashed writer's caller was last told.
+func (p *Pool) current() error {
+	if p.f == nil {
+		return os.ErrClosed
+	}
+	if p.clean && p.fi != nil {
+		if st, err := fstatState(p.fd); err == nil && st.nlink > 0 && st == p.state {
+			return nil
+		}
+	}
+	if err := p.begin(); err != nil {
+		return err
+	}
+	p.end()
+	return nil
 }
 
 // Set is SetMax with DefaultMaxRecords.
@@ -387,7 +435,8 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	err := p.f.Close()
-	p.f, p.recs, p.index, p.fi = nil, nil, nil, nil
+	p.f, p.recs, p.index = nil, nil, nil
+	p.forget()
 	if err != nil {
 		return fmt.Errorf("kvp: close pool %d: %w", p.n, err)
 	}
@@ -439,7 +488,7 @@ func (p *Pool) begin() error {
 		}
 		p.f.Close()
 		p.setFile(f)
-		p.fi = nil
+		p.forget()
 	}
 }
 
@@ -462,42 +511,56 @@ func (p *Pool) end() { unlockFile(p.fd, p.fcntlHeld) }
 func (p *Pool) refresh(fi os.FileInfo) error {
 	if _, err := os.Lstat(p.jpath); err == nil {
 		if err := p.recoverJournal(); err != nil {
-			p.fi = nil
+			p.forget()
 			return fmt.Errorf("recover journal: %w", err)
 		}
 		if fi, err = p.f.Stat(); err != nil {
 			return err
 		}
-		p.fi = nil
+		p.forget()
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if p.fi != nil && sameState(p.fi, fi) {
+	st, err := fstatState(p.fd)
+	if err != nil {
+		return err
+	}
+	if p.fi != nil && p.clean && st == p.state {
 		return nil
 	}
-	return p.load(fi)
+	return p.load(fi, st)
 }
 
-// sameState reports whether a and b describe the same file with the same
-// size and modification time. commit makes sure our own writes always
-// move the mtime forward, even within one tick of a coarse file clock.
-func sameState(a, b os.FileInfo) bool {
-	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+// forget drops the recorded file state: the next operation reloads.
+func (p *Pool) forget() {
+	p.fi = nil
+	p.clean = false
+}
+
+// record notes the file state the records now reflect. trusted is set
+// after our own update, whose mtime touch has moved past anything a
+// reader loaded before; after a load, the state is trusted once it is not
+// racy (see racyWindow).
+func (p *Pool) record(fi os.FileInfo, st fileState, trusted bool) {
+	p.fi = fi
+	p.state = st
+	p.clean = trusted || !st.racy(time.Now())
 }
 
 // loadChunk is how many records load reads per call.
 const loadChunk = 256
 
-// load reads every whole record of the file. A trailing partial record is
-// ignored. Reading is lenient: a field without a NUL is taken whole.
-func (p *Pool) load(fi os.FileInfo) error {
+// load reads every whole record of the file, whose state is fi and st.
+// A trailing partial record is ignored. Reading is lenient: a field
+// without a NUL is taken whole.
+func (p *Pool) load(fi os.FileInfo, st fileState) error {
 	recs, err := readRecords(p.f, p.path, fi.Size())
 	if err != nil {
 		return err
 	}
 	p.recs = recs
 	p.buildIndex()
-	p.fi = fi
+	p.record(fi, st, false)
 	p.loads++
 	return nil
 }

@@ -246,7 +246,7 @@ func (p *Pool) commit(j *journal) error {
 		// Finish it now if the failure was passing; otherwise the journal
 		// stays and every later operation tries again before serving.
 		if rerr := p.recoverJournal(); rerr != nil {
-			p.fi = nil
+			p.forget()
 			return err
 		}
 	}
@@ -257,7 +257,7 @@ func (p *Pool) commit(j *journal) error {
 		return err
 	}
 	if err := p.removeJournal(); err != nil {
-		p.fi = nil
+		p.forget()
 		return err
 	}
 	p.crash("removed")
@@ -318,7 +318,7 @@ func (p *Pool) truncate(size int64) error {
 func (p *Pool) touch(prev time.Time) error {
 	fi, err := p.f.Stat()
 	if err != nil {
-		p.fi = nil
+		p.forget()
 		return err
 	}
 	if !fi.ModTime().After(prev) {
@@ -326,19 +326,24 @@ func (p *Pool) touch(prev time.Time) error {
 		// file; should it have become a link since, the link's own time
 		// changes, not its target's.
 		if err := fstrust.SetMtime(p.path, nextMtime(prev)); err != nil {
-			p.fi = nil
+			p.forget()
 			return err
 		}
 		if err := p.f.Sync(); err != nil {
-			p.fi = nil
+			p.forget()
 			return err
 		}
 		if fi, err = p.f.Stat(); err != nil {
-			p.fi = nil
+			p.forget()
 			return err
 		}
 	}
-	p.fi = fi
+	st, err := fstatState(p.fd)
+	if err != nil {
+		p.forget()
+		return err
+	}
+	p.record(fi, st, true)
 	return nil
 }
 

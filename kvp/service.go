@@ -41,6 +41,8 @@ type Service struct {
 	mu       sync.Mutex
 	reported map[string]bool // malformed-message classes already logged
 	full     [NumPools]bool  // pool-full warning given, not yet cleared
+
+	series requestSeries // the metrics' children, looked up once
 }
 
 // ServiceConfig holds a Service's dependencies. Store and Facts are
@@ -95,36 +97,54 @@ func (s *Service) SetFacts(f Facts) { s.facts.Store(&f) }
 // Facts returns the facts currently served.
 func (s *Service) Facts() Facts { return *s.facts.Load() }
 
-// Handle answers one request. A message of the wrong size is answered
-// HV_E_FAIL too: the kernel counts it delivered and waits for a reply.
+// Handle answers one request in a new buffer; see HandleInto.
 func (s *Service) Handle(b []byte) []byte {
+	return s.HandleInto(make([]byte, MsgSize), b)
+}
+
+// HandleInto answers the request b, writing the reply over dst, which
+// must hold MsgSize bytes, and returns dst[:MsgSize]. A message of the
+// wrong size is answered HV_E_FAIL too: the kernel counts it delivered
+// and waits for a reply.
+//
+// GET and ENUMERATE of pools 0, 1, 3 and 4 allocate nothing: the request
+// is decoded in place, the pool answers from memory while its file is
+// unchanged (Pool.current), and the reply is encoded into dst.
+func (s *Service) HandleInto(dst, b []byte) []byte {
 	start := s.now()
-	op, pool := "unknown", "invalid"
+	op, pool := opLabels, NumPools // "unknown", "invalid"
 	if len(b) == MsgSize {
-		op, pool = Op(b[offOp]).String(), PoolName(int(b[offPool]))
+		op, pool = min(int(b[offOp]), opLabels), min(int(b[offPool]), NumPools)
 	}
-	reply, result := s.handle(b)
+	reply := dst[:MsgSize]
+	res := s.handle(reply, b)
 	if s.metrics != nil {
-		s.metrics.KVPRequests.WithLabelValues(op, pool, result).Inc()
-		s.metrics.KVPRequestDuration.WithLabelValues(op).Observe(s.now().Sub(start).Seconds())
+		s.series.counter(s.metrics, op, pool, res).Inc()
+		s.series.duration(s.metrics, op).Observe(s.now().Sub(start).Seconds())
 	}
 	return reply
 }
 
-// handle returns the reply bytes and the result label for metrics.
-func (s *Service) handle(b []byte) ([]byte, string) {
+// handle writes the reply into dst and returns the result for metrics.
+func (s *Service) handle(dst, b []byte) result {
 	if len(b) != MsgSize {
 		s.malformed("size", "message of wrong size; answered HV_E_FAIL", "bytes", len(b))
-		return failReply(b), "malformed"
+		failReply(dst, b)
+		return resultMalformed
 	}
 	op, pool := Op(b[offOp]), int(b[offPool])
 	if !op.Known() {
 		s.malformed("op", "unknown operation", "op", int(op))
-		return s.reply(Msg{Op: op}, StatusNotSupported, Msg{}), resultLabel(StatusNotSupported)
+		return s.reply(dst, op, StatusNotSupported, nil)
 	}
 	if op != OpGetIPInfo && op != OpSetIPInfo && pool >= NumPools {
 		s.malformed("pool", "unknown pool", "op", op.String(), "pool", pool)
-		return s.reply(Msg{Op: op}, StatusFail, Msg{}), resultLabel(StatusFail)
+		return s.reply(dst, op, StatusFail, nil)
+	}
+	if (op == OpGet || op == OpEnumerate) && pool != PoolAuto {
+		if res, ok := s.read(dst, b, op, pool); ok {
+			return res
+		}
 	}
 	req, err := DecodeRequest(b)
 	if err != nil {
@@ -132,21 +152,59 @@ func (s *Service) handle(b []byte) ([]byte, string) {
 		if c, ok := s.ip.(MalformedSetIPCounter); ok && op == OpSetIPInfo {
 			c.SetIPInfoMalformed(err)
 		}
-		return s.reply(Msg{Op: op}, StatusInvalidArg, Msg{}), "malformed"
+		s.reply(dst, op, StatusInvalidArg, nil)
+		return resultMalformed
 	}
 	status, body := s.serve(req)
-	return s.reply(req, status, body), resultLabel(status)
+	return s.reply(dst, op, status, &body)
 }
 
-func (s *Service) reply(req Msg, st Status, body Msg) []byte {
-	b, err := EncodeReply(req, st, body)
-	if err != nil {
+// read is the read path: GET or ENUMERATE of a pool file, decoded in
+// place and answered from the pool's memory, allocating nothing. ok is
+// false for a request it leaves to the general path, which decodes it
+// again and reports what is wrong with it.
+func (s *Service) read(dst, b []byte, op Op, pool int) (res result, ok bool) {
+	p := s.store.Pool(pool)
+	var rec Record
+	var found bool
+	var err error
+	var body Msg
+	switch op {
+	case OpGet:
+		key, _, derr := kvBytes(b[offVType:])
+		if derr != nil || len(key) == 0 {
+			return 0, false
+		}
+		rec, found, err = p.Lookup(key)
+	case OpEnumerate:
+		body.Index = binary.LittleEndian.Uint32(b[offIndex:])
+		rec, found, err = p.At(int(min(body.Index, 1<<30)))
+	}
+	switch {
+	case err != nil:
+		s.log.Error(op.String(), "pool", PoolName(pool), "err", err)
+		return s.reply(dst, op, StatusFail, nil), true
+	case !found:
+		return s.reply(dst, op, StatusCont, nil), true
+	}
+	body.KV = KeyValue{ValueType: RegSZ, Key: rec.Key, Value: rec.Value}
+	return s.reply(dst, op, StatusOK, &body), true
+}
+
+// reply encodes the answer to an op request into dst; body may be nil
+// for a reply without one.
+func (s *Service) reply(dst []byte, op Op, st Status, body *Msg) result {
+	if body == nil {
+		body = &Msg{}
+	}
+	if err := encodeReply(dst, op, st, body); err != nil {
 		// Pool values always fit their fields; this is a bug, and the
 		// host still deserves an answer.
-		s.log.Error("encode reply", "op", req.Op.String(), "err", err)
-		b, _ = EncodeReply(req, StatusFail, Msg{})
+		s.log.Error("encode reply", "op", op.String(), "err", err)
+		st = StatusFail
+		encodeReply(dst, op, st, &Msg{})
 	}
-	return b
+	return resultOf(st)
 }
 
 // serve applies a decoded request.
@@ -327,30 +385,11 @@ func errClass(err error) string {
 	return "other"
 }
 
-// resultLabel is the metric label for a reply status.
-func resultLabel(st Status) string {
-	switch st {
-	case StatusOK:
-		return "ok"
-	case StatusCont:
-		return "cont" // end of enumeration, or key not found
-	case StatusFail:
-		return "fail"
-	case StatusInvalidArg:
-		return "invalid_argument"
-	case StatusGUIDNotFound:
-		return "guid_not_found"
-	case StatusNotSupported:
-		return "not_supported"
-	}
-	return "other"
-}
-
-// failReply is the HV_E_FAIL answer to a message that is not MsgSize
-// bytes: what came of it, in a whole message, with the status in front.
-func failReply(b []byte) []byte {
-	r := make([]byte, MsgSize)
-	copy(r, b)
-	binary.LittleEndian.PutUint32(r[offOp:], uint32(StatusFail)) // the error field overlays operation
-	return r
+// failReply writes into dst the HV_E_FAIL answer to a message that is
+// not MsgSize bytes: what came of it, in a whole message, with the status
+// in front.
+func failReply(dst, b []byte) {
+	dst = dst[:MsgSize]
+	clear(dst[copy(dst, b):])
+	binary.LittleEndian.PutUint32(dst[offOp:], uint32(StatusFail)) // the error field overlays operation
 }

@@ -58,7 +58,11 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	defer t.Close()
 	env.Log.Info("registered with the kernel", "device", s.Device)
 	env.Ready()
+	// One request and one reply buffer for the life of the connection:
+	// a request is read, answered and written on this goroutine, and the
+	// read path (GET, ENUMERATE) allocates nothing (Service.HandleInto).
 	buf := make([]byte, ReadBufSize)
+	reply := make([]byte, MsgSize)
 	for {
 		n, err := t.Read(ctx, buf)
 		switch {
@@ -69,7 +73,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		default:
 			return err
 		}
-		err = t.Write(svc.Handle(buf[:n]))
+		err = t.Write(svc.HandleInto(reply, buf[:n]))
 		switch {
 		case errors.Is(err, ErrReplyRefused):
 			env.Log.Warn("the driver refused a reply; the host already has its answer", "err", err)

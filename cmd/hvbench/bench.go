@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hvagent/hvagent/kvp"
+)
+
+// result holds the samples of one pool size: the time of each request.
+type result struct {
+	records               int
+	floor, get, enumerate []time.Duration
+	enumerations          int // whole walks
+}
+
+// run measures every pool size of o, each against a fresh agent.
+func run(ctx context.Context, o options, log io.Writer) ([]result, error) {
+	dir, err := os.MkdirTemp("", "hvbench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := o.agent
+	if bin == "" {
+		if bin, err = buildAgent(ctx, dir, log); err != nil {
+			return nil, err
+		}
+	}
+	var results []result
+	for _, n := range o.records {
+		r, err := measure(ctx, o, bin, filepath.Join(dir, fmt.Sprint(n)), n, log)
+		if err != nil {
+			return nil, fmt.Errorf("%d records: %w", n, err)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// measure starts the agent on a pool of n records in dir and times the
+// floor, GETs and enumeration steps in alternating rounds.
+func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writer) (result, error) {
+	r := result{records: n}
+	if err := writePool(filepath.Join(dir, "pool"), n); err != nil {
+		return r, err
+	}
+	host, stopAgent, err := startAgent(ctx, bin, dir, log)
+	if err != nil {
+		return r, err
+	}
+	defer stopAgent()
+	echo, stopEcho, err := startEcho()
+	if err != nil {
+		return r, err
+	}
+	defer stopEcho()
+
+	get := mustRequest(kvp.Msg{Op: kvp.OpGet, Pool: kvp.PoolGuest, KV: kvp.KeyValue{Key: poolKey(n / 2)}})
+	walk := make([][]byte, n+1) // index 0 to HV_S_CONT, as the host walks a pool
+	for i := range walk {
+		walk[i] = mustRequest(kvp.Msg{Op: kvp.OpEnumerate, Pool: kvp.PoolGuest, Index: uint32(i)})
+	}
+	c := &client{reply: make([]byte, kvp.MsgSize+1)}
+	// A first round of each, untimed: the agent's first requests fault in
+	// its code and create its metric series.
+	if err := c.warm(host, echo, get, walk); err != nil {
+		return r, err
+	}
+	for range o.rounds {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		for range o.gets {
+			d, err := c.transact(echo, get, kvp.OpGet, anyReply)
+			if err != nil {
+				return r, fmt.Errorf("echo: %w", err)
+			}
+			r.floor = append(r.floor, d)
+		}
+		for range o.gets {
+			d, err := c.transact(host, get, kvp.OpGet, kvp.StatusOK)
+			if err != nil {
+				return r, fmt.Errorf("GET: %w", err)
+			}
+			r.get = append(r.get, d)
+		}
+		for steps := 0; steps < max(o.steps, n+1); steps += n + 1 {
+			if err := c.walk(host, walk, &r.enumerate); err != nil {
+				return r, err
+			}
+			r.enumerations++
+		}
+	}
+	return r, nil
+}
+
+// anyReply makes transact take any reply of the right size: the echo's.
+const anyReply = kvp.Status(0xffffffff)
+
+// client is the host's timing loop: one request datagram out, one reply
+// datagram in, with blocking write(2) and read(2) on a blocking socket,
+// as a C loop does (and not through the Go runtime's network poller,
+// which would add its own thread's wake-up to every figure).
+type client struct{ reply []byte }
+
+// transact sends req on fd, waits for the reply and checks its status.
+func (cl *client) transact(fd int, req []byte, op kvp.Op, want kvp.Status) (time.Duration, error) {
+	start := time.Now()
+	if _, err := unix.Write(fd, req); err != nil {
+		return 0, err
+	}
+	n, err := unix.Read(fd, cl.reply)
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if n != kvp.MsgSize {
+		return 0, fmt.Errorf("reply of %d bytes", n)
+	}
+	if want == anyReply {
+		return d, nil
+	}
+	m, err := kvp.DecodeReply(cl.reply[:n], op)
+	if err != nil {
+		return 0, err
+	}
+	if m.Status != want {
+		return 0, fmt.Errorf("status %v, want %v", m.Status, want)
+	}
+	return d, nil
+}
+
+// walk enumerates the pool once, index 0 to HV_S_CONT, and appends each
+// step's time to into (when not nil).
+func (cl *client) walk(host int, walk [][]byte, into *[]time.Duration) error {
+	for i, req := range walk {
+		want := kvp.StatusOK
+		if i == len(walk)-1 {
+			want = kvp.StatusCont
+		}
+		d, err := cl.transact(host, req, kvp.OpEnumerate, want)
+		if err != nil {
+			return fmt.Errorf("ENUMERATE %d: %w", i, err)
+		}
+		if into != nil {
+			*into = append(*into, d)
+		}
+	}
+	return nil
+}
+
+func (cl *client) warm(host, echo int, get []byte, walk [][]byte) error {
+	for range 100 {
+		if _, err := cl.transact(echo, get, kvp.OpGet, anyReply); err != nil {
+			return fmt.Errorf("echo: %w", err)
+		}
+		if _, err := cl.transact(host, get, kvp.OpGet, kvp.StatusOK); err != nil {
+			return fmt.Errorf("GET: %w", err)
+		}
+	}
+	return cl.walk(host, walk, nil)
+}
+
+func poolKey(i int) string { return fmt.Sprintf("bench-key-%06d", i) }
+
+func mustRequest(m kvp.Msg) []byte {
+	b, err := kvp.EncodeRequest(m)
+	if err != nil {
+		panic(err) // the benchmark's own requests always fit
+	}
+	return b
+}
+
+// writePool writes n records into pool 1 of dir directly, as another
+// writer would, in the pool file format (2560-byte records: key[512],
+// value[2048], each NUL-terminated and zero-filled; SPEC §2.4).
+func writePool(dir string, n int) error {
+	const keySize, recordSize = kvp.MaxKeySize, kvp.MaxKeySize + kvp.MaxValueSize
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b := make([]byte, n*recordSize)
+	for i := range n {
+		rec := b[i*recordSize:]
+		copy(rec[:keySize-1], poolKey(i))
+		copy(rec[keySize:recordSize-1], fmt.Sprintf("value of record %d", i))
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".kvp_pool_1"), b, 0o600); err != nil {
+		return err
+	}
+	// Let the file's last change be older than the agent's racy window
+	// (kvp/pool_state.go): the agent would otherwise read the fresh file
+	// again under its locks for its first few requests. The warm-up
+	// covers it too; this makes it certain.
+	time.Sleep(50 * time.Millisecond)
+	return nil
+}
+
+// startAgent listens on dir/kvp.sock as the KVP kernel would, starts the
+// agent on it with only the KVP subsystem, and returns the connection, a
+// blocking descriptor, once the agent has registered.
+func startAgent(ctx context.Context, bin, dir string, log io.Writer) (int, func(), error) {
+	sock := filepath.Join(dir, "kvp.sock")
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		return -1, nil, err
+	}
+	defer ln.Close()
+	agent := exec.Command(bin, "run", "--kvp.device", sock, "--kvp.pool-dir", filepath.Join(dir, "pool"),
+		"--disable", "vss,vf", "--web.listen-address", "", "--log.level", "warn")
+	agent.Stderr = log
+	if err := agent.Start(); err != nil {
+		return -1, nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	stop := func() {
+		agent.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			agent.Process.Kill()
+			<-exited
+		}
+	}
+	type accepted struct {
+		c   *net.UnixConn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := ln.AcceptUnix()
+		ch <- accepted{c, err}
+	}()
+	var a accepted
+	select {
+	case a = <-ch:
+	case err := <-exited:
+		exited <- err
+		ln.Close()
+		return -1, nil, fmt.Errorf("agent exited before connecting: %v", err)
+	case <-ctx.Done():
+		ln.Close()
+		stop()
+		return -1, nil, ctx.Err()
+	}
+	if a.err != nil {
+		stop()
+		return -1, nil, a.err
+	}
+	reg := make([]byte, kvp.MsgSize+1)
+	if n, err := a.c.Read(reg); err != nil || !kvp.IsRegister(reg[:n]) {
+		a.c.Close()
+		stop()
+		return -1, nil, fmt.Errorf("no REGISTER from the agent (%d bytes, %v)", n, err)
+	}
+	// A duplicate of the descriptor, which Fd puts in blocking mode (the
+	// mode belongs to the open file, shared with the original, which is
+	// closed unused).
+	f, err := a.c.File()
+	a.c.Close()
+	if err != nil {
+		stop()
+		return -1, nil, err
+	}
+	fd := int(f.Fd())
+	// The agent stops first, so that it does not see the host go away.
+	return fd, func() { stop(); f.Close() }, nil
+}
+
+// startEcho starts the floor's peer: a goroutine on a thread of its own
+// that sends every datagram straight back over a SOCK_SEQPACKET socket
+// pair, with blocking read(2) and write(2). It returns the host's end.
+//
+// The peer must sleep in the kernel between datagrams, as the agent does:
+// a peer waiting in the Go runtime's network poller of the host's own
+// process would be run by the host's thread as soon as that thread blocks,
+// with no wake-up at all, and the floor would leave out the scheduler.
+func startEcho() (int, func(), error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, err
+	}
+	host, peer := fds[0], fds[1]
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(done)
+		buf := make([]byte, kvp.MsgSize+1)
+		for {
+			n, err := unix.Read(peer, buf)
+			if err != nil || n == 0 {
+				return
+			}
+			if _, err := unix.Write(peer, buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	stop := func() {
+		unix.Shutdown(host, unix.SHUT_RDWR) // the peer reads 0 and returns
+		<-done
+		unix.Close(host)
+		unix.Close(peer)
+	}
+	return host, stop, nil
+}
+
+func buildAgent(ctx context.Context, dir string, log io.Writer) (string, error) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	bin := filepath.Join(dir, "hvagent")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/hvagent/hvagent/cmd/hvagent")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building hvagent: %w", err)
+	}
+	return bin, nil
+}
+
+// percentile returns the p-th percentile (0-100) of ds, nearest rank.
+func percentile(ds []time.Duration, p float64) (time.Duration, error) {
+	if len(ds) == 0 {
+		return 0, errors.New("no samples")
+	}
+	s := slices.Sorted(slices.Values(ds))
+	i := int(p/100*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)], nil
+}

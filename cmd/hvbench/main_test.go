@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 5}, {90, 9}, {100, 10}, {0, 1}} {
+		if got, err := percentile(ds, tc.p); err != nil || got != tc.want {
+			t.Errorf("p%v = %v, %v; want %v", tc.p, got, err, tc.want)
+		}
+	}
+	if _, err := percentile(nil, 50); err == nil {
+		t.Error("percentile of no samples: no error")
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{10: "10", 1024: "1,024", 4096: "4,096", 1000000: "1,000,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestRun builds the agent and measures a small pool for a round: every
+// request it times got the reply it expected, and the table shows them.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent")
+	}
+	o := options{records: []int{3}, rounds: 2, gets: 5, steps: 5}
+	rs, err := run(context.Background(), o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if len(r.floor) != 10 || len(r.get) != 10 || len(r.enumerate) != 16 || r.enumerations != 4 {
+		t.Fatalf("samples: %d echoes, %d GETs, %d steps in %d walks; want 10, 10, 16 in 4",
+			len(r.floor), len(r.get), len(r.enumerate), r.enumerations)
+	}
+	var out bytes.Buffer
+	printTable(&out, rs)
+	for _, want := range []string{"| echo floor |", "| hvagent, GET |", "| hvagent, enumerate step |", "× floor"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
