@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 	"github.com/hvagent/hvagent/vss"
 )
 
@@ -165,29 +166,18 @@ func TestParseFstat(t *testing.T) {
 	}
 }
 
-// fakeRunner answers one command.
-type fakeRunner struct {
-	argv []string
-	out  string
-}
-
-func (f *fakeRunner) Run(_ context.Context, argv []string) (string, error) {
-	f.argv = argv
-	return f.out, nil
-}
-
 func TestFstatHolders(t *testing.T) {
 	b, err := os.ReadFile("testdata/fstat-base-daemon.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &fakeRunner{out: string(b)}
+	run := (&commandtest.Fake{}).On("fstat /dev/hv_kvp_dev", commandtest.Out(string(b)))
 	got, err := FstatHolders(run)(context.Background(), "/dev/hv_kvp_dev")
 	if err != nil || len(got) != 1 || got[0].Command != "hv_kvp_daemon" {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	if want := []string{"fstat", "/dev/hv_kvp_dev"}; !slices.Equal(run.argv, want) {
-		t.Errorf("ran %q, want %q", run.argv, want)
+	if want := []string{"fstat /dev/hv_kvp_dev"}; !slices.Equal(run.Calls(), want) {
+		t.Errorf("ran %q, want %q", run.Calls(), want)
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/hvagent/hvagent/vf"
+	"github.com/hvagent/hvagent/internal/command"
 )
 
 // Process is a process that has a file open.
@@ -21,15 +22,18 @@ type Process struct {
 
 // FstatHolders finds holders with FreeBSD's fstat(1): "fstat PATH" lists
 // the open files of every process that are PATH, and nothing else.
-func FstatHolders(run vf.Runner) func(context.Context, string) ([]Process, error) {
+func FstatHolders(run command.Runner) func(context.Context, string) ([]Process, error) {
 	return func(ctx context.Context, path string) ([]Process, error) {
-		out, err := run.Run(ctx, []string{"fstat", path})
-		if err != nil {
-			return nil, err
+		r := run.Run(ctx, command.Cmd{Argv: []string{"fstat", path}, Timeout: fstatTimeout})
+		if r.Err != nil {
+			return nil, r.Err
 		}
-		return ParseFstat(out)
+		return ParseFstat(string(r.Stdout))
 	}
 }
+
+// fstatTimeout bounds fstat(1), which walks every process's files.
+const fstatTimeout = time.Minute
 
 // fstatHeader starts fstat(1)'s header line; with file operands and no
 // -f or -n it ends in " NAME" (usr.bin/fstat/fstat.c, fstat1):

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 
 	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/kvp"
@@ -109,11 +108,7 @@ func (s *Service) runHook(ctx context.Context, set Setting, target string) error
 	if err := writeHookFile(s.cfg.HookFile, hookConfig(set, target)); err != nil {
 		return fmt.Errorf("write %s: %w", s.cfg.HookFile, err)
 	}
-	out, err := s.cfg.Run(ctx, []string{s.cfg.Hook, s.cfg.HookFile}, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", s.cfg.Hook, err, trimOutput(out))
-	}
-	return nil
+	return s.run(ctx, []string{s.cfg.Hook, s.cfg.HookFile})
 }
 
 // current reads what a plan depends on for target, the interface live
@@ -179,25 +174,4 @@ func (s *Service) persistPlan(ctx context.Context, set Setting, cur current) err
 		}
 	}
 	return nil
-}
-
-func (s *Service) run(ctx context.Context, argv []string) error {
-	return s.runIn(ctx, argv, nil)
-}
-
-func (s *Service) runIn(ctx context.Context, argv []string, stdin []byte) error {
-	out, err := s.cfg.Run(ctx, argv, stdin)
-	s.log.Debug("set_ip_info: ran", "argv", argv, "err", err)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, trimOutput(out))
-	}
-	return nil
-}
-
-func trimOutput(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }

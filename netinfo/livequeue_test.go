@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/hvagent/hvagent/internal/command"
 	"github.com/hvagent/hvagent/internal/fbsdnet"
 	"github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest"
 	"github.com/hvagent/hvagent/kvp"
@@ -76,6 +77,12 @@ func (m *modelNet) run(ctx context.Context, argv []string, _ []byte) ([]byte, er
 		m.routes = []Route{{Link: "hn0", Gateway: netip.MustParseAddr(argv[5])}}
 	}
 	return nil, nil
+}
+
+// Run makes the model the Service's command.Runner.
+func (m *modelNet) Run(ctx context.Context, c command.Cmd) command.Result {
+	_, err := m.run(ctx, c.Argv, c.Stdin)
+	return command.Result{Argv: c.Argv, Err: err}
 }
 
 // modelSysrc does what "sysrc -f file [-x] name[=value] ..." does to
@@ -162,7 +169,7 @@ func TestSetIPInfoStormBounded(t *testing.T) {
 	logs := &countHandler{n: map[string]int{}}
 	reg := prometheus.NewRegistry()
 	cfg := e.cfg
-	cfg.Links, cfg.Routes, cfg.Run = m.links, m.defaultRoutes, m.run
+	cfg.Links, cfg.Routes, cfg.Run = m.links, m.defaultRoutes, m
 	cfg.Log, cfg.Metrics = slog.New(logs), NewMetrics(reg)
 	svc := New(cfg)
 	t.Cleanup(func() { closeOnce(m.release); svc.Wait() })

@@ -1,80 +1,46 @@
 package netinfo
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
+	"log/slog"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/hvagent/hvagent/internal/command"
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 )
 
-// needSh returns the path of sh(1); without one the test skips, or
-// fails in CI (CI=true), which must run it.
-func needSh(t *testing.T) string {
-	t.Helper()
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but no sh:", err)
-		}
-		t.Skip("no sh:", err)
+// Every command goes through the Service's Runner with netinfo's bounds:
+// stdin as given, its output merged and capped, and a failure comes back
+// as the command's ExitError, logged in command.Log's format.
+func TestRunIn(t *testing.T) {
+	fake := (&commandtest.Fake{}).On("resolvconf -a hn0", commandtest.Exit(1, "resolvconf: no such interface\n"))
+	var logs bytes.Buffer
+	s := New(Config{Run: fake, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	err := s.runIn(context.Background(), []string{"resolvconf", "-a", "hn0"}, []byte("nameserver 192.0.2.53\n"))
+	var ee *command.ExitError
+	if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "resolvconf -a hn0: exit status 1: resolvconf: no such interface") {
+		t.Errorf("err %v, want the command's ExitError with its output", err)
 	}
-	return sh
-}
-
-// A command's output is kept up to maxOutput: the rest is read and
-// dropped, and the command is not killed for writing it.
-func TestExecRunnerCapsOutput(t *testing.T) {
-	sh := needSh(t)
-	out, err := ExecRunner(context.Background(), []string{sh, "-c", "head -c 1000000 /dev/zero; echo done >&2"}, nil)
-	if err != nil {
-		t.Fatalf("%v: the command did not complete", err)
+	if err := s.run(context.Background(), []string{"sysrc", "-f", "rc.conf", "x=1"}); err != nil {
+		t.Errorf("sysrc: %v", err)
 	}
-	if len(out) != maxOutput {
-		t.Fatalf("kept %d bytes of output, want %d", len(out), maxOutput)
+	cmds := fake.Cmds()
+	if len(cmds) != 2 {
+		t.Fatalf("ran %q, want 2 commands", fake.Calls())
 	}
-}
-
-// When the deadline passes, the command's whole process group goes, not
-// only the child: a script's children do not outlive the request.
-func TestExecRunnerKillsProcessGroup(t *testing.T) {
-	sh := needSh(t)
-	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		// The grandchild keeps the output pipe open, as a dhclient
-		// started by rc.d does.
-		_, err := ExecRunner(ctx, []string{sh, "-c", `sleep 600 & echo $! > "$0"; wait`, pidFile}, nil)
-		done <- err
-	}()
-	var pid int
-	for pid == 0 {
-		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		time.Sleep(10 * time.Millisecond)
+	want := command.Cmd{Argv: []string{"resolvconf", "-a", "hn0"}, Stdin: []byte("nameserver 192.0.2.53\n"),
+		MergeStderr: true, OutputCap: maxOutput, WaitDelay: waitDelay}
+	if got := cmds[0]; strings.Join(got.Argv, " ") != strings.Join(want.Argv, " ") || string(got.Stdin) != string(want.Stdin) ||
+		got.MergeStderr != want.MergeStderr || got.OutputCap != want.OutputCap || got.WaitDelay != want.WaitDelay || got.Timeout != 0 {
+		t.Errorf("ran %+v, want %+v", got, want)
 	}
-	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("a cancelled command succeeded")
+	if cmds[1].Stdin != nil {
+		t.Errorf("sysrc got stdin %q, want none", cmds[1].Stdin)
 	}
-	// The grandchild, reparented, is reaped by init soon after its death;
-	// until then kill(pid, 0) still finds the zombie.
-	for i := 0; ; i++ {
-		err := syscall.Kill(pid, 0)
-		if errors.Is(err, syscall.ESRCH) {
-			return
-		}
-		if i == 1000 {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("grandchild %d still alive 10 s after the cancel (%v)", pid, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if n := strings.Count(logs.String(), `msg="set_ip_info: ran" argv=`); n != 2 {
+		t.Errorf("%d command log lines, want 2:\n%s", n, logs.String())
 	}
 }

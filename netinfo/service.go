@@ -91,7 +91,7 @@ func New(cfg Config) *Service {
 		cfg.Routes = SystemRoutes
 	}
 	if cfg.Run == nil {
-		cfg.Run = ExecRunner
+		cfg.Run = ExecRunner{}
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = applyBudget

@@ -13,19 +13,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/command"
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
-// signalRunner reports each command on a channel; "ifconfig laggN"
-// shows the VF already in the lagg, so no action follows.
-type signalRunner struct{ ran chan struct{} }
-
-func (r signalRunner) Run(_ context.Context, argv []string) (string, error) {
-	select {
-	case r.ran <- struct{}{}:
-	default:
-	}
-	return "lagg0: flags=8843<UP>\n\tlaggport: hn0 flags=0<>\n\tlaggport: mce0 flags=0<>\n", nil
+// signalRunner reports each command on ran; "ifconfig laggN" shows the
+// VF already in the lagg, so no action follows.
+func signalRunner(ran chan struct{}) *commandtest.Fake {
+	return &commandtest.Fake{Func: func(context.Context, command.Cmd) command.Result {
+		select {
+		case ran <- struct{}{}:
+		default:
+		}
+		return commandtest.Out("lagg0: flags=8843<UP>\n\tlaggport: hn0 flags=0<>\n\tlaggport: mce0 flags=0<>\n")
+	}}
 }
 
 // benchAgent runs the vf subsystem on a real loop against a simulated
@@ -79,7 +81,7 @@ func (l *lockedSysctl) Sysctl(name string) (string, error) {
 // to hvagent_vf_datapath_vf showing it.
 func BenchmarkEventToMetric(b *testing.B) {
 	seen := make(chan struct{}, 1)
-	d, m := benchAgent(b, ModeObserve, signalRunner{ran: make(chan struct{}, 1)}, func() {
+	d, m := benchAgent(b, ModeObserve, signalRunner(make(chan struct{}, 1)), func() {
 		select {
 		case seen <- struct{}{}:
 		default:
@@ -107,7 +109,7 @@ func BenchmarkEventToMetric(b *testing.B) {
 // starting hyperv_vfup's first command (the query of lagg0).
 func BenchmarkEventToFirstCommand(b *testing.B) {
 	ran := make(chan struct{}, 1)
-	d, _ := benchAgent(b, ModeManage, signalRunner{ran: ran}, nil)
+	d, _ := benchAgent(b, ModeManage, signalRunner(ran), nil)
 	// Boot reconciliation runs the query once; drain it.
 	select {
 	case <-ran:

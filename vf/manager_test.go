@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/command"
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
@@ -37,16 +39,16 @@ func TestActionDeadline(t *testing.T) {
 	}}}
 	var mu sync.Mutex
 	hung := 0
-	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
-		if strings.Join(argv, " ") == "ifconfig lagg0" {
+	run := &commandtest.Fake{Func: func(ctx context.Context, c command.Cmd) command.Result {
+		if strings.Join(c.Argv, " ") == "ifconfig lagg0" {
 			mu.Lock()
 			hung++
 			mu.Unlock()
 			<-ctx.Done()
-			return "", ctx.Err()
+			return command.Result{Err: ctx.Err()}
 		}
-		return "", nil
-	})
+		return command.Result{}
+	}}
 	m := NewMetrics(prometheus.NewRegistry())
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
 		Sysctl: sc, Runner: run, Metrics: m, ActionTimeout: 50 * time.Millisecond})
@@ -74,20 +76,20 @@ func TestActionRechecksBaseRules(t *testing.T) {
 	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
 		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
 	}}}
-	run := &lockedRecorder{r: recorder{out: map[string]string{"ifconfig lagg0": "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"}}}
+	run := (&commandtest.Fake{}).On("ifconfig lagg0", commandtest.Out("lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"))
 	m := NewMetrics(prometheus.NewRegistry())
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: rules, Sysctl: sc, Runner: run, Metrics: m})
 	runSubsystem(t, s, d)
 	added := m.LaggActions.WithLabelValues("hn0", ActionAddPort, "success")
 	waitFor(t, "the boot-time add_port", func() bool { return testutil.ToFloat64(added) == 1 })
-	n := len(run.calls())
+	n := len(run.Calls())
 
 	if err := os.WriteFile(rules, []byte("notify 10 {\n\taction \"/usr/libexec/hyperv/hyperv_vfup $subsystem\";\n};\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d.Send("!system=HYPERV_NIC_VF subsystem=hn0 type=VF_UP")
 	waitFor(t, "the subsystem to fall back to observing", func() bool { return testutil.ToFloat64(m.Managing) == 0 })
-	if c := run.calls()[n:]; len(c) != 0 {
+	if c := run.Calls()[n:]; len(c) != 0 {
 		t.Errorf("acted with the base rules active: %q", c)
 	}
 }
@@ -100,7 +102,7 @@ func TestDisablingDropsDelayedBringUp(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { loop.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	run := &lockedRecorder{}
+	run := &commandtest.Fake{}
 	m := NewMetrics(prometheus.NewRegistry())
 	tr := NewTracker(m, log)
 	mg := &manager{loop: loop, log: log, m: m, run: run, tracker: tr, delay: 20 * time.Millisecond,
@@ -117,7 +119,7 @@ func TestDisablingDropsDelayedBringUp(t *testing.T) {
 	loop.AfterFunc(200*time.Millisecond, func() { close(done) })
 	<-done
 	time.Sleep(50 * time.Millisecond) // an action started would have run by now
-	if c := run.calls(); len(c) != 0 {
+	if c := run.Calls(); len(c) != 0 {
 		t.Errorf("ran %q after leaving manage mode", c)
 	}
 }
@@ -134,17 +136,17 @@ func TestQueuedBringUpDoesNotWaitAgain(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var calls []string
-	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
-		c := strings.Join(argv, " ")
+	run := &commandtest.Fake{Func: func(ctx context.Context, c command.Cmd) command.Result {
+		k := strings.Join(c.Argv, " ")
 		mu.Lock()
-		calls = append(calls, c)
+		calls = append(calls, k)
 		mu.Unlock()
-		if c == "ifconfig lagg0" {
+		if k == "ifconfig lagg0" {
 			<-release
-			return "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n\tlaggport: mce0 flags=0<>\n", nil
+			return commandtest.Out("lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n\tlaggport: mce0 flags=0<>\n")
 		}
-		return "", nil
-	})
+		return command.Result{}
+	}}
 	m := NewMetrics(prometheus.NewRegistry())
 	tr := NewTracker(m, log)
 	dir := t.TempDir()
@@ -195,7 +197,7 @@ func TestFlapStormStaysBounded(t *testing.T) {
 	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
 		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": strings.Join(vfmap, " "), "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
 	}}}
-	run := &lockedRecorder{r: recorder{out: map[string]string{}}}
+	run := &commandtest.Fake{}
 	m := NewMetrics(prometheus.NewRegistry())
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
 		Sysctl: sc, Runner: run, Metrics: m, Burst: 2, Interval: time.Hour})

@@ -151,22 +151,22 @@ func Execute(ctx context.Context, r Runner, p Plan) error {
 	for _, s := range p.Steps {
 		switch s.mode {
 		case deleteInet:
-			out, err := r.Run(ctx, s.Argv)
+			out, err := run(ctx, r, s.Argv...)
 			if err != nil {
 				errs = multierror.Append(errs, err)
 				continue
 			}
 			for _, a := range InetAddrs(out) {
-				if _, err := r.Run(ctx, append(slices.Clone(s.Argv), "inet", a, "delete")); err != nil {
+				if _, err := run(ctx, r, append(slices.Clone(s.Argv), "inet", a, "delete")...); err != nil {
 					errs = multierror.Append(errs, err)
 				}
 			}
 			continue
 		case failIgnore:
-			_, _ = r.Run(ctx, s.Argv)
+			_, _ = run(ctx, r, s.Argv...)
 			continue
 		}
-		if _, err := r.Run(ctx, s.Argv); err != nil {
+		if _, err := run(ctx, r, s.Argv...); err != nil {
 			errs = multierror.Append(errs, err)
 			if s.mode == failAbort {
 				break

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 )
 
 func TestRCConf(t *testing.T) {
@@ -69,34 +71,16 @@ func TestPlanCreate(t *testing.T) {
 	}
 }
 
-// recorder is a Runner answering from a table and recording calls.
-type recorder struct {
-	calls []string
-	out   map[string]string
-	fail  map[string]int // argv -> times left to fail (-1: always)
-}
-
-func (r *recorder) Run(_ context.Context, argv []string) (string, error) {
-	k := strings.Join(argv, " ")
-	r.calls = append(r.calls, k)
-	if n, ok := r.fail[k]; ok && n != 0 {
-		r.fail[k] = n - 1
-		return "", &ExitError{Argv: argv, Code: 1}
-	}
-	return r.out[k], nil
-}
-
 func TestExecute(t *testing.T) {
 	p := PlanCreate("hn0", "mce0", RCConf{Ifconfig: "DHCP"})
 	// dhclient is not running on hn0, and hn0 has two IPv4 addresses
 	// besides its IPv6 link-local one: ipv4_down deletes both, by name.
-	r := &recorder{fail: map[string]int{"service dhclient forcestop hn0": -1}, out: map[string]string{
-		"ifconfig hn0": "hn0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n" +
-			"\tether 00:0d:3a:00:00:01\n" +
-			"\tinet 10.0.0.4 netmask 0xffffff00 broadcast 10.0.0.255\n" +
-			"\tinet6 fe80::20d:3aff:fe00:1%hn0 prefixlen 64 scopeid 0x2\n" +
-			"\tinet 10.0.0.5 netmask 0xffffffff broadcast 10.0.0.5\n",
-	}}
+	r := (&commandtest.Fake{}).On("service dhclient forcestop hn0", commandtest.Exit(1, "")).
+		On("ifconfig hn0", commandtest.Out("hn0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n"+
+			"\tether 00:0d:3a:00:00:01\n"+
+			"\tinet 10.0.0.4 netmask 0xffffff00 broadcast 10.0.0.255\n"+
+			"\tinet6 fe80::20d:3aff:fe00:1%hn0 prefixlen 64 scopeid 0x2\n"+
+			"\tinet 10.0.0.5 netmask 0xffffffff broadcast 10.0.0.5\n"))
 	if err := Execute(context.Background(), r, p); err != nil {
 		t.Fatalf("Execute: %v (ignored failures must not count)", err)
 	}
@@ -111,28 +95,28 @@ func TestExecute(t *testing.T) {
 		"ifconfig lagg0 up",
 		"dhclient -b lagg0",
 	}
-	if !slices.Equal(r.calls, want) {
-		t.Errorf("commands:\n got %q\nwant %q", r.calls, want)
+	if !slices.Equal(r.Calls(), want) {
+		t.Errorf("commands:\n got %q\nwant %q", r.Calls(), want)
 	}
 
 	// A bare -alias is never run: it may succeed with nothing to remove,
 	// which is why ipv4_down enumerates.
-	r = &recorder{out: map[string]string{"ifconfig hn0": "hn0: flags=0<> mtu 1500\n"}}
+	r = (&commandtest.Fake{}).On("ifconfig hn0", commandtest.Out("hn0: flags=0<> mtu 1500\n"))
 	if err := Execute(context.Background(), r, p); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range r.calls {
+	for _, c := range r.Calls() {
 		if strings.HasPrefix(c, "ifconfig hn0 ") {
 			t.Errorf("ran %q on an hn0 without IPv4 addresses", c)
 		}
 	}
 
 	// A failed create stops the plan (the script's exit 1).
-	r = &recorder{fail: map[string]int{"ifconfig lagg0 create": -1}}
+	r = (&commandtest.Fake{}).On("ifconfig lagg0 create", commandtest.Exit(1, ""))
 	err := Execute(context.Background(), r, p)
 	var ee *ExitError
-	if !errors.As(err, &ee) || len(r.calls) != 1 {
-		t.Errorf("failed create: err %v, calls %q; want an ExitError and nothing after create", err, r.calls)
+	if !errors.As(err, &ee) || len(r.Calls()) != 1 {
+		t.Errorf("failed create: err %v, calls %q; want an ExitError and nothing after create", err, r.Calls())
 	}
 }
 

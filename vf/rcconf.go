@@ -17,7 +17,7 @@ type RCConf = fbsdnet.IfConfig
 // reads as unset.
 func sysrcLookup(ctx context.Context, r Runner) fbsdnet.Lookup {
 	return func(name string) (string, bool, error) {
-		out, err := r.Run(ctx, []string{"sysrc", "-n", name})
+		out, err := run(ctx, r, "sysrc", "-n", name)
 		var ee *ExitError
 		if errors.As(err, &ee) {
 			return "", false, nil

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 )
 
 // hvagentDevdRules is the package's devd file, installed as
@@ -203,7 +205,7 @@ func TestDecideFollowsDevd(t *testing.T) {
 	for _, tt := range issueCases[1:3] {
 		t.Run(tt.name, func(t *testing.T) {
 			conf := issueTree(t, tt.conf, tt.files)
-			s := New(Config{Mode: ModeAuto, BaseRules: conf, Runner: &recorder{}})
+			s := New(Config{Mode: ModeAuto, BaseRules: conf, Runner: &commandtest.Fake{}})
 			d := s.decide(context.Background(), false)
 			if d.managing == tt.active {
 				t.Errorf("managing = %v with active base rules = %v: %s", d.managing, tt.active, d.why)

@@ -1,88 +1,44 @@
 package vf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/command"
 )
 
-// Runner runs one command from an argument vector, never through a
-// shell. argv[0] is found through PATH unless it contains a slash (the
-// per-interface override script). It returns standard output; a command
-// that ran and failed returns an error wrapping *ExitError.
-type Runner interface {
-	Run(ctx context.Context, argv []string) (string, error)
-}
+// Runner runs commands from argument vectors, never through a shell;
+// argv[0] is found through PATH unless it contains a slash (the
+// per-interface override script).
+type Runner = command.Runner
 
-// ExitError is a command that ran and exited non-zero.
-type ExitError struct {
-	Argv   []string
-	Code   int
-	Stderr string
-}
+// ExitError is a command that ran and exited non-zero, or was killed at
+// its timeout.
+type ExitError = command.ExitError
 
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s: exit status %d", strings.Join(e.Argv, " "), e.Code)
-	if s := strings.TrimSpace(e.Stderr); s != "" {
-		msg += ": " + s
-	}
-	return msg
-}
+// ExecRunner is the Runner of the running system.
+type ExecRunner = command.Exec
 
-// commandTimeout bounds every command: ifconfig and sysctl return at
-// once, a synchronous dhclient may take a while.
-const commandTimeout = 60 * time.Second
+const (
+	// commandTimeout bounds every command: ifconfig and sysctl return at
+	// once, a synchronous dhclient may take a while. At the timeout the
+	// command's whole process group is killed.
+	commandTimeout = 60 * time.Second
+	// waitDelay is how long a command's output pipes may stay open after
+	// it exited or was killed: a child it left running (a daemon started
+	// by an override script, rc.subr's helpers) must not hold the action
+	// forever.
+	waitDelay = 2 * time.Second
+)
 
-// waitDelay is how long a command's output pipes may stay open after it
-// exited or was killed: a child it left running (a daemon started by an
-// override script, rc.subr's helpers) must not hold the action forever.
-const waitDelay = 2 * time.Second
-
-// ExecRunner runs commands with os/exec.
-type ExecRunner struct {
-	// Timeout bounds each command; 0 means 60 s.
-	Timeout time.Duration
-}
-
-// Run implements Runner.
-func (r ExecRunner) Run(ctx context.Context, argv []string) (string, error) {
-	if len(argv) == 0 {
-		return "", errors.New("vf: empty command")
-	}
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = commandTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = waitDelay
-	err := cmd.Run()
-	if errors.Is(err, exec.ErrWaitDelay) {
-		// It exited 0; only a child it left behind still holds the pipe.
-		err = nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return stdout.String(), &ExitError{Argv: argv, Code: ee.ExitCode(), Stderr: limit(stderr.String(), 512)}
-	}
-	if err != nil {
-		return "", fmt.Errorf("vf: run %s: %w", argv[0], err)
-	}
-	return stdout.String(), nil
-}
-
-func limit(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
+// run runs argv through r with vf's bounds and returns its standard
+// output; a command that ran and failed returns an *ExitError.
+func run(ctx context.Context, r Runner, argv ...string) (string, error) {
+	res := r.Run(ctx, command.Cmd{Argv: argv, Timeout: commandTimeout, WaitDelay: waitDelay})
+	return string(res.Stdout), res.Err
 }
 
 // CommandSysctl reads sysctls by running "sysctl -n NAME" through PATH:
@@ -96,7 +52,7 @@ type CommandSysctl struct {
 // "unknown oid" for a missing name; any failure of the command is taken
 // as that, since the value is unknowable either way.
 func (c CommandSysctl) Sysctl(name string) (string, error) {
-	out, err := c.Runner.Run(context.Background(), []string{"sysctl", "-n", name})
+	out, err := run(context.Background(), c.Runner, "sysctl", "-n", name)
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return "", fmt.Errorf("%w: %s", ErrNoSysctl, name)

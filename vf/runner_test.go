@@ -5,9 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 )
 
 // writeScript writes an executable shell script into dir.
@@ -20,12 +24,26 @@ func writeScript(t *testing.T, dir, name, body string) string {
 	return p
 }
 
+// Every command runs with vf's bounds: the 60 s timeout and the 2 s
+// wait for output held by a leftover child.
+func TestRunBounds(t *testing.T) {
+	f := (&commandtest.Fake{}).On("sysctl -n dev.hn.0.vf", commandtest.Out("mce0\n"))
+	out, err := run(context.Background(), f, "sysctl", "-n", "dev.hn.0.vf")
+	if err != nil || out != "mce0\n" {
+		t.Fatalf("run = %q, %v", out, err)
+	}
+	c := f.Cmds()[0]
+	if c.Timeout != commandTimeout || c.WaitDelay != waitDelay || c.MergeStderr || c.Stdin != nil {
+		t.Errorf("ran %+v, want Timeout %v, WaitDelay %v, stderr apart, no stdin", c, commandTimeout, waitDelay)
+	}
+}
+
 // A command that exits but leaves a child holding its output pipe (an
-// override script starting a daemon) must not hold the action: Run
+// override script starting a daemon) must not hold the action: run
 // returns once the command itself is done. The child here blocks on a
-// FIFO until the test releases it, so without the bound Run would never
+// FIFO until the test releases it, so without the bound run would never
 // return on its own.
-func TestExecRunnerDoesNotWaitForLeftoverChildren(t *testing.T) {
+func TestRunDoesNotWaitForLeftoverChildren(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "release")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -36,7 +54,7 @@ func TestExecRunnerDoesNotWaitForLeftoverChildren(t *testing.T) {
 	var out string
 	go func() {
 		var err error
-		out, err = ExecRunner{}.Run(context.Background(), []string{script, fifo})
+		out, err = run(context.Background(), ExecRunner{}, script, fifo)
 		done <- err
 	}()
 	release := func() {
@@ -50,7 +68,7 @@ func TestExecRunnerDoesNotWaitForLeftoverChildren(t *testing.T) {
 	case err := <-done:
 		release()
 		if err != nil {
-			t.Errorf("Run = %v, want success: the script exited 0", err)
+			t.Errorf("run = %v, want success: the script exited 0", err)
 		}
 		if out != "started\n" {
 			t.Errorf("output %q, want %q", out, "started\n")
@@ -58,16 +76,33 @@ func TestExecRunnerDoesNotWaitForLeftoverChildren(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		release()
 		<-done
-		t.Fatal("Run waited for a child the command left behind")
+		t.Fatal("run waited for a child the command left behind")
 	}
 }
 
-// A command that outlives its timeout is killed and reported.
-func TestExecRunnerTimeout(t *testing.T) {
-	script := writeScript(t, t.TempDir(), "slow", "exec sleep 60\n")
-	_, err := ExecRunner{Timeout: 100 * time.Millisecond}.Run(context.Background(), []string{script})
-	var ee *ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("Run = %v, want the killed command's ExitError", err)
+// A command that outlives its deadline is killed and reported, with
+// every process it started: an override script's grandchild does not
+// outlive the action (before issue 13, only the script itself died).
+func TestRunTimeoutKillsProcessGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "grandchild.pid")
+	script := writeScript(t, dir, "hyperv_vfup.hn0", `sleep 600 & echo $! > "$1"; wait`+"\n")
+	// A timeout that a slow machine passes before the script started its
+	// grandchild proves nothing: try again with a longer one.
+	var b []byte
+	for timeout := 200 * time.Millisecond; !strings.HasSuffix(string(b), "\n"); timeout *= 4 {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_, err := run(ctx, ExecRunner{}, script, pidFile)
+		cancel()
+		var ee *ExitError
+		if !errors.As(err, &ee) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("run = %v, want the killed command's ExitError, wrapping the deadline", err)
+		}
+		b, _ = os.ReadFile(pidFile)
 	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commandtest.WaitGone(t, pid)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/command"
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
@@ -33,20 +35,20 @@ func startHungAction(t *testing.T, grace time.Duration, release chan struct{}) (
 	started := make(chan struct{})
 	cmdErr = make(chan error, 1)
 	var once sync.Once
-	run := runnerFunc(func(ctx context.Context, argv []string) (string, error) {
-		if strings.Join(argv, " ") != "ifconfig lagg0" {
-			return "", nil
+	run := &commandtest.Fake{Func: func(ctx context.Context, c command.Cmd) command.Result {
+		if strings.Join(c.Argv, " ") != "ifconfig lagg0" {
+			return command.Result{}
 		}
 		once.Do(func() { close(started) })
 		select {
 		case <-release:
 			cmdErr <- nil
-			return "", nil
+			return command.Result{}
 		case <-ctx.Done():
 			cmdErr <- ctx.Err()
-			return "", ctx.Err()
+			return command.Result{Err: ctx.Err()}
 		}
-	})
+	}}
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
 		Sysctl: sc, Runner: run, Metrics: NewMetrics(prometheus.NewRegistry()), ShutdownGrace: grace})
 	log := slog.New(slog.DiscardHandler)

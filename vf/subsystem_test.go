@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/command/commandtest"
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
@@ -92,7 +93,7 @@ func TestHeldBackActionRunsLater(t *testing.T) {
 	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
 		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
 	}}}
-	run := &lockedRecorder{r: recorder{out: map[string]string{"ifconfig lagg0": "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"}}}
+	run := (&commandtest.Fake{}).On("ifconfig lagg0", commandtest.Out("lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"))
 	m := NewMetrics(prometheus.NewRegistry())
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeManage, BaseRules: filepath.Join(dir, "none"),
 		Sysctl: sc, Runner: run, Metrics: m, Burst: 1, Interval: 2 * time.Second})
@@ -111,26 +112,9 @@ func TestHeldBackActionRunsLater(t *testing.T) {
 		t.Fatal("a held-back action ran before the rate allowed it")
 	}
 	waitFor(t, "the held-back add_port to run", func() bool { return testutil.ToFloat64(added) == 2 })
-	if n := strings.Count(strings.Join(run.calls(), "\n"), "ifconfig lagg0 laggport mce0"); n != 2 {
+	if n := strings.Count(strings.Join(run.Calls(), "\n"), "ifconfig lagg0 laggport mce0"); n != 2 {
 		t.Errorf("laggport added %d times, want 2 (at boot, and the latest held-back one)", n)
 	}
-}
-
-type lockedRecorder struct {
-	mu sync.Mutex
-	r  recorder
-}
-
-func (l *lockedRecorder) Run(ctx context.Context, argv []string) (string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Run(ctx, argv)
-}
-
-func (l *lockedRecorder) calls() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.r.calls...)
 }
 
 func (l *lockedSysctl) set(kv map[string]string) {
@@ -156,14 +140,14 @@ func TestRefreshTakesOver(t *testing.T) {
 	sc := &lockedSysctl{s: &mapSysctl{v: map[string]string{
 		"hw.hn.vf_transparent": "0", "hw.hn.vfmap": "mce0:hn0", "dev.hn.0.vf": "mce0", "dev.hn.0.rxvf": "mce0",
 	}}}
-	run := &lockedRecorder{r: recorder{out: map[string]string{"ifconfig lagg0": "lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"}}}
+	run := (&commandtest.Fake{}).On("ifconfig lagg0", commandtest.Out("lagg0: flags=0<>\n\tlaggport: hn0 flags=0<>\n"))
 	m := NewMetrics(prometheus.NewRegistry())
 	s := New(Config{DevdSocket: d.Path(), Mode: ModeAuto, BaseRules: rules, Sysctl: sc, Runner: run, Metrics: m})
 	env := runSubsystem(t, s, d)
 	waitFor(t, "the first snapshot", func() bool { return testutil.CollectAndCount(m.Datapath) == 1 })
 	time.Sleep(50 * time.Millisecond)
-	if testutil.ToFloat64(m.Managing) != 0 || len(run.calls()) != 0 {
-		t.Fatalf("acted while the base rules are active: managing %v, calls %q", testutil.ToFloat64(m.Managing), run.calls())
+	if testutil.ToFloat64(m.Managing) != 0 || len(run.Calls()) != 0 {
+		t.Fatalf("acted while the base rules are active: managing %v, calls %q", testutil.ToFloat64(m.Managing), run.Calls())
 	}
 	if err := os.WriteFile(rules, []byte("# rules moved to hvagent\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -232,10 +216,6 @@ func TestReconnectBackoff(t *testing.T) {
 		}
 	}
 }
-
-type runnerFunc func(context.Context, []string) (string, error)
-
-func (f runnerFunc) Run(ctx context.Context, argv []string) (string, error) { return f(ctx, argv) }
 
 // While devd is gone the subsystem keeps running (it reconnects by
 // itself, so hvagent_subsystem_up stays 1); hvagent_vf_devd_connected

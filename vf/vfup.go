@@ -50,7 +50,7 @@ func (mg *manager) planVFUp(ctx context.Context, hn string) (Plan, error) {
 		return Plan{}, errVFGone
 	}
 	lagg := laggOf(hn)
-	out, err := mg.run.Run(ctx, []string{"ifconfig", lagg})
+	out, err := run(ctx, mg.run, "ifconfig", lagg)
 	var ee *ExitError
 	switch {
 	case errors.As(err, &ee):

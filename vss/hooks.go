@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/hvagent/hvagent/internal/command"
 	"github.com/hvagent/hvagent/internal/fstrust"
 )
 
@@ -123,35 +123,31 @@ func (h *Hooks) Run(ctx context.Context, names []string, arg string, stopOnError
 }
 
 // runOne runs one hook in its own process group, killed (with anything it
-// started) at its timeout; its output goes to the log.
+// started) at its timeout, and never waited for much longer, even when
+// stuck in the kernel: the hooks run holding the lock that THAW, the
+// auto-thaw and the shutdown need. Its output goes to the log.
 func (h *Hooks) runOne(ctx context.Context, name, arg string) error {
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = DefaultHookTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.Command(filepath.Join(h.Dir, name), arg)
-	cmd.Dir = "/"
-	var out limitedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := runBounded(ctx, cmd)
+	r := command.Run(ctx, command.Cmd{Argv: []string{filepath.Join(h.Dir, name), arg}, Dir: "/",
+		Timeout: timeout, MergeStderr: true, OutputCap: hookOutputMax})
 	log := h.Log.With("hook", name, "arg", arg)
-	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(r.Stdout))
 	for sc.Scan() {
 		log.Info("hook output", "line", sc.Text())
 	}
 	switch {
-	case errors.Is(err, errLeftBehind):
-		err = fmt.Errorf("killed after %s, %w", timeout, errLeftBehind)
-	case errors.Is(err, context.DeadlineExceeded):
-		err = fmt.Errorf("killed after %s", timeout)
+	case errors.Is(r.Err, command.ErrLeftBehind):
+		r.Err = fmt.Errorf("killed after %s, %w", timeout, command.ErrLeftBehind)
+	case errors.Is(r.Err, context.DeadlineExceeded):
+		r.Err = fmt.Errorf("killed after %s", timeout)
 	}
-	if err != nil {
-		log.Error("hook failed", "err", err, "duration", time.Since(start).Round(time.Millisecond))
-		return fmt.Errorf("vss: hook %s %s: %w", name, arg, err)
+	if r.Err != nil {
+		command.Log(ctx, log, slog.LevelError, "hook failed", r)
+		return fmt.Errorf("vss: hook %s %s: %w", name, arg, r.Err)
 	}
-	log.Debug("hook done", "duration", time.Since(start).Round(time.Millisecond))
+	command.Log(ctx, log, slog.LevelDebug, "hook done", r)
 	return nil
 }

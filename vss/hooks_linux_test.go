@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvagent/hvagent/internal/command"
 	"github.com/hvagent/hvagent/vss/vsstest"
 )
 
@@ -47,8 +48,8 @@ func TestHookStuckInKernelIsLeftBehind(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, errLeftBehind) {
-			t.Errorf("stuck hook: %v, want %v", err, errLeftBehind)
+		if !errors.Is(err, command.ErrLeftBehind) {
+			t.Errorf("stuck hook: %v, want %v", err, command.ErrLeftBehind)
 		}
 	case <-time.After(30 * time.Second): // a hang detector, not a performance bound
 		t.Error("Hooks.Run still waiting for a hook stuck in the kernel")

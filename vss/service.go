@@ -1,16 +1,16 @@
 package vss
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/hvagent/hvagent/internal/command"
 )
 
 // Time budgets inside the kernel's 15 s per operation (SPEC §3.2).
@@ -283,20 +283,11 @@ func (s *Service) countHookFailures(err error) {
 }
 
 // zpoolSync runs "zpool sync pools" until ctx ends, and never waits for
-// it much longer (runBounded): a zpool stuck on a hung pool must not
-// wedge FREEZE.
+// it much longer (command.Run): a zpool stuck on a hung pool must not
+// wedge FREEZE. A failure's error carries zpool's output.
 func zpoolSync(ctx context.Context, pools []string) error {
-	cmd := exec.Command("zpool", append([]string{"sync"}, pools...)...)
-	var out limitedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := runBounded(ctx, cmd)
-	if ctx.Err() != nil && err != nil {
-		return fmt.Errorf("not done in time, killed: %w", err)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
-	}
-	return nil
+	r := command.Run(ctx, command.Cmd{Argv: append([]string{"zpool", "sync"}, pools...), MergeStderr: true, OutputCap: hookOutputMax})
+	return r.Err
 }
 
 func reversed(s []string) []string {
