@@ -20,9 +20,11 @@ import (
 
 // result holds the samples of one pool size: the time of each request.
 type result struct {
-	records               int
-	floor, get, enumerate []time.Duration
-	enumerations          int // whole walks
+	records int
+	// floor is the echo of a peer in another process, as the agent is;
+	// threadFloor that of a peer thread in this process.
+	floor, threadFloor, get, enumerate []time.Duration
+	enumerations                       int // whole walks
 }
 
 // run measures every pool size of o, each against a fresh agent.
@@ -61,11 +63,16 @@ func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writ
 		return r, err
 	}
 	defer stopAgent()
-	echo, stopEcho, err := startEcho()
+	echo, stopEcho, err := startEcho(true)
 	if err != nil {
 		return r, err
 	}
 	defer stopEcho()
+	threadEcho, stopThreadEcho, err := startEcho(false)
+	if err != nil {
+		return r, err
+	}
+	defer stopThreadEcho()
 
 	get := mustRequest(kvp.Msg{Op: kvp.OpGet, Pool: kvp.PoolGuest, KV: kvp.KeyValue{Key: poolKey(n / 2)}})
 	walk := make([][]byte, n+1) // index 0 to HV_S_CONT, as the host walks a pool
@@ -75,7 +82,7 @@ func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writ
 	c := &client{reply: make([]byte, kvp.MsgSize+1)}
 	// A first round of each, untimed: the agent's first requests fault in
 	// its code and create its metric series.
-	if err := c.warm(host, echo, get, walk); err != nil {
+	if err := c.warm(host, echo, threadEcho, get, walk); err != nil {
 		return r, err
 	}
 	for range o.rounds {
@@ -88,6 +95,13 @@ func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writ
 				return r, fmt.Errorf("echo: %w", err)
 			}
 			r.floor = append(r.floor, d)
+		}
+		for range o.gets {
+			d, err := c.transact(threadEcho, get, kvp.OpGet, anyReply)
+			if err != nil {
+				return r, fmt.Errorf("echo thread: %w", err)
+			}
+			r.threadFloor = append(r.threadFloor, d)
 		}
 		for range o.gets {
 			d, err := c.transact(host, get, kvp.OpGet, kvp.StatusOK)
@@ -161,10 +175,13 @@ func (cl *client) walk(host int, walk [][]byte, into *[]time.Duration) error {
 	return nil
 }
 
-func (cl *client) warm(host, echo int, get []byte, walk [][]byte) error {
+func (cl *client) warm(host, echo, threadEcho int, get []byte, walk [][]byte) error {
 	for range 100 {
 		if _, err := cl.transact(echo, get, kvp.OpGet, anyReply); err != nil {
 			return fmt.Errorf("echo: %w", err)
+		}
+		if _, err := cl.transact(threadEcho, get, kvp.OpGet, anyReply); err != nil {
+			return fmt.Errorf("echo thread: %w", err)
 		}
 		if _, err := cl.transact(host, get, kvp.OpGet, kvp.StatusOK); err != nil {
 			return fmt.Errorf("GET: %w", err)
@@ -280,34 +297,32 @@ func startAgent(ctx context.Context, bin, dir string, log io.Writer) (int, func(
 	return fd, func() { stop(); f.Close() }, nil
 }
 
-// startEcho starts the floor's peer: a goroutine on a thread of its own
-// that sends every datagram straight back over a SOCK_SEQPACKET socket
-// pair, with blocking read(2) and write(2). It returns the host's end.
+// startEcho starts an echo peer that sends every datagram straight back
+// over a SOCK_SEQPACKET socket pair, with blocking read(2) and write(2),
+// and returns the host's end. The peer is this program again, in a
+// process of its own (echoChild), when process is set; otherwise a
+// goroutine locked to a thread of its own.
 //
-// The peer must sleep in the kernel between datagrams, as the agent does:
-// a peer waiting in the Go runtime's network poller of the host's own
-// process would be run by the host's thread as soon as that thread blocks,
-// with no wake-up at all, and the floor would leave out the scheduler.
-func startEcho() (int, func(), error) {
+// The floor is the peer in another process, because the agent is one:
+// waking it takes a switch to another address space, which a peer thread
+// of the host's process does not (on the 2-core development VM the thread
+// echo's p50 is about half the process echo's). A peer waiting in the Go
+// runtime's network poller of the host's own process would be cheaper
+// still: the host's thread runs it as soon as it blocks, with no wake-up
+// at all.
+func startEcho(process bool) (int, func(), error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, nil, err
 	}
 	host, peer := fds[0], fds[1]
+	if process {
+		return startEchoProcess(host, peer)
+	}
 	done := make(chan struct{})
 	go func() {
-		runtime.LockOSThread()
 		defer close(done)
-		buf := make([]byte, kvp.MsgSize+1)
-		for {
-			n, err := unix.Read(peer, buf)
-			if err != nil || n == 0 {
-				return
-			}
-			if _, err := unix.Write(peer, buf[:n]); err != nil {
-				return
-			}
-		}
+		echo(peer)
 	}()
 	stop := func() {
 		unix.Shutdown(host, unix.SHUT_RDWR) // the peer reads 0 and returns
@@ -316,6 +331,58 @@ func startEcho() (int, func(), error) {
 		unix.Close(peer)
 	}
 	return host, stop, nil
+}
+
+// echoEnv, set in its environment, makes this program the echo peer on
+// descriptor 3 (see echoChild).
+const echoEnv = "HVBENCH_ECHO_PEER"
+
+func startEchoProcess(host, peer int) (int, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return -1, nil, err
+	}
+	f := os.NewFile(uintptr(peer), "echo peer")
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), echoEnv+"=1")
+	cmd.ExtraFiles = []*os.File{f} // descriptor 3
+	err = cmd.Start()
+	f.Close()
+	if err != nil {
+		unix.Close(host)
+		return -1, nil, fmt.Errorf("echo peer: %w", err)
+	}
+	stop := func() {
+		unix.Shutdown(host, unix.SHUT_RDWR)
+		cmd.Wait()
+		unix.Close(host)
+	}
+	return host, stop, nil
+}
+
+// echoChild runs the echo peer if this process was started as one, and
+// reports whether it was.
+func echoChild() bool {
+	if os.Getenv(echoEnv) != "1" {
+		return false
+	}
+	echo(3)
+	return true
+}
+
+// echo sends each datagram on fd back until the other end shuts down.
+func echo(fd int) {
+	runtime.LockOSThread()
+	buf := make([]byte, kvp.MsgSize+1)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err != nil || n == 0 {
+			return
+		}
+		if _, err := unix.Write(fd, buf[:n]); err != nil {
+			return
+		}
+	}
 }
 
 func buildAgent(ctx context.Context, dir string, log io.Writer) (string, error) {

@@ -10,10 +10,11 @@
 // records, and plays the host: it writes one 7430-byte request datagram,
 // waits for the 7430-byte reply, and times the two together. The same
 // loop also times a bare echo peer, a goroutine that sends each datagram
-// straight back over a socket of the same type: the floor, what the
-// socket and the scheduler cost with no work done at all. Rounds of the
-// floor, of GETs and of full enumerations alternate, so that a change in
-// the machine's load touches all three alike.
+// straight back over a socket of the same type, from a process of its
+// own as the agent's is: the floor, what the socket and the scheduler cost
+// with no work done at all (see startEcho). Rounds of the floor, of GETs
+// and of full enumerations alternate, so that a change in the machine's
+// load touches all of them alike.
 //
 // It reports; it does not judge. The exit status is 1 only when the
 // agent could not be started or a request failed.
@@ -39,6 +40,9 @@ type options struct {
 }
 
 func main() {
+	if echoChild() {
+		return
+	}
 	var o options
 	sizes := flag.String("records", "10,1024,4096", "pool sizes to measure, comma-separated")
 	flag.StringVar(&o.agent, "agent", "", "hvagent binary (default: build ./cmd/hvagent)")

@@ -4,10 +4,20 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestMain lets the test binary serve as the echo peer process, as the
+// command does.
+func TestMain(m *testing.M) {
+	if echoChild() {
+		return
+	}
+	os.Exit(m.Run())
+}
 
 func TestPercentile(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
@@ -44,13 +54,13 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rs[0]
-	if len(r.floor) != 10 || len(r.get) != 10 || len(r.enumerate) != 16 || r.enumerations != 4 {
-		t.Fatalf("samples: %d echoes, %d GETs, %d steps in %d walks; want 10, 10, 16 in 4",
-			len(r.floor), len(r.get), len(r.enumerate), r.enumerations)
+	if len(r.floor) != 10 || len(r.threadFloor) != 10 || len(r.get) != 10 || len(r.enumerate) != 16 || r.enumerations != 4 {
+		t.Fatalf("samples: %d + %d echoes, %d GETs, %d steps in %d walks; want 10 + 10, 10, 16 in 4",
+			len(r.floor), len(r.threadFloor), len(r.get), len(r.enumerate), r.enumerations)
 	}
 	var out bytes.Buffer
 	printTable(&out, rs)
-	for _, want := range []string{"| echo floor |", "| hvagent, GET |", "| hvagent, enumerate step |", "× floor"} {
+	for _, want := range []string{"| echo floor (peer process) |", "| hvagent, GET |", "| hvagent, enumerate step |", "× floor"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
