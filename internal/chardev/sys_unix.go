@@ -15,9 +15,9 @@ var Kernel Sys = kernelSys{}
 type kernelSys struct{}
 
 func (kernelSys) Open(path string, flags int) (int, error) { return unix.Open(path, flags, 0) }
-func (kernelSys) Close(fd int) error                        { return unix.Close(fd) }
-func (kernelSys) Read(fd int, p []byte) (int, error)        { return unix.Read(fd, p) }
-func (kernelSys) Write(fd int, p []byte) (int, error)       { return unix.Write(fd, p) }
+func (kernelSys) Close(fd int) error                       { return unix.Close(fd) }
+func (kernelSys) Read(fd int, p []byte) (int, error)       { return unix.Read(fd, p) }
+func (kernelSys) Write(fd int, p []byte) (int, error)      { return unix.Write(fd, p) }
 
 func (kernelSys) Pread(fd int, p []byte, off int64) (int, error) {
 	return unix.Pread(fd, p, off)
