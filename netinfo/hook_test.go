@@ -1,14 +1,18 @@
 package netinfo
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/hvagent/hvagent/internal/command"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -75,23 +79,87 @@ DNS_SERVERS="192.0.2.53"
 	}
 }
 
+// heldHook is a Runner that holds the first run of hook until release
+// is closed, having closed started: the test knows that request's
+// apply has left the queue and is running. Every command, the hook
+// included, then runs as next runs it.
+type heldHook struct {
+	next    Runner
+	hook    string
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *heldHook) Run(ctx context.Context, c command.Cmd) command.Result {
+	if len(c.Argv) > 0 && c.Argv[0] == h.hook {
+		h.once.Do(func() {
+			close(h.started)
+			select {
+			case <-h.release:
+			case <-ctx.Done():
+			}
+		})
+	}
+	return h.next.Run(ctx, c)
+}
+
 // Requests are handed to the hook one at a time, in order, each with
-// its own file, even when the second arrives while the first's hook runs.
+// its own file, even when the next arrives while the first's hook
+// runs; of the requests for the interface that arrive meanwhile, only
+// the newest is handed on, the one it replaces never is (hvagent(8),
+// The set-ip hook). The test waits until the first hook has started
+// before sending the others: sent earlier, the first would be waiting
+// too, and rightly superseded.
 func TestSetIPInfoHookInOrder(t *testing.T) {
 	e := newApplyEnv(t, nil)
 	installHook(t, e.cfg.Hook)
-	e.block("set-ip-hook")
-	for _, ip := range []string{"192.0.2.10", "192.0.2.20"} {
-		if st := e.reply(kvp.IPInfo{AdapterID: "hn0", IPAddr: ip, SubNet: "/24"}); st != kvp.StatusOK {
-			t.Fatalf("status %v\n%s", st, e.logs)
+	h := &heldHook{next: ExecRunner{}, hook: e.cfg.Hook, started: make(chan struct{}), release: make(chan struct{})}
+	cfg := e.cfg
+	cfg.Run = h
+	svc := New(cfg)
+	t.Cleanup(func() { closeOnce(h.release); svc.Wait() })
+	set := func(ip string) {
+		t.Helper()
+		if st := svc.SetIPInfo(kvp.IPInfo{AdapterID: "hn0", IPAddr: ip, SubNet: "/24"}); st != kvp.StatusOK {
+			t.Fatalf("%s: status %v\n%s", ip, st, e.logs)
 		}
 	}
-	e.release()
-	e.svc.Wait()
-	b, _ := os.ReadFile(e.world.HookFiles())
-	first, second := strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.10/24"`), strings.Index(string(b), `IPV4_ADDRESSES="192.0.2.20/24"`)
-	if first < 0 || second < first {
-		t.Fatalf("the hook saw, in order:\n%s", b)
+	set("192.0.2.10")
+	<-h.started
+	set("192.0.2.20") // waits behind the running hook
+	set("192.0.2.30") // replaces 192.0.2.20
+	closeOnce(h.release)
+	svc.Wait()
+
+	b, err := os.ReadFile(e.world.HookFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saw []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "IPV4_ADDRESSES="); ok {
+			saw = append(saw, v)
+		}
+	}
+	if want := []string{`"192.0.2.10/24"`, `"192.0.2.30/24"`}; !slices.Equal(saw, want) {
+		t.Fatalf("the hook saw addresses %q, want %q; its files:\n%s", saw, want, b)
+	}
+	hook := []string{"set-ip-hook", e.cfg.HookFile}
+	if got := ranCommands(t, e.world); !slices.EqualFunc(got, [][]string{hook, hook}, slices.Equal) {
+		t.Errorf("commands %q, want the hook twice", got)
+	}
+	if v := testutil.ToFloat64(e.metrics.Superseded); v != 1 {
+		t.Errorf("superseded %v, want 1", v)
+	}
+	var superseded []string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "set_ip_info superseded") {
+			superseded = append(superseded, line)
+		}
+	}
+	if len(superseded) != 1 || !strings.Contains(superseded[0], "192.0.2.20/24") {
+		t.Errorf("superseded requests logged %q, want one, 192.0.2.20's", superseded)
 	}
 }
 
