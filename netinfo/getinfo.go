@@ -3,7 +3,6 @@ package netinfo
 import (
 	"maps"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,37 +38,47 @@ type state struct {
 
 // GetIPInfo implements kvp.IPConfig: it reports the interface with the
 // requested MAC that carries the addresses. An unknown or malformed MAC
-// is HV_E_FAIL, as the C daemons answer.
+// is HV_E_FAIL, as the C daemons answer. What did not change since the
+// last request is answered from memory (sysCache).
 func (s *Service) GetIPInfo(req kvp.IPInfo) (kvp.IPInfo, kvp.Status) {
 	mac, err := parseMAC(req.AdapterID)
 	if err != nil {
 		s.log.Debug("get_ip_info: bad adapter id", "adapter_id", req.AdapterID)
 		return kvp.IPInfo{}, kvp.StatusFail
 	}
-	links, err := s.cfg.Links()
+	links, routes, routesErr, err := s.sys.network(&s.cfg)
 	if err != nil {
 		s.log.Error("get_ip_info: list interfaces", "err", err)
 		return kvp.IPInfo{}, kvp.StatusFail
+	}
+	if routesErr != nil {
+		s.log.Warn("get_ip_info: read default routes", "err", routesErr)
 	}
 	l, ok := pickLink(links, mac)
 	if !ok {
 		s.log.Debug("get_ip_info: no interface with this MAC", "mac", mac.String())
 		return kvp.IPInfo{}, kvp.StatusFail
 	}
-	st := s.stateOf(l, links)
+	st := s.stateWith(l, links, routes)
 	info := format(st)
 	info.AdapterID = req.AdapterID
 	return info, kvp.StatusOK
 }
 
-// stateOf gathers gateways, DNS servers and DHCP state of l. Failures
-// to read any of them leave that part empty: the rest still goes out.
+// stateOf gathers gateways, DNS servers and DHCP state of l, with the
+// default routes read now. Failures to read any of them leave that part
+// empty: the rest still goes out.
 func (s *Service) stateOf(l Link, links []Link) state {
-	st := state{link: l}
 	routes, err := s.cfg.Routes()
 	if err != nil {
-		s.log.Warn("get_ip_info: read default routes", "err", err)
+		s.log.Warn("set_ip_info: read default routes", "err", err)
 	}
+	return s.stateWith(l, links, routes)
+}
+
+// stateWith is stateOf with the default routes already read.
+func (s *Service) stateWith(l Link, links []Link, routes []Route) state {
+	st := state{link: l}
 	for _, r := range routes {
 		if r.Link == l.Name {
 			st.gateways = append(st.gateways, r.Gateway.WithZone(""))
@@ -91,11 +100,7 @@ func (s *Service) dnsOf(ifname string) []netip.Addr {
 	if len(out) > 0 {
 		return out
 	}
-	b, err := os.ReadFile(s.cfg.ResolvConf)
-	if err != nil {
-		return nil
-	}
-	return nameservers(b)
+	return s.sys.resolvConf(s.cfg.ResolvConf)
 }
 
 // dhcpOf: rc.conf asks for DHCP on the interface, or a dhclient runs
@@ -108,12 +113,10 @@ func (s *Service) dhcpOf(ifname string, links []Link) bool {
 			names = append(names, hn)
 		}
 	}
-	vars := fbsdnet.Vars{}
-	if b, err := os.ReadFile(s.cfg.RCConf); err == nil {
-		vars = fbsdnet.Parse(b)
-	}
+	vars := s.sys.rcConf(s.cfg.RCConf)
 	for _, n := range names {
-		if vars.IfConfig(n).DHCP() || dhclientRunning(s.cfg.RunDir, s.cfg.ProcDir, n) {
+		if vars.IfConfig(n).DHCP() || dhclientPidfile(s.cfg.RunDir, n) ||
+			s.cfg.ProcDir != "-" && s.sys.procDHClient(s.cfg.ProcDir, n) {
 			return true
 		}
 	}

@@ -65,6 +65,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
+	sys *sysCache // what GET_IP_INFO read, for the next request
+
 	mu      sync.Mutex
 	pending []liveApply   // waiting to be applied live: one per interface, oldest first
 	idle    chan struct{} // closed when the live worker stops; nil: none runs
@@ -84,6 +86,7 @@ func New(cfg Config) *Service {
 	def(&cfg.ProcDir, defaultProcDir(runtime.GOOS))
 	def(&cfg.Hook, DefaultHook)
 	def(&cfg.HookFile, DefaultHookFile)
+	sys := &sysCache{system: cfg.Links == nil && cfg.Routes == nil}
 	if cfg.Links == nil {
 		cfg.Links = SystemLinks
 	}
@@ -103,7 +106,7 @@ func New(cfg Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log}
+	return &Service{cfg: cfg, log: log, sys: sys}
 }
 
 // Addrs lists every interface address; it is the kvp.AddrSource of the
