@@ -17,9 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollInterval bounds how long a Read waits in poll(2) before it looks at
-// its context and at Close again; the device transports wait the same way.
-const pollInterval = 250 * time.Millisecond
+// waitInterval bounds how long a Read waits in read(2) before it looks
+// at its context and at Close again (SO_RCVTIMEO); the device transports
+// wait as long in poll(2).
+const waitInterval = 250 * time.Millisecond
 
 // Conn is a connected SOCK_SEQPACKET socket that reads and writes whole
 // messages of one size.
@@ -59,22 +60,49 @@ func Dial(ctx context.Context, path, prefix string, size int, wrongSize error) (
 		uc.Close()
 		return nil, fmt.Errorf("%s: connect %s: %w", prefix, path, err)
 	}
+	if err := blockingWithTimeout(raw); err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("%s: connect %s: %w", prefix, path, err)
+	}
 	c := &Conn{conn: uc, raw: raw, prefix: prefix, size: size, wrongSize: wrongSize}
 	c.readFn = c.read
 	return c, nil
+}
+
+// blockingWithTimeout makes the socket's reads block in the kernel for at
+// most waitInterval (SO_RCVTIMEO, then EAGAIN), instead of the runtime's
+// non-blocking mode. O_NONBLOCK belongs to the open file, which only this
+// Conn holds. Writes block too; a reply is one datagram and Close's
+// shutdown ends a write the peer does not drain.
+func blockingWithTimeout(raw syscall.RawConn) error {
+	tv := unix.NsecToTimeval(waitInterval.Nanoseconds())
+	var err error
+	cerr := raw.Control(func(fd uintptr) {
+		if err = unix.SetNonblock(int(fd), false); err != nil {
+			return
+		}
+		err = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // Read blocks until one datagram arrives or ctx ends. buf should be at
 // least one byte longer than the message size, so a longer datagram is
 // noticed rather than silently cut.
 //
-// The wait is poll(2) on this goroutine's thread, then one read(2), as
-// the device transports and the C daemons do, not the runtime's network
-// poller: a datagram then wakes the thread that reads and answers it
-// directly, where the poller would first wake its own thread and then
-// hand the goroutine over. When ctx ends, Read returns ctx's error within
-// pollInterval; the socket stays open, so a reply owed for a message
-// already read can still be written.
+// The wait is one blocking read(2) on this goroutine's thread, not the
+// runtime's network poller: a datagram then wakes the thread that reads
+// and answers it directly, where the poller would first wake its own
+// thread and then hand the goroutine over. It needs no poll(2) first,
+// unlike the character devices, whose driver read cannot be woken: the
+// socket's read returns EAGAIN after waitInterval (SO_RCVTIMEO) and 0
+// at once after Close's shutdown(2). When ctx ends, Read returns ctx's
+// error within waitInterval; the socket stays open and readable, so a
+// reply owed for a message already read can still be written, and a
+// Read with another context works.
 func (c *Conn) Read(ctx context.Context, buf []byte) (int, error) {
 	c.rctx, c.rbuf, c.rn, c.rerr = ctx, buf, 0, nil
 	err := c.raw.Read(c.readFn)
@@ -102,11 +130,11 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (int, error) {
 	return n, nil
 }
 
-// read runs inside RawConn.Read, which keeps fd open meanwhile: it polls
-// fd until a datagram is there, ctx ends or Close is called, and reads
-// the datagram. It always reports done: the runtime's poller is not used.
+// read runs inside RawConn.Read, which keeps fd open meanwhile: it reads
+// one datagram, waiting at most waitInterval at a time until one is
+// there, ctx ends or Close is called. It always reports done: the
+// runtime's poller is not used.
 func (c *Conn) read(fd uintptr) bool {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		if err := c.rctx.Err(); err != nil {
 			c.rerr = err
@@ -116,22 +144,17 @@ func (c *Conn) read(fd uintptr) bool {
 			c.rerr = errClosed
 			return true
 		}
-		n, err := unix.Poll(fds, int(pollInterval/time.Millisecond))
+		n, err := unix.Read(int(fd), c.rbuf)
 		switch {
-		case errors.Is(err, unix.EINTR), err == nil && n == 0:
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+			// The receive timeout, or a signal: look at ctx and Close.
 			continue
 		case err != nil:
-			c.rerr = fmt.Errorf("poll: %w", err)
-			return true
-		}
-		// The descriptor is non-blocking (the runtime's): a datagram
-		// taken by nobody else is there, or EAGAIN and poll again.
-		c.rn, err = unix.Read(int(fd), c.rbuf)
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			c.rn, c.rerr = 0, err
+			c.rerr = err
+		case n == 0 && c.closed.Load():
+			c.rerr = errClosed // Close's shutdown, not the peer
+		default:
+			c.rn = n
 		}
 		return true
 	}
@@ -145,12 +168,16 @@ func (c *Conn) Write(b []byte) error {
 	return nil
 }
 
-// Close closes the socket; it is safe to call more than once. A Read
-// blocked meanwhile returns within pollInterval, and Close waits for it.
+// Close closes the socket; it is safe to call more than once. It shuts
+// the socket down first, which ends a Read or Write blocked meanwhile at
+// once, and waits for them.
 func (c *Conn) Close() error {
 	var err error
 	c.once.Do(func() {
 		c.closed.Store(true)
+		c.raw.Control(func(fd uintptr) {
+			unix.Shutdown(int(fd), unix.SHUT_RDWR)
+		})
 		err = c.conn.Close()
 	})
 	return err

@@ -129,3 +129,24 @@ func TestReadAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per read and write, want 0", n)
 	}
 }
+
+// TestCloseEndsRead: Close ends a Read blocked in read(2) with
+// net.ErrClosed, and a Read after Close fails the same way.
+func TestCloseEndsRead(t *testing.T) {
+	c, _ := pair(t, 4)
+	buf := make([]byte, 5)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(context.Background(), buf)
+		done <- err
+	}()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read ended by Close: %v, want net.ErrClosed", err)
+	}
+	if _, err := c.Read(context.Background(), buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close: %v, want net.ErrClosed", err)
+	}
+}
