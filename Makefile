@@ -9,7 +9,7 @@ DIST    := dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FREEBSD_MAJOR     ?= 14
 
-.PHONY: build test lint cross package demo man-lint fuzz bench bench-e2e load clean
+.PHONY: build test lint cross package demo man-lint fuzz bench bench-e2e bench-ipinfo load clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/hvagent ./cmd/hvagent
@@ -59,6 +59,12 @@ bench:
 BENCH_RECORDS ?= 10,1024,4096
 bench-e2e:
 	$(GO) run ./cmd/hvbench -records $(BENCH_RECORDS)
+
+# GET_IP_INFO end to end, the agent in a network namespace with one veth
+# adapter with three addresses (root and ip(8); skipped otherwise).
+IPINFO_REQUESTS ?= 2000
+bench-ipinfo:
+	$(GO) run ./cmd/hvbench -ipinfo $(IPINFO_REQUESTS)
 
 # Resource figures: the agent under a steady simulated host load.
 LOAD_DURATION ?= 60s

@@ -51,6 +51,25 @@ func run(ctx context.Context, o options, log io.Writer) ([]result, error) {
 	return results, nil
 }
 
+// runIPInfo measures GET_IP_INFO (measureIPInfo) against the agent.
+func runIPInfo(ctx context.Context, o options, log io.Writer) (ipResult, error) {
+	if os.Geteuid() != 0 {
+		return ipResult{}, errNeedRoot
+	}
+	dir, err := os.MkdirTemp("", "hvbench")
+	if err != nil {
+		return ipResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	bin := o.agent
+	if bin == "" {
+		if bin, err = buildAgent(ctx, dir, log); err != nil {
+			return ipResult{}, err
+		}
+	}
+	return measureIPInfo(ctx, bin, filepath.Join(dir, "ipinfo"), o.ipinfo, log)
+}
+
 // measure starts the agent on a pool of n records in dir and times the
 // floor, GETs and enumeration steps in alternating rounds.
 func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writer) (result, error) {
@@ -58,7 +77,7 @@ func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writ
 	if err := writePool(filepath.Join(dir, "pool"), n); err != nil {
 		return r, err
 	}
-	host, stopAgent, err := startAgent(ctx, bin, dir, log)
+	host, stopAgent, err := startAgent(ctx, bin, dir, log, nil)
 	if err != nil {
 		return r, err
 	}
@@ -227,16 +246,19 @@ func writePool(dir string, n int) error {
 
 // startAgent listens on dir/kvp.sock as the KVP kernel would, starts the
 // agent on it with only the KVP subsystem, and returns the connection, a
-// blocking descriptor, once the agent has registered.
-func startAgent(ctx context.Context, bin, dir string, log io.Writer) (int, func(), error) {
+// blocking descriptor, once the agent has registered. The agent's
+// command is wrap (empty, or a command that runs the rest, such as
+// "ip netns exec NAME"), bin and its run flags, then extra.
+func startAgent(ctx context.Context, bin, dir string, log io.Writer, wrap []string, extra ...string) (int, func(), error) {
 	sock := filepath.Join(dir, "kvp.sock")
 	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
 	if err != nil {
 		return -1, nil, err
 	}
 	defer ln.Close()
-	agent := exec.Command(bin, "run", "--kvp.device", sock, "--kvp.pool-dir", filepath.Join(dir, "pool"),
+	argv := append(slices.Clone(wrap), bin, "run", "--kvp.device", sock, "--kvp.pool-dir", filepath.Join(dir, "pool"),
 		"--disable", "vss,vf", "--web.listen-address", "", "--log.level", "warn")
+	agent := exec.Command(argv[0], append(argv[1:], extra...)...)
 	agent.Stderr = log
 	if err := agent.Start(); err != nil {
 		return -1, nil, err

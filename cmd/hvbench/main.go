@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/hvbench                       # 10, 1,024 and 4,096 records
 //	go run ./cmd/hvbench -records 10 -rounds 20
+//	go run ./cmd/hvbench -ipinfo 1000         # GET_IP_INFO (root, ip netns)
 //
 // For each pool size it starts the real agent (built as for release) on a
 // SOCK_SEQPACKET socket it listens on, with pool 1 holding that many
@@ -16,12 +17,17 @@
 // and of full enumerations alternate, so that a change in the machine's
 // load touches all of them alike.
 //
+// With -ipinfo it measures GET_IP_INFO instead: the agent runs in a
+// network namespace of its own holding one veth adapter with three
+// addresses (measureIPInfo); without root it says so and exits 0.
+//
 // It reports; it does not judge. The exit status is 1 only when the
 // agent could not be started or a request failed.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,6 +43,7 @@ type options struct {
 	rounds  int
 	gets    int // GETs per round
 	steps   int // enumeration steps per round, at least one whole walk
+	ipinfo  int // GET_IP_INFO requests; 0: the KVP table instead
 }
 
 func main() {
@@ -49,6 +56,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 40, "rounds of floor, GET and enumeration per pool size")
 	flag.IntVar(&o.gets, "gets", 250, "GETs (and echoes) per round")
 	flag.IntVar(&o.steps, "steps", 250, "enumeration steps per round; at least one whole walk of the pool")
+	flag.IntVar(&o.ipinfo, "ipinfo", 0, "time this many GET_IP_INFO requests with the agent in a network namespace, instead of the KVP table (root, ip netns)")
 	flag.Parse()
 	for _, f := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -60,6 +68,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.ipinfo > 0 {
+		r, err := runIPInfo(ctx, o, os.Stderr)
+		switch {
+		case errors.Is(err, errNeedRoot):
+			fmt.Fprintf(os.Stderr, "hvbench: skipped: %v\n", err)
+			return
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "hvbench: %v\n", err)
+			os.Exit(1)
+		}
+		printIPInfo(os.Stdout, r)
+		return
+	}
 	results, err := run(ctx, o, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hvbench: %v\n", err)

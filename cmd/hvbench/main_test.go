@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hvagent/hvagent/kvp"
 )
 
 // TestMain lets the test binary serve as the echo peer process, as the
@@ -64,5 +67,34 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestIPInfo builds the agent, runs it in a network namespace of its own
+// and times a few GET_IP_INFO requests: each got the adapter's three
+// addresses, its gateway and resolv.conf's servers. It needs root.
+func TestIPInfo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent")
+	}
+	r, err := runIPInfo(context.Background(), options{ipinfo: 5}, io.Discard)
+	if errors.Is(err, errNeedRoot) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kvp.IPInfo{
+		AddrFamily: 3, IPAddr: "192.0.2.10;198.51.100.10;2001:db8::10", SubNet: "255.255.255.0;255.255.255.128;/64",
+		Gateway: "192.0.2.1", DNSAddr: "192.0.2.53;2001:db8::53",
+	}
+	r.info.AdapterID = ""
+	if len(r.times) != 5 || r.info != want {
+		t.Fatalf("%d samples, reply %+v; want 5, %+v", len(r.times), r.info, want)
+	}
+	var out bytes.Buffer
+	printIPInfo(&out, r)
+	if !strings.Contains(out.String(), "GET_IP_INFO end to end") {
+		t.Errorf("report: %s", out.String())
 	}
 }
