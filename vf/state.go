@@ -1,6 +1,7 @@
 package vf
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 )
@@ -46,10 +47,12 @@ type hnState struct {
 }
 
 // A flap storm is more than stormChanges state changes of one hn within
-// stormWindow. In a storm "VF state changed" goes to DEBUG (the metrics
-// count every change); the next one logged at INFO is preceded by a
-// summary of how many were not. The return to the VF ("VF datapath
-// restored", with the VF and how long it was gone) is always at INFO. An ordinary servicing (no VF, VF attached, datapath on the VF
+// stormWindow. The change that starts a storm is announced at INFO;
+// from it on "VF state changed" goes to DEBUG (the metrics count every
+// change), and once the storm has passed the next one logged at INFO is
+// preceded by a summary of how many were not. The return to the VF ("VF
+// datapath restored", with the VF and how long it was gone) is always
+// at INFO. An ordinary servicing (no VF, VF attached, datapath on the VF
 // within about 30 seconds) is three changes, well below the limit.
 const (
 	stormWindow  = time.Minute
@@ -72,10 +75,13 @@ func (s *hnState) level(at time.Time) slog.Level {
 	return slog.LevelInfo
 }
 
-// hush counts a change at at logged at DEBUG.
-func (s *hnState) hush(at time.Time) {
+// hush counts a change at at logged at DEBUG; the first of a storm is
+// announced at INFO, so the log says why the changes went quiet.
+func (s *hnState) hush(log *slog.Logger, hn string, at time.Time) {
 	if s.quiet == 0 {
 		s.quietSince = at
+		log.Info("VF flap storm: further state changes logged at DEBUG until it passes",
+			"hn", hn, "changes", len(s.changes), "within", stormWindow)
 	}
 	s.quiet++
 }
@@ -141,7 +147,7 @@ func (t *Tracker) Observe(o Observation) string {
 		t.m.Datapath.WithLabelValues(o.HN).Set(b2f(o.Datapath))
 		t.m.initHN(o.HN)
 		s.obs = o
-		t.log.Info("VF state", "hn", o.HN, "vf", o.VF, "state", o.state(), "transparent", o.Transparent)
+		t.log.Info("VF state", "hn", o.HN, vfAttr(o.VF), "state", o.state(), "transparent", o.Transparent)
 		return ""
 	}
 	prev := s.obs
@@ -155,14 +161,16 @@ func (t *Tracker) Observe(o Observation) string {
 	s.obs = o
 	restored := o.Datapath && !prev.Datapath && !s.degradedSince.IsZero()
 	if o.state() != prev.state() {
+		// The VF the change is about: the one that left, on a removal.
+		vf := vfAttr(cmp.Or(o.VF, prev.VF))
 		switch lvl := s.level(o.At); {
 		case restored: // logged below, always at INFO
 		case lvl == slog.LevelInfo:
 			s.summarize(t.log, o.HN)
-			t.log.Info("VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+			t.log.Info("VF state changed", "hn", o.HN, vf, "from", prev.state(), "to", o.state())
 		default:
-			s.hush(o.At)
-			t.log.Debug("VF state changed", "hn", o.HN, "vf", o.VF, "from", prev.state(), "to", o.state())
+			s.hush(t.log, o.HN, o.At)
+			t.log.Debug("VF state changed", "hn", o.HN, vf, "from", prev.state(), "to", o.state())
 		}
 	}
 	if o.Datapath == prev.Datapath {
@@ -183,6 +191,14 @@ func (t *Tracker) Observe(o Observation) string {
 		s.degradedSince = time.Time{}
 	}
 	return DirToVF
+}
+
+// vfAttr is the "vf" attribute, none when there is no VF.
+func vfAttr(name string) slog.Attr {
+	if name == "" {
+		return slog.Attr{}
+	}
+	return slog.String("vf", name)
 }
 
 func (t *Tracker) setInfo(o Observation) {

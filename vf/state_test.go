@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,8 +99,14 @@ func TestBucket(t *testing.T) {
 	if b.take(t0.Add(30 * time.Second)) {
 		t.Error("time running backwards granted a token")
 	}
-	if !b.take(t0.Add(time.Hour)) || !b.take(t0.Add(time.Hour)) || !b.take(t0.Add(time.Hour)) || b.take(t0.Add(time.Hour)) {
-		t.Error("refill beyond the burst, or not up to it")
+	// An hour refills the bucket up to its burst of 3, and no further.
+	for i := range 3 {
+		if !b.take(t0.Add(time.Hour)) {
+			t.Errorf("token %d after an hour refused: refill not up to the burst", i)
+		}
+	}
+	if b.take(t0.Add(time.Hour)) {
+		t.Error("a fourth token after an hour: refill beyond the burst")
 	}
 }
 
@@ -174,6 +181,10 @@ func TestTrackerLogLevels(t *testing.T) {
 			if r.level != slog.LevelInfo {
 				t.Errorf("%q at %v, want INFO", r.msg, r.level)
 			}
+			if r.msg == "VF state changed" && r.attrs["vf"] != "mce0" {
+				// A removal names the VF that left; no empty vf="".
+				t.Errorf("%q without the VF it is about: %v", r.msg, r.attrs)
+			}
 			if r.msg == "VF datapath restored" {
 				if r.attrs["vf"] != "mce0" {
 					t.Errorf("restored without the VF name: %v", r.attrs)
@@ -195,9 +206,14 @@ func TestTrackerLogLevels(t *testing.T) {
 			tr.Observe(off(time.Duration(2*i+1) * time.Second))
 			tr.Observe(on(time.Duration(2*i+2) * time.Second))
 		}
-		changedInfo, changedDebug, restoredInfo := 0, 0, 0
+		changedInfo, changedDebug, restoredInfo, onsets := 0, 0, 0, 0
 		for _, r := range recs {
 			switch {
+			case strings.HasPrefix(r.msg, "VF flap storm: further"):
+				// Announced at INFO before the first change at DEBUG.
+				if onsets++; r.level != slog.LevelInfo || changedDebug != 0 || r.attrs["changes"] != strconv.Itoa(stormChanges+1) {
+					t.Errorf("storm announced as %+v after %d changes at DEBUG", r, changedDebug)
+				}
 			case r.msg == "VF state changed" && r.level == slog.LevelInfo:
 				changedInfo++
 			case r.msg == "VF state changed":
@@ -208,6 +224,9 @@ func TestTrackerLogLevels(t *testing.T) {
 		}
 		if changedInfo > stormChanges || changedDebug == 0 {
 			t.Errorf("storm: %d changes at INFO, %d at DEBUG; want at most %d at INFO", changedInfo, changedDebug, stormChanges)
+		}
+		if onsets != 1 {
+			t.Errorf("storm announced %d times, want once", onsets)
 		}
 		if restoredInfo != 20 {
 			t.Errorf("%d returns to the VF at INFO, want all 20", restoredInfo)

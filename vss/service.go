@@ -237,9 +237,9 @@ func (s *Service) freeze() error {
 			return s.abort(ran, deadline, err)
 		}
 		sess.frozen = f
-		s.log.Info("frozen", "filesystems", dirs(p.Freeze), "zfs_synced", p.Pools, "freezer_pid", f.Pid())
+		s.log.Info("frozen", "filesystems", dirs(p.Freeze), listAttr("zfs_synced", p.Pools), "freezer_pid", f.Pid())
 	} else {
-		s.log.Info("nothing to freeze; hooks ran", "zfs_synced", p.Pools)
+		s.log.Info("nothing to freeze; hooks ran", listAttr("zfs_synced", p.Pools))
 	}
 	s.gen++
 	sess.gen, sess.start = s.gen, time.Now()

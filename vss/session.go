@@ -59,7 +59,7 @@ func (s *Service) end(why string) error {
 	d := time.Since(sess.start)
 	s.cfg.Metrics.Frozen.Set(0)
 	s.cfg.Metrics.FrozenDuration.Observe(d.Seconds())
-	s.log.Info("thawed", "why", why, "frozen_for", d.Round(time.Millisecond), "err", err)
+	s.log.Info("thawed", "why", why, "frozen_for", d.Round(time.Millisecond), errAttr(err))
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if _, herr := s.cfg.Hooks.Run(ctx, reversed(sess.hooks), HookThaw, false); herr != nil {
