@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"strings"
 
@@ -46,11 +47,12 @@ func (s *sim) reportIPInfo(e kvptest.Event) {
 	if e.IP.DHCPEnabled != 0 {
 		dhcp = "yes"
 	}
-	s.printf("host: GET_IP_INFO %s: %s\n", e.MAC, e.Status)
+	var parts []string
 	for _, f := range [][2]string{
 		{"addresses", e.IP.IPAddr}, {"subnets", e.IP.SubNet}, {"gateways", e.IP.Gateway},
 		{"dns servers", e.IP.DNSAddr}, {"dhcp", dhcp},
 	} {
-		s.printf("        %-28s %s\n", f[0], f[1])
+		parts = append(parts, f[0]+" "+f[1])
 	}
+	s.printOnce("ip "+e.MAC, fmt.Sprintf("host: GET_IP_INFO %s: %s", e.MAC, e.Status), strings.Join(parts, ", "))
 }

@@ -9,6 +9,10 @@
 // guest pools, runs VSS backup cycles, removes and re-adds the network VF
 // as host servicing does), prints what the host saw and what landed in the
 // pool files, and leaves the agent's /metrics up until interrupted.
+//
+// The agent serves its metrics on 127.0.0.1:9855, or on a free port the
+// demo names if another process holds that one; -listen chooses the
+// address, and one that is taken stops the demo at once.
 package main
 
 import (
@@ -25,11 +29,12 @@ import (
 func main() {
 	var o options
 	flag.BoolVar(&o.once, "once", false, "run one host round, check it, stop (for scripts and tests)")
-	flag.StringVar(&o.listen, "listen", "127.0.0.1:9855", "metrics address for the agent")
+	flag.StringVar(&o.listen, "listen", "", "metrics address for the agent (default "+defaultListen+", or a free port if that one is taken)")
 	flag.StringVar(&o.agent, "agent", "", "hvagent binary to run (default: build ./cmd/hvagent)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for sockets and pool files (default: a new temporary one)")
-	flag.DurationVar(&o.every, "every", 15*time.Second, "how often the host enumerates the pools")
+	flag.DurationVar(&o.every, "every", 15*time.Second, "how often the host enumerates the pools and runs a backup")
 	flag.Parse()
+	o.defaultListen = defaultListen
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,15 +44,24 @@ func main() {
 	}
 }
 
+// defaultListen is the demo's metrics address unless -listen says
+// otherwise: the agent's own default port (--web.listen-address).
+const defaultListen = "127.0.0.1:9855"
+
 type options struct {
-	once   bool
-	listen string
-	agent  string
-	dir    string
-	every  time.Duration
+	once          bool
+	listen        string // -listen; "" for defaultListen or a free port
+	defaultListen string // defaultListen, another address in tests
+	agent         string
+	dir           string
+	every         time.Duration
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	listen, err := chooseListen(o.listen, o.defaultListen, out)
+	if err != nil {
+		return err
+	}
 	dir := o.dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "hvsim")
@@ -59,29 +73,36 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	bin := o.agent
 	if bin == "" {
-		fmt.Fprintln(out, "hvsim: building hvagent ...")
+		fmt.Fprintln(out, "hvsim: building hvagent (a first build takes up to a minute) ...")
 		b, err := buildAgent(ctx, dir)
 		if err != nil {
 			return err
 		}
 		bin = b
 	}
-	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: o.listen, every: o.every, out: out})
+	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: listen, every: o.every, out: out})
 	if err != nil {
 		return err
 	}
 	defer s.stop()
+	if err := s.waitWeb(ctx); err != nil {
+		return err
+	}
 	if err := s.firstRound(ctx); err != nil {
 		return err
 	}
 	if err := s.vfRound(ctx); err != nil {
 		return err
 	}
+	if err := s.showMetrics(ctx); err != nil {
+		return err
+	}
 	if o.once {
 		return s.shutdown()
 	}
-	s.wg.Go(func() { s.vfLoop(ctx, o.every) })
-	fmt.Fprintf(out, "\nhvsim: the agent keeps running; metrics at http://%s/metrics — press Ctrl-C to stop.\n", o.listen)
+	s.wg.Go(func() { s.vfLoop(ctx) })
+	s.printf("hvsim: the agent keeps running, the host polls and backs up every %v and services the VF every %v; "+
+		"press Ctrl-C to stop.\n", o.every, servicingEvery)
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nhvsim: stopping")
 	return s.shutdown()

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -42,18 +43,24 @@ func TestDemoOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out syncBuffer
-	if err := run(ctx, options{once: true, listen: addr, every: time.Second}, &out); err != nil {
+	// The pace of the real demo (main's -every), so that what is counted
+	// below is what a newcomer sees.
+	if err := run(ctx, options{once: true, listen: addr, every: 15 * time.Second}, &out); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	got := out.String()
 	wants := []string{
 		"host: enumerated pool 2 (auto): 10 items, ended with HV_S_CONT",
-		"IntegrationServicesVersion",
+		"IntegrationServicesVersion=",
 		"host: pushed 11 items into pool 3 (auto_external)",
-		"auto_external  VirtualMachineName",
 		"external       BackupWindow",
-		`hvagent_subsystem_up{subsystem="kvp"} 1`,
-		"host: servicing: removed VF mce0 from hn0",
+		"host: GET_IP_INFO ",
+		"guest          GuestNote",
+		"(21 rows of the auto pools not shown)",
+		`hvagent_kvp_requests_total{operation="set",pool="auto_external",result="ok"} 11`,
+		"host: servicing: removing VF mce0 from hn0",
+		"VF state changed: subsystem=vf hn=hn0 vf=mce0 from=datapath_on_vf to=no_vf",
+		"VF datapath restored",
 		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
 		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`,
 		"hvagent stopped cleanly",
@@ -62,19 +69,21 @@ func TestDemoOnce(t *testing.T) {
 		// Root with loop devices: a real cycle on the demo's own image.
 		wants = append(wants,
 			"a 16 MiB ext4 image of the demo's own",
-			"host: backup cycle: CHECK ok",
+			"THAW): CHECK ok in",
 			"FREEZE ok",
 			"THAW ok",
+			"INFO frozen: subsystem=vss filesystems=",
+			"INFO thawed: subsystem=vss why=\"thaw requested\"",
+			"the agent holds its log while filesystems are frozen",
 			`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
 			`hvagent_vss_operations_total{operation="thaw",result="success"} 1`,
 		)
 	} else {
 		// Nothing of this machine may be frozen: the agent says so.
 		wants = append(wants,
-			"host: backup cycle: CHECK refused",
+			"THAW): CHECK refused in",
 			"nothing to freeze or sync under the policy",
 			`hvagent_vss_operations_total{operation="check",result="failure"} 1`,
-			`hvagent_vss_operations_total{operation="freeze",result="success"} 0`,
 		)
 	}
 	if macs := machineMACs(); len(macs) > 0 {
@@ -87,7 +96,135 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// No attribute without a value, and the story on about one screen.
+	for _, empty := range []string{"=<nil>", "=[]", `=""`} {
+		if strings.Contains(got, empty) {
+			t.Errorf("an agent log line has an empty attribute %q", empty)
+		}
+	}
+	if n := storyLines(got); n > 50 {
+		t.Errorf("the story took %d lines; it should fit about one screen (≈ 40)", n)
+	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", got)
+	}
+}
+
+// storyLines counts the lines up to the end of the metrics block, where
+// the interactive demo says "press Ctrl-C".
+func storyLines(out string) int {
+	lines := strings.Split(out, "\n")
+	n, inMetrics := 0, false
+	for _, l := range lines {
+		if inMetrics && !strings.HasPrefix(l, "    ") {
+			break
+		}
+		inMetrics = inMetrics || strings.HasPrefix(l, "hvsim: the metrics that moved")
+		n++
+	}
+	return n + 1 // the line of "press Ctrl-C"
+}
+
+// hold listens on a free port of the loopback, as another demo or an
+// exporter would on 9855, until the test ends.
+func hold(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String()
+}
+
+// binDir holds the hvagent that agentBin builds, removed by TestMain.
+var binDir string
+
+// agentBin builds hvagent once for the tests that start it directly.
+var agentBin = sync.OnceValues(func() (string, error) {
+	return buildAgent(context.Background(), binDir)
+})
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hvsim-test")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func testAgent(t *testing.T) string {
+	t.Helper()
+	bin, err := agentBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// The default port taken: the demo serves on a free one, says which, and
+// everything it shows comes from there.
+func TestDemoDefaultPortTaken(t *testing.T) {
+	taken := hold(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	err := run(ctx, options{once: true, defaultListen: taken, agent: testAgent(t), every: time.Second}, &out)
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	i := strings.Index(got, "hvsim: "+taken+" is in use by another process")
+	if i < 0 {
+		t.Fatalf("the demo did not say %s is taken:\n%s", taken, got)
+	}
+	url := strings.Fields(got[i+strings.Index(got[i:], "http://"):])[0]
+	for _, want := range []string{
+		"metrics at " + url,
+		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "http://"+taken) {
+		t.Errorf("the demo names the taken address as its metrics URL:\n%s", got)
+	}
+}
+
+// An address given with -listen and taken: the demo stops before it
+// starts anything, naming the address and the flag.
+func TestDemoListenTaken(t *testing.T) {
+	taken := hold(t)
+	var out syncBuffer
+	err := run(context.Background(), options{once: true, listen: taken, defaultListen: defaultListen, agent: "/nonexistent/hvagent"}, &out)
+	if err == nil || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "-listen") {
+		t.Fatalf("run = %v, want an error naming %s and -listen", err, taken)
+	}
+	if out.String() != "" {
+		t.Errorf("the demo printed %q before stopping", out.String())
+	}
+}
+
+// The address taken after the demo checked it: the agent's own word on
+// its metrics server stops the demo, not a minute of scraping whatever
+// answers there.
+func TestDemoAgentCannotBind(t *testing.T) {
+	taken := hold(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	s, err := startSim(ctx, simConfig{dir: t.TempDir(), agent: testAgent(t), listen: taken, every: time.Second, out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	err = s.waitWeb(ctx)
+	if err == nil || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "address already in use") ||
+		!strings.Contains(err.Error(), "-listen") {
+		t.Fatalf("waitWeb = %v, want the agent's bind failure on %s\n%s", err, taken, out.String())
 	}
 }

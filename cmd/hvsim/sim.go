@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,9 +32,11 @@ type sim struct {
 	host   *kvptest.Host
 	agent  *exec.Cmd
 	events chan kvptest.Event
-	vss    *vssDemo // nil where the agent cannot read a mount table
-	macs   []string // this machine's adapters, asked about with GET_IP_INFO
-	vf     *vfSim   // the VF side (vf.go)
+	vss    *vssDemo          // nil where the agent cannot read a mount table
+	macs   []string          // this machine's adapters, asked about with GET_IP_INFO
+	vf     *vfSim            // the VF side (vf.go)
+	web    chan webStatus    // the agent's first word on its metrics server (relay)
+	shown  map[string]string // what report last printed of each pool and adapter
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex // serialises writes to cfg.out
@@ -67,7 +67,8 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs()}
+	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs(),
+		web: make(chan webStatus, 1), shown: map[string]string{}}
 	if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
 		k.Close()
 		return nil, err
@@ -108,7 +109,8 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
-	s.printf("hvsim: started %s (pid %d) against the simulated kernel at %s\n", cfg.agent, s.agent.Process.Pid, k.Path())
+	s.printf("hvsim: started hvagent (pid %d) on simulated devices in %s; metrics at http://%s/metrics\n",
+		s.agent.Process.Pid, cfg.dir, cfg.listen)
 	s.wg.Go(func() { s.relay(stderr) })
 
 	hctx, cancel := context.WithCancel(ctx)
@@ -142,16 +144,9 @@ func (s *sim) printf(format string, args ...any) {
 	fmt.Fprintf(s.cfg.out, format, args...)
 }
 
-// relay prints the agent's log lines, marked as the agent's.
-func (s *sim) relay(r io.ReadCloser) {
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		s.printf("  agent | %s\n", sc.Text())
-	}
-}
-
-// report prints what the simulated host saw.
+// report prints what the simulated host saw. The items of a pool and
+// the answer about an adapter are printed when they are new or changed;
+// an enumeration that found them as before says so in one line.
 func (s *sim) report(e kvptest.Event) {
 	switch e.Kind {
 	case kvptest.EventRegistered, kvptest.EventUnregistered:
@@ -159,14 +154,76 @@ func (s *sim) report(e kvptest.Event) {
 	case kvptest.EventPushed:
 		s.printf("host: pushed %d items into pool %d (%s): %s\n", len(e.Items), e.Pool, kvp.PoolName(int(e.Pool)), e.Status)
 	case kvptest.EventEnumerated:
-		s.printf("host: enumerated pool %d (%s): %d items, ended with %s\n", e.Pool, kvp.PoolName(int(e.Pool)), len(e.Items), e.Status)
+		var kv []string
 		for _, it := range e.Items {
-			s.printf("        %-28s %s\n", it.Key, it.Value)
+			kv = append(kv, it.Key+"="+it.Value)
 		}
+		items := strings.Join(kv, ", ")
+		head := fmt.Sprintf("host: enumerated pool %d (%s): %s, ended with %s", e.Pool, kvp.PoolName(int(e.Pool)), count(len(e.Items), "item"), e.Status)
+		s.printOnce(fmt.Sprint("pool ", e.Pool), head, items)
 	case kvptest.EventIPInfo:
 		s.reportIPInfo(e)
 	default:
 		s.printf("host: %s %v\n", e.Kind, e.Err)
+	}
+}
+
+// printOnce prints "head: body", or "head, as before" when body is what
+// was last printed under what.
+func (s *sim) printOnce(what, head, body string) {
+	switch {
+	case body == "":
+		s.printf("%s\n", head)
+	case s.shown[what] == body:
+		s.printf("%s, as before\n", head)
+	default:
+		s.shown[what] = body
+		s.printf("%s", wrap(head+": "+body))
+	}
+}
+
+// wrap breaks s after a ", " into lines of at most about 120 columns,
+// the later ones indented.
+func wrap(s string) string {
+	const width, indent = 120, "        "
+	var b strings.Builder
+	line := ""
+	for i, p := range strings.SplitAfter(s, ", ") {
+		if i > 0 && len(line)+len(p) > width {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = indent
+		}
+		line += p
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// count is "1 item", "2 items".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// waitWeb waits for the agent to say whether it serves metrics on the
+// address it was given. Everything the demo scrapes afterwards is then
+// the agent's, not whatever else answers on that port.
+func (s *sim) waitWeb(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("the agent did not say whether it serves metrics on %s: %w", s.cfg.listen, ctx.Err())
+	case st, ok := <-s.web:
+		switch {
+		case !ok:
+			return fmt.Errorf("the agent exited before serving metrics on %s", s.cfg.listen)
+		case st.err != "":
+			return fmt.Errorf("the agent cannot serve metrics on %s (%s); choose another address with -listen", s.cfg.listen, st.err)
+		}
+		return nil
 	}
 }
 
@@ -208,10 +265,7 @@ func (s *sim) firstRound(ctx context.Context) error {
 	if err := s.showPools(ctx); err != nil {
 		return err
 	}
-	if err := s.firstBackup(ctx); err != nil {
-		return err
-	}
-	return s.showMetrics(ctx)
+	return s.firstBackup(ctx)
 }
 
 func (s *sim) showPools(ctx context.Context) error {
@@ -219,35 +273,60 @@ func (s *sim) showPools(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hvagent kvp list: %v: %s", err, out)
 	}
-	s.printf("\nhvsim: pool files in %s, read back with 'hvagent kvp list':\n%s", s.poolDir(), indent(string(out)))
 	for _, want := range []string{"VirtualMachineName", "BackupWindow", "GuestNote"} {
 		if !strings.Contains(string(out), want) {
 			return fmt.Errorf("pushed item %s is not in the pool files", want)
 		}
 	}
+	// The rows of the administrator's and the guest's pools; the auto
+	// pools hold what the host enumerated and pushed, shown above.
+	var rows []string
+	auto := 0
+	for i, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		switch {
+		case i == 0: // the header
+		case strings.HasPrefix(l, "auto"):
+			auto++
+		default:
+			rows = append(rows, l)
+		}
+	}
+	s.printf("hvsim: 'hvagent kvp list --pool-dir %s' (%d rows of the auto pools not shown):\n%s",
+		s.poolDir(), auto, indent(strings.Join(rows, "\n")))
 	return nil
 }
 
+// movedFamilies are the series the story moved: KVP requests, VSS
+// operations, the VF's transitions and its times away (how long: the
+// agent's "VF datapath restored" line).
+var movedFamilies = []string{
+	"hvagent_kvp_requests_total",
+	"hvagent_vss_operations_total",
+	"hvagent_vf_transitions_total",
+	"hvagent_vf_degraded_duration_seconds_count",
+}
+
+// showMetrics prints the series of movedFamilies that are not zero.
 func (s *sim) showMetrics(ctx context.Context) error {
-	url := "http://" + s.cfg.listen + "/metrics"
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	body, err := s.scrape(ctx)
 	if err != nil {
-		return fmt.Errorf("scrape %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
+		return fmt.Errorf("scrape http://%s/metrics: %w", s.cfg.listen, err)
 	}
 	var lines []string
-	for _, l := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(l, "hvagent_") && !strings.Contains(l, "_bucket") {
+	for l := range strings.Lines(body) {
+		l = strings.TrimSuffix(l, "\n")
+		name, _, _ := strings.Cut(l, "{")
+		name, _, _ = strings.Cut(name, " ")
+		if slices.Contains(movedFamilies, name) && !strings.HasSuffix(l, " 0") {
 			lines = append(lines, l)
 		}
 	}
-	slices.Sort(lines)
-	s.printf("\nhvsim: %s (hvagent_* series):\n%s", url, indent(strings.Join(lines, "\n")+"\n"))
+	slices.SortStableFunc(lines, func(a, b string) int {
+		fa, _, _ := strings.Cut(a, "{")
+		fb, _, _ := strings.Cut(b, "{")
+		return slices.Index(movedFamilies, strings.Fields(fa)[0]) - slices.Index(movedFamilies, strings.Fields(fb)[0])
+	})
+	s.printf("hvsim: the metrics that moved (all of them: curl http://%s/metrics):\n%s", s.cfg.listen, indent(strings.Join(lines, "\n")))
 	return nil
 }
 

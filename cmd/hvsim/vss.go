@@ -94,12 +94,11 @@ func (d *vssDemo) run(ctx context.Context, every time.Duration, printf func(stri
 	}
 	host := &vsstest.Host{K: d.kernel, Pause: 2 * time.Second}
 	for {
-		printf("host: backup: asking the guest to CHECK, FREEZE, (snapshot), THAW\n")
 		steps := host.Backup(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		printf("host: backup cycle: %s\n", describe(steps))
+		printf("host: backup cycle (CHECK, FREEZE, a %v snapshot, THAW): %s\n", host.Pause, describe(steps))
 		if refused(steps) && !d.loop {
 			printf("host: the guest refused: the demo lets it freeze none of your filesystems (--vss.include %s), "+
 				"so it has nothing it can make consistent and says so; a real host now takes a crash-consistent snapshot\n", d.include)
