@@ -67,8 +67,9 @@ type report struct {
 	problems         []string           // the first failed requests, with their time
 	cpu              time.Duration      // agent CPU time (user+system) during the measurement
 	rssAtStart       float64            // resident memory once ready, before the load, bytes
+	procAtStart      map[string]float64 // /proc/pid/status memory lines then, on Linux (procStatus)
 	rss, heap        []float64          // samples of resident memory and Go heap in use, bytes
-	proc             map[string]string  // /proc/pid/status memory lines at the end, on Linux
+	proc             map[string]float64 // /proc/pid/status memory lines at the end, on Linux
 }
 
 func (r *report) print(w io.Writer) {
@@ -78,12 +79,8 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "start to first metrics scrape:                 %.1f ms\n", ms(r.metricsUp))
 	fmt.Fprintf(w, "host requests and devd lines: %d (%.0f/s: %s), failed: %d\n", r.requests,
 		float64(r.requests)/r.duration.Seconds(), r.split(), r.failed)
-	if len(r.counted) > 0 {
-		var parts []string
-		for _, fam := range countedFamilies {
-			parts = append(parts, fmt.Sprintf("%s +%.0f", fam, r.counted[fam]))
-		}
-		fmt.Fprintf(w, "the agent counted: %s\n", strings.Join(parts, ", "))
+	for _, c := range r.comparisons() {
+		fmt.Fprintf(w, "  %s\n", c)
 	}
 	for _, p := range r.problems {
 		fmt.Fprintf(w, "  failed: %s\n", p)
@@ -92,7 +89,11 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "agent CPU per request or line: %.1f µs (%.2f s user+system in all)\n",
 			float64(r.cpu.Microseconds())/float64(r.requests), r.cpu.Seconds())
 	}
-	fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
+	if p := r.procAtStart; p != nil {
+		fmt.Fprintf(w, "resident memory once ready, before the load: %s\n", memSplit(p))
+	} else {
+		fmt.Fprintf(w, "resident memory once ready, before the load: %.1f MiB\n", r.rssAtStart/mib)
+	}
 	if n := len(r.rss); n > 0 {
 		fmt.Fprintf(w, "resident memory, steady state: %.1f MiB median, %.1f MiB max (target < 15 MiB)\n",
 			median(r.rss)/mib, maxOf(r.rss)/mib)
@@ -100,9 +101,39 @@ func (r *report) print(w io.Writer) {
 			growth(r.rss)/mib, growth(r.heap)/mib, n)
 	}
 	if r.proc != nil {
-		fmt.Fprintf(w, "at the end: anonymous %s, mapped files (binary text) %s, peak resident %s\n",
-			r.proc["RssAnon"], r.proc["RssFile"], r.proc["VmHWM"])
+		fmt.Fprintf(w, "resident memory at the end: %s; peak %.1f MiB (VmHWM)\n", memSplit(r.proc), r.proc["VmHWM"]/mib)
 	}
+}
+
+// memSplit says a procStatus: what top shows, and its parts.
+func memSplit(p map[string]float64) string {
+	const mib = 1 << 20
+	return fmt.Sprintf("%.1f MiB as top shows it (VmRSS): %.1f MiB anonymous (RssAnon), %.1f MiB mapped files, the binary's pages (RssFile)",
+		p["VmRSS"]/mib, p["RssAnon"]/mib, p["RssFile"]/mib)
+}
+
+// comparisons set what the host sent beside what the agent counted.
+// KVP requests and VSS operations are one each; a VF transition takes
+// two devd lines or more.
+func (r *report) comparisons() []string {
+	if r.counted == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range r.subsystems {
+		switch s {
+		case "kvp":
+			out = append(out, fmt.Sprintf("kvp: the host sent %d requests, the agent counted %.0f (hvagent_kvp_requests_total)",
+				r.perSubsystem[s], r.counted["hvagent_kvp_requests_total"]))
+		case "vss":
+			out = append(out, fmt.Sprintf("vss: the host sent %d operations, the agent counted %.0f (hvagent_vss_operations_total)",
+				r.perSubsystem[s], r.counted["hvagent_vss_operations_total"]))
+		case "vf":
+			out = append(out, fmt.Sprintf("vf: devd sent %d lines, the agent counted %.0f VF transitions (hvagent_vf_transitions_total)",
+				r.perSubsystem[s], r.counted["hvagent_vf_transitions_total"]))
+		}
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

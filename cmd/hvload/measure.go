@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -96,6 +97,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	r.rssAtStart = idle["process_resident_memory_bytes"]
+	r.procAtStart = procStatus(agent.Process.Pid)
 	return r, runLoad(ctx, o, sims, "http://"+listen+"/metrics", agent.Process.Pid, r, exited)
 }
 
@@ -142,23 +144,31 @@ func waitReady(ctx context.Context, sims []simulator, url string, start time.Tim
 
 // runLoad keeps the host load on for the warm-up and the measurement and
 // samples the agent's metrics.
+//
+// The measurement starts and ends with no request in flight: the senders
+// hold gate (read) for each step, and the first and last scrapes hold it
+// (write) together with the senders' counts. The agent counts a KVP
+// request or VSS operation before it replies, so at those two instants
+// the host's counts and the agent's counters agree exactly, and so do
+// their differences.
 func runLoad(ctx context.Context, o options, sims []simulator, url string, pid int, r *report, exited <-chan error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var mu sync.Mutex
+	var gate sync.RWMutex
+	var mu sync.Mutex // guards sent, measuring and r.problems, r.failed
+	sent := map[string]int{}
 	measuring := false
 	var wg sync.WaitGroup
 	for _, s := range sims {
 		wg.Go(func() {
 			perSim := s.rate(o)
-			begin, sent := time.Now(), 0
+			begin, total := time.Now(), 0
 			for n := 0; ctx.Err() == nil; n++ {
+				gate.RLock()
 				req, problems := s.step(ctx, n)
-				sent += req
 				mu.Lock()
-				if measuring && ctx.Err() == nil {
-					r.requests += req
-					r.perSubsystem[s.subsystem()] += req
+				sent[s.subsystem()] += req
+				if measuring {
 					r.failed += len(problems)
 					for _, p := range problems {
 						if len(r.problems) < 10 {
@@ -167,8 +177,10 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 					}
 				}
 				mu.Unlock()
+				gate.RUnlock()
+				total += req
 				// Pace: sleep until sent requests match the rate.
-				if d := time.Duration(float64(sent)/perSim*float64(time.Second)) - time.Since(begin); d > 0 {
+				if d := time.Duration(float64(total)/perSim*float64(time.Second)) - time.Since(begin); d > 0 {
 					select {
 					case <-time.After(d):
 					case <-ctx.Done():
@@ -180,34 +192,49 @@ func runLoad(ctx context.Context, o options, sims []simulator, url string, pid i
 	defer wg.Wait()
 	defer cancel()
 
+	// boundary scrapes the agent with nothing in flight and returns the
+	// scrape and what the host had sent by then.
+	boundary := func(start bool) (map[string]float64, map[string]int, error) {
+		gate.Lock()
+		defer gate.Unlock()
+		vals, err := scrapeValues(url)
+		mu.Lock()
+		defer mu.Unlock()
+		measuring = start
+		return vals, maps.Clone(sent), err
+	}
+
 	if err := sleep(ctx, o.warmup, exited); err != nil {
 		return err
 	}
-	first, err := scrapeValues(url)
+	first, sentFirst, err := boundary(true)
 	if err != nil {
 		return err
 	}
-	mu.Lock()
-	measuring = true
-	mu.Unlock()
 	r.rss = append(r.rss, first["process_resident_memory_bytes"])
 	r.heap = append(r.heap, first["go_memstats_heap_inuse_bytes"])
 	end := time.Now().Add(o.duration)
-	last := first
 	for time.Now().Before(end) {
 		if err := sleep(ctx, min(o.sample, time.Until(end)), exited); err != nil {
 			return err
 		}
-		if last, err = scrapeValues(url); err != nil {
+		v, err := scrapeValues(url)
+		if err != nil {
 			return err
 		}
-		r.rss = append(r.rss, last["process_resident_memory_bytes"])
-		r.heap = append(r.heap, last["go_memstats_heap_inuse_bytes"])
+		r.rss = append(r.rss, v["process_resident_memory_bytes"])
+		r.heap = append(r.heap, v["go_memstats_heap_inuse_bytes"])
 	}
-	mu.Lock()
-	measuring = false
-	mu.Unlock()
+	last, sentLast, err := boundary(false)
+	if err != nil {
+		return err
+	}
 	r.proc = procStatus(pid)
+	for _, s := range sims {
+		n := sentLast[s.subsystem()] - sentFirst[s.subsystem()]
+		r.perSubsystem[s.subsystem()] = n
+		r.requests += n
+	}
 	r.counted = map[string]float64{}
 	for _, fam := range countedFamilies {
 		r.counted[fam] = last[fam+"{}"] - first[fam+"{}"]
@@ -307,19 +334,26 @@ func median(xs []float64) float64 {
 
 func maxOf(xs []float64) float64 { return slices.Max(xs) }
 
-// procStatus returns the memory lines of /proc/pid/status (Linux): the
-// split of resident memory into anonymous memory and mapped files (the
-// binary's text), and the peak. Elsewhere it returns nil.
-func procStatus(pid int) map[string]string {
+// procStatus returns the memory lines of /proc/pid/status (Linux), in
+// bytes: VmRSS, the resident memory top(1) shows as RES; its split into
+// RssAnon, the memory the agent allocated, and RssFile, mapped files
+// (the binary's pages, shared and reclaimable); and VmHWM, the peak.
+// Elsewhere it returns nil.
+func procStatus(pid int) map[string]float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return nil
 	}
-	out := map[string]string{}
+	out := map[string]float64{}
 	for line := range strings.Lines(string(b)) {
 		k, v, ok := strings.Cut(line, ":")
-		if ok && slices.Contains([]string{"VmHWM", "RssAnon", "RssFile"}, k) {
-			out[k] = strings.Join(strings.Fields(v), " ")
+		if !ok || !slices.Contains([]string{"VmRSS", "VmHWM", "RssAnon", "RssFile"}, k) {
+			continue
+		}
+		// "  20316 kB" (fs/proc/task_mmu.c, task_mem)
+		f := strings.Fields(v)
+		if n, err := strconv.ParseFloat(f[0], 64); err == nil && len(f) == 2 && f[1] == "kB" {
+			out[k] = n * 1024
 		}
 	}
 	return out
