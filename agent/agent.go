@@ -33,8 +33,9 @@ type Config struct {
 
 // Run starts the loop, the subsystems and the metrics server, and returns
 // once ctx ends and every subsystem has stopped (a subsystem thaws or
-// unregisters before its Run returns).
-func Run(ctx context.Context, cfg Config) error {
+// unregisters before its Run returns). A subsystem's failure is the
+// supervisor's to handle; nothing fails Run itself.
+func Run(ctx context.Context, cfg Config) {
 	log := cfg.Log
 	loop := NewLoop(log.With("component", "loop"), 256)
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -69,7 +70,6 @@ func Run(ctx context.Context, cfg Config) error {
 	sup.Run(ctx, tasks)
 	wg.Wait()
 	log.Info("hvagent stopped")
-	return nil
 }
 
 // refreshOnHangup turns each hangup into a Refresh of every subsystem that

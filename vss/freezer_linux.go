@@ -34,6 +34,16 @@ func newChildData(targets []Target) (*childData, any, error) {
 	return d, paths, nil
 }
 
+// cString returns s as a NUL-terminated byte slice for the child.
+func cString(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return nil, fmt.Errorf("vss: path %q contains NUL", s)
+		}
+	}
+	return append([]byte(s), 0), nil
+}
+
 func makeTimeout(d time.Duration) timeout {
 	if d <= 0 {
 		return timeout{}

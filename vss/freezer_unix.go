@@ -56,13 +56,3 @@ func startFreezer(targets []Target, selfThaw time.Duration) (*Frozen, error) {
 	}()
 	return f, nil
 }
-
-// cString returns s as a NUL-terminated byte slice for the child.
-func cString(s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return nil, fmt.Errorf("vss: path %q contains NUL", s)
-		}
-	}
-	return append([]byte(s), 0), nil
-}

@@ -154,17 +154,13 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	web := f.web // the cap and timeouts
 	web.ListenAddress, web.WebConfigFile, web.Version = f.listen, f.webConfig, agent.Version
-	err = agent.Run(ctx, agent.Config{
+	agent.Run(ctx, agent.Config{
 		Subsystems: subs,
 		Metrics:    m,
 		Server:     web,
 		Log:        log,
 		Hangup:     hup,
 	})
-	if err != nil {
-		log.Error("agent failed", "err", err)
-		return exitError
-	}
 	return exitOK
 }
 

@@ -34,7 +34,6 @@ type daemon struct {
 	conn net.Conn
 	mu   sync.Mutex
 	ops  []uint32
-	busy int // requests outstanding at once, at most
 }
 
 func startDaemon(t *testing.T, k *Kernel, answer func(req []byte) []byte) *daemon {
