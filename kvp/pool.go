@@ -351,6 +351,9 @@ func (p *Pool) set(key, value string, max int) error {
 	case !ok:
 		j := &journal{kind: kindAppend, oldSize: int64(len(p.recs)) * recordSize, rec: rec}
 		j.slot = j.oldSize / recordSize
+		if err := p.keepTail(j.oldSize); err != nil {
+			return err
+		}
 		if err := p.commit(j); err != nil {
 			return err
 		}
@@ -408,6 +411,9 @@ func (p *Pool) deleteSlot(i int) error {
 	// The journal holds the last record's bytes as they are on disk, not
 	// re-encoded: recovery recognizes it by comparing bytes.
 	if err := p.readRecord(int64(last)*recordSize, &j.rec); err != nil {
+		return err
+	}
+	if err := p.keepTail(j.oldSize); err != nil {
 		return err
 	}
 	if err := p.commit(j); err != nil {
@@ -551,8 +557,8 @@ func (p *Pool) record(fi os.FileInfo, st fileState, trusted bool) {
 const loadChunk = 256
 
 // load reads every whole record of the file, whose state is fi and st.
-// A trailing partial record is ignored. Reading is lenient: a field
-// without a NUL is taken whole.
+// A trailing partial record is ignored (see keepTail). Reading is
+// lenient: a field without a NUL is taken whole.
 func (p *Pool) load(fi os.FileInfo, st fileState) error {
 	recs, err := readRecords(p.f, p.path, fi.Size())
 	if err != nil {

@@ -26,6 +26,13 @@ type Snapshot struct {
 	Invalid error
 	// Journal is the journal's path, for messages.
 	Journal string
+	// Path is the pool file's path; Size its size in bytes when read
+	// (0 if there is none), and End the offset where its whole records
+	// end. End < Size when the file ends in a partial record, which
+	// Records leave out (see pool_tail.go). Both describe the file on disk,
+	// before any pending journal.
+	Path      string
+	Size, End int64
 }
 
 // ReadPool reads pool n of dir and changes nothing: it creates no file,
@@ -44,7 +51,7 @@ func ReadPool(dir string, n int) (Snapshot, error) {
 	}
 	name := ".kvp_pool_" + strconv.Itoa(n)
 	path := filepath.Join(dir, name)
-	s := Snapshot{Journal: path + ".journal"}
+	s := Snapshot{Journal: path + ".journal", Path: path}
 	for attempt := 0; ; attempt++ {
 		f, err := fstrust.OpenFile(path, os.O_RDONLY, 0)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -83,6 +90,7 @@ func (s *Snapshot) read(f *os.File, path string, n int) (done bool, err error) {
 	if cur, err := os.Lstat(path); err != nil || !os.SameFile(fi, cur) {
 		return false, nil
 	}
+	s.Size, s.End = fi.Size(), fi.Size()/recordSize*recordSize
 	j, invalid, err := readJournal(s.Journal, n)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -58,7 +58,7 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	checkedVar(fs, &f.kvpMaxRecs, "kvp.max-records", strconv.Itoa(kvp.DefaultMaxRecords), "most records per pool; a host SET of a new key beyond it gets HV_E_FAIL", parseMaxRecords)
 	f.vss.register(fs)
 	f.ipFlags.register(fs)
-	fs.StringVar(&f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server")
+	checkedVar(fs, &f.listen, "web.listen-address", ":9855", "address for /metrics; empty disables the server", parseListenAddress)
 	checkedVar(fs, &f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)", parseWebConfig)
 	checkedVar(fs, &f.web.MaxConnections, "web.max-connections", strconv.Itoa(metrics.DefaultMaxConnections), "most metrics connections served at once (lowered to keep descriptors for KVP and VSS)", parseMaxConnections)
 	checkedVar(fs, &f.web.ReadTimeout, "web.read-timeout", metrics.DefaultReadTimeout.String(), "longest a metrics client may take to send its request, TLS handshake included", parseWebTimeout)
@@ -113,13 +113,11 @@ func runDaemon(args []string, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "hvagent run: %v\n", err)
-		return exitUsage
+		return usageError(stderr, "run", err)
 	}
 	log, err := agent.NewLogger(stderr, f.logLevel, f.logSyslog)
 	if err != nil {
-		fmt.Fprintf(stderr, "hvagent run: %v\n", err)
-		return exitError
+		return failure(stderr, "run", err)
 	}
 	// While VSS holds filesystems frozen, no part of the agent logs: a
 	// line bound for a frozen filesystem would block its writer.

@@ -22,8 +22,7 @@ import (
 func runDoctor(args []string, stdout, stderr io.Writer) int {
 	asJSON, rest, err := cutJSONFlag(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "hvagent doctor: %v\n", err)
-		return exitUsage
+		return usageError(stderr, "doctor", err)
 	}
 	if wantsHelp(rest) {
 		printDoctorHelp(stderr)
@@ -31,8 +30,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	}
 	f, err := parseDaemonFlags(rest, io.Discard)
 	if err != nil {
-		fmt.Fprintf(stderr, "hvagent doctor: %v\n", err)
-		return exitUsage
+		return usageError(stderr, "doctor", err)
 	}
 	env := doctor.SystemEnv(doctorSysctl(f.vf), vf.ExecRunner{}, runtime.GOOS)
 	rep := doctor.Run(context.Background(), doctorConfig(f), env)
@@ -42,8 +40,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "hvagent doctor: %v\n", err)
-		return exitError
+		return failure(stderr, "doctor", err)
 	}
 	if rep.Failed() {
 		return exitError

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -124,4 +125,23 @@ func parseWebConfig(path string) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// parseListenAddress refuses a --web.listen-address that no retry could
+// ever bind: not host:port, or a port that is not a number from 0 to
+// 65535 or a known service name. An address that may come to work (in
+// use, not configured yet) passes, and the metrics server tries it again.
+// Empty disables the server.
+func parseListenAddress(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", err
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return "", fmt.Errorf("port %q: want 0 to 65535 or a service name", port)
+	}
+	return s, nil
 }

@@ -35,7 +35,7 @@ func TestVisible(t *testing.T) {
 }
 
 // rawPoolRecord is one 2560-byte pool record with key and value copied
-// in as they are (SPEC §2.4).
+// in as they are (struct kvp_record of contrib/hyperv/tools/hv_kvp_daemon.c).
 func rawPoolRecord(key, value string) []byte {
 	b := make([]byte, 2560)
 	copy(b, key)
@@ -93,20 +93,28 @@ func TestKVPOutputEscaped(t *testing.T) {
 	safe(t, out)
 
 	out, _, code = hvagent(t, "kvp", "list", "--json", "--pool", "external", "--pool-dir", dir)
-	var listed []listedRecord
-	if err := json.Unmarshal([]byte(out), &listed); err != nil || code != 0 {
-		t.Fatalf("list --json: exit %d, %v", code, err)
+	if code != 0 {
+		t.Fatalf("list --json: exit %d", code)
 	}
-	for _, r := range listed {
-		if want, ok := values[r.Key]; ok && r.Value != string([]rune(want)) {
-			// JSON strings are Unicode: encoding/json spells each byte of
-			// invalid UTF-8 as U+FFFD, as []rune does.
-			t.Errorf("--json %s = %q, want %q", r.Key, r.Value, want)
+	seen := 0
+	for _, r := range decodeJSONRecords(t, out) {
+		key := exactString(t, r.Key, r.KeyBase64)
+		if want, ok := values[key]; ok {
+			seen++
+			if got := exactString(t, r.Value, r.ValueBase64); got != want {
+				t.Errorf("--json %s = %q, want %q", key, got, want)
+			}
 		}
 	}
+	if seen != len(values) {
+		t.Errorf("--json shows %d of the %d records", seen, len(values))
+	}
+	if !strings.Contains(out, `"value": null`) || strings.Contains(out, "\ufffd") || strings.Contains(out, "\uFFFD") {
+		t.Errorf("--json spells invalid UTF-8 other than as null plus base64:\n%s", out)
+	}
 	out, _, code = hvagent(t, "kvp", "get", "--json", "--pool", "external", "--pool-dir", dir, "cr")
-	var got listedRecord
-	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || got.Value != values["cr"] {
+	var got jsonRecord
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || exactString(t, got.Value, got.ValueBase64) != values["cr"] {
 		t.Errorf("get --json: exit %d, %v, %+v", code, err, got)
 	}
 }
@@ -242,14 +250,153 @@ func TestKVPDirectoryTrustAndCap(t *testing.T) {
 		t.Errorf("replace in a full pool: exit %d, %q", code, errOut)
 	}
 	out, _, _ := hvagent(t, "kvp", "list", "--json", "--pool", "guest", "--pool-dir", dir)
-	var recs []listedRecord
-	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 2 || recs[0].Value != "2" {
-		t.Errorf("records after the refused set: %+v, %v", recs, err)
+	if recs := decodeJSONRecords(t, out); len(recs) != 2 || recs[0].Value == nil || *recs[0].Value != "2" {
+		t.Errorf("records after the refused set: %+v", recs)
 	}
 	for _, bad := range []string{"0", "-1", "many", "1000001"} {
 		_, errOut, code := hvagent(t, "run", "--kvp.max-records="+bad, "--help")
 		if code != exitUsage || !strings.Contains(errOut, "kvp.max-records") {
 			t.Errorf("--kvp.max-records=%s: exit %d, %q", bad, code, errOut)
+		}
+	}
+}
+
+// TestKVPSetRefusesWhatTheAgentRefuses: set stores no key or value that
+// is not valid UTF-8 (the rule the agent applies to the host's strings)
+// and none that does not fit its field; each is one line of error, exit
+// 1, and the pool file is not even created.
+func TestKVPSetRefusesWhatTheAgentRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, key, value, want string
+	}{
+		{"key with 0xff", "k\xff", "v", "the key is not valid UTF-8 (byte 0xff at offset 1)"},
+		{"value with a lone continuation byte", "k", "ok \x80", "the value is not valid UTF-8 (byte 0x80 at offset 3)"},
+		{"value with an encoded surrogate", "k", "\xed\xa0\x80", "the value is not valid UTF-8 (byte 0xed at offset 0)"},
+		{"key too long", strings.Repeat("k", 600), "v", "the key is 600 bytes; a pool record holds at most 511"},
+		{"value too long", "k", strings.Repeat("é", 1100), "the value is 2200 bytes; a pool record holds at most 2047"},
+		{"empty key", "", "v", "the key is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := hvagent(t, "kvp", "set", "--pool", "guest", "--pool-dir", dir, tc.key, tc.value)
+			want := "hvagent: kvp set: " + tc.want
+			if code != exitError || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and one line starting %q", code, errOut, want)
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("refused sets left %d files behind", len(ents))
+	}
+	// Text that is valid but longer than the host reads is stored, with
+	// a warning.
+	_, errOut, code := hvagent(t, "kvp", "set", "--pool", "guest", "--pool-dir", dir, "k", strings.Repeat("a", 1500))
+	if code != 0 || !strings.HasPrefix(errOut, "hvagent: warning: the value is 1500 UTF-16 units") {
+		t.Errorf("long value: exit %d, %q", code, errOut)
+	}
+}
+
+// TestKVPMissingDirectory: no kvp command creates a pool directory, and
+// list and get create nothing at all; each says there is no such
+// directory. The auto pool, computed, needs none.
+func TestKVPMissingDirectory(t *testing.T) {
+	top := t.TempDir()
+	missing := filepath.Join(top, "nonexistent", "a", "b")
+	for _, args := range [][]string{
+		{"list"},
+		{"list", "--pool", "guest"},
+		{"get", "--pool", "guest", "Key"},
+		{"set", "--pool", "guest", "Key", "v"},
+		{"delete", "--pool", "guest", "Key"},
+	} {
+		_, errOut, code := hvagent(t, append(append([]string{"kvp"}, args...), "--pool-dir", missing)...)
+		want := "hvagent: kvp " + args[0] + ": pool directory " + missing + ": no such directory"
+		if code != exitError || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 1 and %q", args, code, errOut, want)
+		}
+	}
+	if ents, _ := os.ReadDir(top); len(ents) != 0 {
+		t.Errorf("the commands created %d entries: %v", len(ents), ents)
+	}
+	out, errOut, code := hvagent(t, "kvp", "get", "--pool", "auto", "--pool-dir", missing, "OSName")
+	if code != 0 || out == "" {
+		t.Errorf("get from the auto pool: exit %d, %q, %q", code, out, errOut)
+	}
+}
+
+// TestKVPTornPool: a pool file that is not a whole number of records
+// (10,000 random bytes: three records and 2,320 bytes) is listed with a
+// warning naming the file, its size and where the whole records end; the
+// next set of a new key keeps the 2,320 bytes beside the pool and says
+// where.
+func TestKVPTornPool(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".kvp_pool_1")
+	b := make([]byte, 10000)
+	for i := range b {
+		b[i] = byte(i*7 + i/13) // arbitrary bytes; a field ends at its first NUL
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := hvagent(t, "kvp", "list", "--pool", "guest", "--pool-dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 4 {
+		t.Fatalf("list: exit %d, %d lines\n%s\n%s", code, strings.Count(out, "\n"), out, errOut)
+	}
+	for _, want := range []string{"hvagent: warning: pool guest: " + path + " is 10000 bytes", "records end at offset 7680", "the 2320 bytes after them"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("list's warning lacks %q: %q", want, errOut)
+		}
+	}
+	if _, errOut, _ := hvagent(t, "kvp", "get", "--pool", "guest", "--pool-dir", dir, "nothing"); !strings.Contains(errOut, "records end at offset 7680") {
+		t.Errorf("get does not warn: %q", errOut)
+	}
+	_, errOut, code = hvagent(t, "kvp", "set", "--pool", "guest", "--pool-dir", dir, "New", "1")
+	if code != 0 {
+		t.Fatalf("set: exit %d: %s", code, errOut)
+	}
+	copies, _ := filepath.Glob(path + ".tail.*")
+	if len(copies) != 1 {
+		t.Fatalf("%d copies of the tail, want 1; stderr %q", len(copies), errOut)
+	}
+	if got, err := os.ReadFile(copies[0]); err != nil || !bytes.Equal(got, b[7680:]) {
+		t.Errorf("%s: %d bytes, %v; want the 2320 bytes of the tail", copies[0], len(got), err)
+	}
+	if !strings.Contains(errOut, "copy="+copies[0]) {
+		t.Errorf("set does not say where the tail went: %q", errOut)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 4*2560 {
+		t.Errorf("pool file after set: %v, %v; want 4 records", fi.Size(), err)
+	}
+}
+
+// TestKVPListAligned: a key holding 0xff, text/tabwriter's escape
+// character, or a tab does not shift the columns of the rows after it.
+func TestKVPListAligned(t *testing.T) {
+	dir := t.TempDir()
+	recs := bytes.Join([][]byte{
+		rawPoolRecord("a\xffb", "one"),
+		rawPoolRecord("tab\there", "two"),
+		rawPoolRecord("a-much-longer-key", "three"),
+		rawPoolRecord("c", "four\xff"),
+		rawPoolRecord("d", "five"),
+	}, nil)
+	if err := os.WriteFile(filepath.Join(dir, ".kvp_pool_0"), recs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := hvagent(t, "kvp", "list", "--pool", "external", "--pool-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	col := strings.Index(lines[0], "VALUE")
+	if len(lines) != 6 || col < 0 {
+		t.Fatalf("unexpected table:\n%s", out)
+	}
+	for _, l := range lines[1:] {
+		// Every cell is escaped to ASCII, so bytes are columns.
+		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
+			t.Errorf("row not aligned at column %d: %q\n%s", col, l, out)
 		}
 	}
 }
