@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-// Pool file layout (SPEC §2.4): <dir>/.kvp_pool_N for N = 0..4, each a
+// Pool file layout: <dir>/.kvp_pool_N for N = 0..4, each a
 // plain array of 2560-byte records (key[512], value[2048]), as
 // contrib/hyperv/tools/hv_kvp_daemon.c writes them
 // (HV_KVP_EXCHANGE_MAX_KEY_SIZE + HV_KVP_EXCHANGE_MAX_VALUE_SIZE).
@@ -17,11 +17,12 @@ const (
 	numPools   = 5
 	recordSize = 512 + 2048
 	// hostRecordLimit is how many records of a pool the host is
-	// observed to read (SPEC §2.4).
+	// observed to read (hvagent(8), KVP POOLS, Limits).
 	hostRecordLimit = 1024
 )
 
-// checkTrustedDir applies the trusted-directory rule (SPEC §1) to dir
+// checkTrustedDir applies the trusted-directory rule (hvagent(8),
+// --kvp.pool-dir; package fstrust) to dir
 // and every parent: owned by root or the agent's user and not writable
 // by group or others, except a root-owned sticky parent such as /tmp.
 // missing says what a missing dir means.

@@ -1,5 +1,6 @@
 // Package netinfo answers the host's GET_IP_INFO and SET_IP_INFO KVP
-// requests (SPEC §2.1, §2.3): it reports an adapter's addresses, subnets,
+// requests (struct hv_kvp_ipaddr_value, sys/dev/hyperv/utilities/hv_kvp.h;
+// hvagent(8), NETWORK CONFIGURATION): it reports an adapter's addresses, subnets,
 // default gateways, DNS servers and DHCP state, and applies a static or
 // DHCP configuration the host pushes after a Hyper-V Replica failover.
 //

@@ -1,7 +1,8 @@
 // Package vf follows the network virtual function (VF) that Hyper-V and
 // Azure attach next to each synthetic hn(4) interface for accelerated
 // networking, and in manage mode does natively what FreeBSD's
-// hyperv_vfattach and hyperv_vfup scripts do (SPEC §4).
+// hyperv_vfattach and hyperv_vfup scripts do
+// (contrib/hyperv/tools/scripts, run by the rules of sbin/devd/hyperv.conf).
 //
 // Events arrive from devd's SOCK_SEQPACKET socket as devctl lines
 // (event.go). Each one is turned, with the hn topology read from sysctls

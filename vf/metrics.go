@@ -4,7 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the VF families of SPEC §5, updated from the events.
+// Metrics are the VF families hvagent(8) lists under METRICS, updated
+// from the events.
 type Metrics struct {
 	Datapath       *prometheus.GaugeVec
 	Info           *prometheus.GaugeVec

@@ -12,8 +12,9 @@ import (
 // (dhcpif, syncdhcpif, ifconfig_getargs) are package fbsdnet's.
 type RCConf = fbsdnet.IfConfig
 
-// sysrcLookup reads rc.conf variables with "sysrc -n", as SPEC §4.2
-// asks: an unset variable (sysrc exits non-zero, "unknown variable")
+// sysrcLookup reads rc.conf variables with "sysrc -n" (sysrc(8)), the
+// values hyperv_vfup gets from load_rc_config
+// (contrib/hyperv/tools/scripts/hyperv_vfup): an unset variable (sysrc exits non-zero, "unknown variable")
 // reads as unset.
 func sysrcLookup(ctx context.Context, r Runner) fbsdnet.Lookup {
 	return func(name string) (string, bool, error) {

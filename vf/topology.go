@@ -18,7 +18,8 @@ func ValidIfName(s string) bool { return fbsdnet.ValidName(s) }
 // unit number, nothing else, since its sysctls are found by that unit.
 func IsHN(name string) bool { return fbsdnet.IsHN(name) }
 
-// HN is what the sysctls say about one hnN (SPEC §4.1).
+// HN is what the sysctls say about one hnN (dev.hn.N.vf,
+// dev.hn.N.vf_xpnt_enabled, dev.hn.N.rxvf: sys/dev/hyperv/netvsc/if_hn.c).
 type HN struct {
 	Name string // hn0
 	// VF is dev.hn.N.vf: the associated VF's name, or "".

@@ -146,7 +146,7 @@ func TestContractPaths(t *testing.T) {
 		// sys/dev/hyperv/utilities/hv_snapshot.h, VSS_DEV(FS_VSS_DEV_NAME)
 		{"VSS device", DefaultDevice, "/dev/hv_fsvss_dev"},
 		// Not a FreeBSD name: no FreeBSD source defines it (searched);
-		// SPEC §1 accepts it as an alias when present.
+		// hvagent(8) (--vss.device) accepts it as an alias when present.
 		{"VSS device alias", AliasDevice, "/dev/hv_fsfreeze_dev"},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,7 @@ import (
 	"github.com/hvagent/hvagent/internal/fstrust"
 )
 
-// Hook arguments (SPEC §3.4).
+// Hook arguments (hvagent(8), VSS BACKUPS, Hooks).
 const (
 	HookFreeze     = "freeze"
 	HookThaw       = "thaw"

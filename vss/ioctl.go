@@ -2,8 +2,8 @@ package vss
 
 // Ioctl numbers, computed the way FreeBSD's sys/sys/ioccom.h and Linux's
 // asm-generic/ioctl.h build them. They live in an untagged file so tests on
-// Linux check them against SPEC §3; only *_freebsd.go and *_linux.go use
-// them.
+// Linux check them against the numbers the kernels' headers give
+// (msg_test.go); only *_freebsd.go and *_linux.go use them.
 
 // FreeBSD ioccom.h: IOC_VOID 0x20000000, IOC_OUT 0x40000000, IOC_IN
 // 0x80000000; the parameter length sits in bits 16..28.
@@ -17,7 +17,8 @@ func bsdIOC(dir uint32, group byte, num uint32, size uint32) uint32 {
 	return dir | (size&0x1fff)<<16 | uint32(group)<<8 | num
 }
 
-// FreeBSD ioctls (SPEC §3.1 and §3.3).
+// FreeBSD ioctls (sys/dev/hyperv/utilities/hv_snapshot.h,
+// sys/ufs/ffs/fs.h).
 var (
 	// IOCHVVSSREAD = _IOR('v', 2, struct hv_vss_opt_msg).
 	iocHVVSSRead = bsdIOC(bsdIOCOut, 'v', 2, MsgSize)

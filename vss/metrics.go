@@ -2,7 +2,7 @@ package vss
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the VSS families of SPEC §5.
+// Metrics are the VSS families hvagent(8) lists under METRICS.
 type Metrics struct {
 	Operations     *prometheus.CounterVec
 	Frozen         prometheus.Gauge

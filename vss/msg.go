@@ -1,7 +1,8 @@
 // Package vss is the VSS subsystem: it answers the Hyper-V host's backup
 // requests (CHECK, FREEZE, THAW) by freezing the guest's filesystems from a
 // single-threaded freezer process, running hooks around the freeze, and
-// thawing by itself when the host or the agent goes away (SPEC §3).
+// thawing by itself when the host or the agent goes away (the driver is
+// sys/dev/hyperv/utilities/hv_snapshot.c; hvagent(8), VSS BACKUPS).
 package vss
 
 import (
@@ -10,7 +11,7 @@ import (
 )
 
 // MsgSize is the size of struct hv_vss_opt_msg
-// (sys/dev/hyperv/utilities/hv_snapshot.h; SPEC §3.1).
+// (sys/dev/hyperv/utilities/hv_snapshot.h).
 const MsgSize = 64
 
 // Op is the operation the host asks for.

@@ -19,7 +19,8 @@ func golden(t testing.TB, name string) []byte {
 }
 
 // The golden files come from testdata/golden/gen.py, which builds them from
-// the SPEC §3.1 layout without this package's code.
+// the layout of struct hv_vss_opt_msg in hv_snapshot.h, without this
+// package's code.
 var goldens = []struct {
 	file string
 	want Msg
@@ -81,7 +82,8 @@ func TestOpString(t *testing.T) {
 }
 
 // TestSpecConstants checks the wire and ioctl constants against the
-// numbers written in SPEC §3 (and Linux's fs.h for FIFREEZE/FITHAW).
+// numbers FreeBSD's headers give (hv_snapshot.h, sys/ufs/ffs/fs.h) and
+// Linux's include/uapi/linux/fs.h for FIFREEZE/FITHAW.
 func TestSpecConstants(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -12,7 +12,7 @@ import (
 // ZFSPolicy says what to do with writable ZFS datasets (--vss.zfs).
 type ZFSPolicy string
 
-// ZFS policies (SPEC §3.3).
+// ZFS policies (--vss.zfs; hvagent(8), VSS BACKUPS).
 const (
 	ZFSSync   ZFSPolicy = "sync"   // zpool sync their pools and count them as consistent
 	ZFSFail   ZFSPolicy = "fail"   // refuse the backup, as hv_vss_daemon does

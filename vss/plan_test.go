@@ -73,8 +73,8 @@ func TestParseMountinfo(t *testing.T) {
 	}
 }
 
-// TestPlanPolicy is the SPEC §3.3 policy table: for each mount-table mix
-// and --vss.zfs value, the CHECK answer and the freeze plan.
+// TestPlanPolicy is the policy table of hvagent(8), VSS BACKUPS, What is
+// frozen: for each mount-table mix and --vss.zfs value, the CHECK answer and the freeze plan.
 func TestPlanPolicy(t *testing.T) {
 	bsd, lnx := freebsdMounts(t), linuxMounts(t)
 	ufs := func(dir string, id int32) Mount {

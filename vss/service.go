@@ -13,7 +13,8 @@ import (
 	"github.com/hvagent/hvagent/internal/command"
 )
 
-// Time budgets inside the kernel's 15 s per operation (SPEC §3.2).
+// Time budgets inside the kernel's 15 s per operation (TIMEOUT_LIMIT in
+// sys/dev/hyperv/utilities/hv_snapshot.c).
 const (
 	opBudget    = 14 * time.Second // the whole FREEZE or THAW, with margin
 	hooksBudget = 10 * time.Second // the freeze hooks together

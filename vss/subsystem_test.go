@@ -137,7 +137,8 @@ func TestSubsystemLateFreezeReplyIgnored(t *testing.T) {
 
 // The THAW times out while the agent is still busy with the FREEZE: the
 // kernel withdraws it, so the agent never sees it, and only the auto-thaw
-// at --vss.max-frozen ends the freeze (SPEC §3.1).
+// at --vss.max-frozen ends the freeze (hv_vss_timeout in
+// sys/dev/hyperv/utilities/hv_snapshot.c).
 func TestSubsystemLostThawEndsAtMaxFrozen(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release")
 	dir, logf := hookDir(t, map[string]string{"10-slow": waitForFile(release)})

@@ -22,7 +22,8 @@ const (
 
 // Transport carries 64-byte messages between the daemon and the kernel:
 // the FreeBSD device (IOCHVVSSREAD/IOCHVVSSWRITE) or a SOCK_SEQPACKET
-// socket (SPEC §6).
+// socket (the socket transport of hvagent(8), --kvp.device and
+// --vss.device).
 type Transport interface {
 	// Read blocks until the kernel hands over one request or ctx ends. A
 	// datagram of the wrong size returns an error wrapping ErrWrongSize;

@@ -24,7 +24,7 @@ import (
 func version() string  { return agent.Version }
 func revision() string { return agent.Revision() }
 
-// daemonFlags are the flags of 'hvagent run' (SPEC §1).
+// daemonFlags are the flags of 'hvagent run' (hvagent(8), Options of run).
 type daemonFlags struct {
 	kvpDevice  string
 	kvpPoolDir string

@@ -50,7 +50,8 @@ func TestE2EPersistAcrossRestart(t *testing.T) {
 	e.stop()
 }
 
-// Every operation on every pool answers as SPEC §2.3 says.
+// Every operation on every pool answers as hvagent(8) says (KVP POOLS,
+// REPLY STATUS).
 func TestE2EOperations(t *testing.T) {
 	e := newEnv(t, kvptest.KernelOptions{})
 	e.start()
@@ -195,7 +196,8 @@ func TestE2EMalformed(t *testing.T) {
 	e.stop()
 }
 
-// A real scrape passes promlint and carries the families of SPEC §5.
+// A real scrape passes promlint and carries the families hvagent(8)
+// lists under METRICS.
 func TestE2EMetrics(t *testing.T) {
 	e := newEnv(t, kvptest.KernelOptions{})
 	e.listen = freePort(t)

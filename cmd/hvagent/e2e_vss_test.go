@@ -168,8 +168,8 @@ func TestE2EVSSLinuxNeedsInclude(t *testing.T) {
 	waitLog(t, e, "and it names none")
 }
 
-// A read the kernel zero-filled because its request had timed out (SPEC
-// §3.1) gets no answer and changes nothing: the freeze holds until the
+// A read the kernel zero-filled because its request had timed out
+// (hv_vss_notified in sys/dev/hyperv/utilities/hv_snapshot.c) gets no answer and changes nothing: the freeze holds until the
 // host's THAW. Had the lost request been the THAW, only --vss.max-frozen
 // would end the freeze (TestE2EVSSAutoThaw).
 func TestE2EVSSTimedOutReadSkipped(t *testing.T) {

@@ -7,7 +7,8 @@ import (
 	"github.com/hvagent/hvagent/vf"
 )
 
-// vfFlags are the vf subsystem's flags of 'hvagent run' (SPEC §1).
+// vfFlags are the vf subsystem's flags of 'hvagent run' (hvagent(8),
+// Options of run).
 type vfFlags struct {
 	devdSocket  string
 	mode        vf.Mode

@@ -10,7 +10,8 @@ import (
 	"github.com/hvagent/hvagent/vss"
 )
 
-// vssFlags are the --vss.* flags of 'hvagent run' (SPEC §1).
+// vssFlags are the --vss.* flags of 'hvagent run' (hvagent(8), Options
+// of run).
 type vssFlags struct {
 	device    string
 	hooksDir  string

@@ -14,7 +14,7 @@ func TestVSSFlags(t *testing.T) {
 	}
 	if f.vss.device != "/dev/hv_fsvss_dev" || f.vss.hooksDir != "/usr/local/etc/hvagent/vss.d" ||
 		f.vss.maxFrozen != time.Minute || f.vss.zfs != "sync" || f.vss.include != nil || f.vss.exclude != nil {
-		t.Errorf("defaults differ from SPEC §1: %+v", f.vss)
+		t.Errorf("defaults differ from hvagent(8): %+v", f.vss)
 	}
 	tests := []struct {
 		args []string

@@ -10,7 +10,8 @@ import (
 )
 
 // TestVSSHookSample runs the example VSS hook the package installs with
-// each argument the agent passes (SPEC §3.4) and a wrong one. psql is
+// each argument the agent passes (hvagent(8), VSS BACKUPS, Hooks) and a
+// wrong one. psql is
 // replaced by a fake on PATH that records its call, and su by one that
 // runs its -c command, so nothing here touches a database.
 func TestVSSHookSample(t *testing.T) {

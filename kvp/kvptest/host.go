@@ -10,7 +10,8 @@ import (
 )
 
 // EnumerateLimit caps how many indexes Enumerate asks for, as the host
-// reads about 1024 records per pool at most (SPEC §2.4).
+// reads about 1024 records per pool at most (hvagent(8), KVP POOLS,
+// Limits).
 const EnumerateLimit = 1024
 
 // Host is a simulated Hyper-V host speaking through a Kernel (the socket

@@ -12,7 +12,8 @@ import (
 	"github.com/hvagent/hvagent/kvp"
 )
 
-// store is a fake daemon's pools, enough to act like SPEC §2.3.
+// store is a fake daemon's pools, enough to answer as hvagent(8) says
+// the agent does (KVP POOLS, REPLY STATUS).
 type store struct {
 	mu    sync.Mutex
 	pools [kvp.NumPools][]kvp.KeyValue

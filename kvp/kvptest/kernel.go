@@ -2,7 +2,7 @@
 // simulated Hyper-V host, in the style of net/http/httptest.
 //
 // A Kernel listens on a SOCK_SEQPACKET Unix socket and speaks the socket
-// transport of SPEC §6: the daemon connects, writes a 7430-byte REGISTER
+// transport of hvagent(8) (--kvp.device): the daemon connects, writes a 7430-byte REGISTER
 // message, then answers each 7430-byte request datagram with one 7430-byte
 // reply. Where the agent can tell, the Kernel behaves like
 // sys/dev/hyperv/utilities/hv_kvp.c: one daemon at a time, register before

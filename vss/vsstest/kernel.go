@@ -3,7 +3,7 @@
 // loop-mounted filesystem that real-freeze tests use.
 //
 // A Kernel listens on a SOCK_SEQPACKET Unix socket and speaks the socket
-// transport of SPEC §6: connecting registers the daemon, each datagram the
+// transport of hvagent(8) (--vss.device): connecting registers the daemon, each datagram the
 // daemon receives is what one IOCHVVSSREAD would return, and the daemon
 // answers a request with one 64-byte datagram, its IOCHVVSSWRITE. Where the
 // agent can tell, it behaves like sys/dev/hyperv/utilities/hv_snapshot.c:
@@ -42,8 +42,8 @@ import (
 	"time"
 )
 
-// Wire values of struct hv_vss_opt_msg (SPEC §3.1; hv_snapshot.h: enum
-// hv_vss_op_t, VSS_SUCCESS, VSS_FAIL).
+// Wire values of struct hv_vss_opt_msg (hv_snapshot.h: enum hv_vss_op_t,
+// VSS_SUCCESS, VSS_FAIL).
 const (
 	MsgSize       = 64
 	OpNone        = 0 // HV_VSS_NONE: the opt of a zero-filled read

@@ -116,7 +116,8 @@ func (k *Kernel) withdrawLocked(t *txn) {
 }
 
 // SendTimedOut hands the daemon a TimedOutRead: the read that poll had
-// announced, after the request timed out (SPEC §3.1). No request is held
+// announced, after the request timed out (hv_vss_notified in
+// hv_snapshot.c). No request is held
 // and none is answered: the daemon must skip it, and any reply to it is
 // counted as Stray.
 func (k *Kernel) SendTimedOut() error {

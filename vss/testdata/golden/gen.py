@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the golden hv_vss_opt_msg files used by vss/msg_test.go.
 
-Independent of the Go code on purpose: the layout is SPEC.md §3.1
-(struct hv_vss_opt_msg in FreeBSD's hv_snapshot.h): opt u32 @0, status u32
+Independent of the Go code on purpose: the layout is struct
+hv_vss_opt_msg in FreeBSD's sys/dev/hyperv/utilities/hv_snapshot.h: opt u32 @0, status u32
 @4, msgid u64 @8, reserved[48] @16, little-endian, 64 bytes.
 Run from this directory: python3 gen.py
 """
