@@ -60,15 +60,12 @@ func TestKVPDeadlineWithBlockedSubsystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	store, err := kvp.OpenStore(filepath.Join(dir, "pool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	m := metrics.New("test", "test")
-	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: kvp.Facts{Version: "0.0.1"}, Metrics: m})
+	sub := kvp.New(kvp.Config{Device: k.Path(), Version: "0.0.1", PoolDir: filepath.Join(dir, "pool"),
+		Metrics: kvp.NewMetrics(m.Registry), LookupFQDN: func(context.Context) string { return "guest.example" }})
+	defer sub.Close()
 	b := &blocker{}
-	subs := []agent.Subsystem{b, &kvp.Subsystem{Device: k.Path(), Version: "0.0.1", Service: svc}}
+	subs := []agent.Subsystem{b, sub}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -218,7 +218,8 @@ func TestSupervisorThawsVSSAfterPanic(t *testing.T) {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	vm := vss.NewMetrics(prometheus.NewRegistry())
-	svc := vss.NewService(vss.Config{
+	sub := vss.New(vss.Config{
+		Device:  k.Path(),
 		Policy:  vss.Policy{ZFS: vss.ZFSSync},
 		Metrics: vm,
 		Log:     log,
@@ -240,7 +241,7 @@ func TestSupervisorThawsVSSAfterPanic(t *testing.T) {
 	go func() { loop.Run(ctx); close(loopDone) }()
 	sup := &agent.Supervisor{Loop: loop, Log: log, Metrics: m, Backoff: agent.Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}}
 	done := make(chan struct{})
-	go func() { sup.Run(ctx, []agent.Subsystem{&vss.Subsystem{Device: k.Path(), Service: svc}}); close(done) }()
+	go func() { sup.Run(ctx, []agent.Subsystem{sub}); close(done) }()
 	defer func() { cancel(); <-done; <-loopDone }()
 
 	tctx, tcancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -254,7 +255,7 @@ func TestSupervisorThawsVSSAfterPanic(t *testing.T) {
 	if st, err := transact(vsstest.OpFreeze); err != nil || st != vsstest.StatusSuccess {
 		t.Fatalf("FREEZE: status %d, err %v", st, err)
 	}
-	if !svc.Frozen() {
+	if !sub.Service().Frozen() {
 		t.Fatal("no freeze in force after FREEZE")
 	}
 	explode.Store(true)
@@ -266,7 +267,7 @@ func TestSupervisorThawsVSSAfterPanic(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if svc.Frozen() {
+	if sub.Service().Frozen() {
 		t.Error("still frozen after the VSS subsystem panicked")
 	}
 	if got := testutil.ToFloat64(vm.Frozen); got != 0 {

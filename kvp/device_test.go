@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -105,21 +107,24 @@ type subsystemRun struct {
 	stop context.CancelFunc
 }
 
-// runSubsystem runs the real KVP subsystem on the device model.
+// runSubsystem runs the real KVP subsystem on the device model. The
+// subsystem opens its pools once its device exists, so a file stands in
+// for the device node; the transport is the model's.
 func runSubsystem(t *testing.T, dev *kvptest.Device) *subsystemRun {
 	t.Helper()
-	store, err := kvp.OpenStore(t.TempDir())
-	if err != nil {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "hv_kvp_dev")
+	if err := os.WriteFile(node, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	svc := kvp.NewService(kvp.ServiceConfig{Store: store, Facts: kvp.Facts{Version: "1.0", OSName: "FreeBSD", OSRelease: "14.2-RELEASE"}})
-	sub := &kvp.Subsystem{
-		Device: kvptest.DevicePath, Version: "1.0", Service: svc,
+	sub := kvp.New(kvp.Config{
+		Device: node, Version: "1.0", PoolDir: filepath.Join(dir, "pool"),
+		LookupFQDN: func(context.Context) string { return "guest.example" },
 		OpenTransport: func(context.Context) (kvp.Transport, error) {
 			return kvp.OpenVia(dev.Sys(), kvptest.DevicePath, "1.0")
 		},
-	}
+	})
+	t.Cleanup(func() { sub.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &subsystemRun{sub: sub, done: make(chan error, 1), stop: cancel}
 	go func() { r.done <- sub.Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hvagent/hvagent/metrics"
 )
 
 // IPConfig answers GET_IP_INFO and SET_IP_INFO. Without one both operations
@@ -17,13 +15,6 @@ import (
 type IPConfig interface {
 	GetIPInfo(req IPInfo) (IPInfo, Status)
 	SetIPInfo(req IPInfo) Status
-}
-
-// MalformedSetIPCounter is implemented by an IPConfig that wants to know
-// of the SET_IP_INFO requests the decoder refused (a field without its
-// NUL, invalid UTF-16): they never reach SetIPInfo.
-type MalformedSetIPCounter interface {
-	SetIPInfoMalformed(err error)
 }
 
 // Service implements the operation semantics of SPEC §2.3 on top of a
@@ -34,7 +25,7 @@ type Service struct {
 	addrs   AddrSource
 	ip      IPConfig
 	log     *slog.Logger
-	metrics *metrics.Metrics
+	metrics *Metrics
 	now     func() time.Time
 	max     int // records per pool
 
@@ -53,7 +44,7 @@ type ServiceConfig struct {
 	Addrs   AddrSource // nil: InterfaceAddrs
 	IP      IPConfig   // nil: IP operations answer HV_E_FAIL
 	Log     *slog.Logger
-	Metrics *metrics.Metrics // nil: no metrics
+	Metrics *Metrics // nil: no metrics
 	// MaxRecords caps the records of each pool (--kvp.max-records): a
 	// SET of a new key into a full pool gets HV_E_FAIL. 0 means
 	// DefaultMaxRecords.
@@ -148,10 +139,10 @@ func (s *Service) handle(dst, b []byte) result {
 	}
 	req, err := DecodeRequest(b)
 	if err != nil {
+		// Counted once, as result "malformed" by HandleInto: a
+		// SET_IP_INFO refused here never reaches the IPConfig, so it is
+		// not one of netinfo's rejections.
 		s.malformed(op.String()+"/"+errClass(err), "malformed request", "op", op.String(), "err", err)
-		if c, ok := s.ip.(MalformedSetIPCounter); ok && op == OpSetIPInfo {
-			c.SetIPInfoMalformed(err)
-		}
 		s.reply(dst, op, StatusInvalidArg, nil)
 		return resultMalformed
 	}
@@ -280,7 +271,7 @@ func (s *Service) set(pool int, kv KeyValue) (Status, Msg) {
 // once until the pool drops below the cap again; repeats go to debug.
 func (s *Service) poolFull(pool int, err error) {
 	if s.metrics != nil {
-		s.metrics.KVPPoolFull.WithLabelValues(PoolName(pool)).Inc()
+		s.metrics.PoolFull.WithLabelValues(PoolName(pool)).Inc()
 	}
 	s.mu.Lock()
 	seen := s.full[pool]

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvagent/hvagent/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // writeRawPool writes n records straight into pool file n of dir, the way
@@ -41,7 +41,7 @@ func benchService(b *testing.B, records int) *Service {
 	}
 	b.Cleanup(func() { store.Close() })
 	time.Sleep(racyWindow)
-	return NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: metrics.New("bench", "bench")})
+	return NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: NewMetrics(prometheus.NewRegistry())})
 }
 
 func mustRequest(b *testing.B, m Msg) []byte {

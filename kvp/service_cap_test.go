@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/hvagent/hvagent/metrics"
 )
 
 // TestServiceMaxRecords: a SET of a new key into a full pool gets
@@ -24,7 +23,7 @@ func TestServiceMaxRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	m := metrics.New("test", "test")
+	m := NewMetrics(prometheus.NewRegistry())
 	log, buf := captureLog()
 	svc := NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Log: log, Metrics: m, MaxRecords: 3})
 	do := func(m Msg) Status {
@@ -40,7 +39,7 @@ func TestServiceMaxRecords(t *testing.T) {
 		return reply.Status
 	}
 	set := func(k, v string) Status { return do(Msg{Op: OpSet, Pool: PoolGuest, KV: KeyValue{Key: k, Value: v}}) }
-	full := func() float64 { return testutil.ToFloat64(m.KVPPoolFull.WithLabelValues("guest")) }
+	full := func() float64 { return testutil.ToFloat64(m.PoolFull.WithLabelValues("guest")) }
 	warnings := func() int { return strings.Count(buf.String(), "level=WARN msg=\"pool full") }
 
 	for i := range 3 {

@@ -4,8 +4,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hvagent/hvagent/metrics"
 )
 
 // result is the outcome of a request, the "result" label of
@@ -71,23 +69,23 @@ type requestSeries struct {
 // counter returns hvagent_kvp_requests_total{operation=op, pool=pool,
 // result=res}; op is an Op (opLabels for "unknown"), pool a pool number
 // (NumPools for "invalid").
-func (rs *requestSeries) counter(m *metrics.Metrics, op, pool int, res result) prometheus.Counter {
+func (rs *requestSeries) counter(m *Metrics, op, pool int, res result) prometheus.Counter {
 	slot := &rs.counters[op][pool][res]
 	if c := slot.Load(); c != nil {
 		return *c
 	}
-	c := m.KVPRequests.WithLabelValues(Op(op).String(), PoolName(pool), resultNames[res])
+	c := m.Requests.WithLabelValues(Op(op).String(), PoolName(pool), resultNames[res])
 	slot.Store(&c)
 	return c
 }
 
 // duration returns hvagent_kvp_request_duration_seconds{operation=op}.
-func (rs *requestSeries) duration(m *metrics.Metrics, op int) prometheus.Observer {
+func (rs *requestSeries) duration(m *Metrics, op int) prometheus.Observer {
 	slot := &rs.durations[op]
 	if o := slot.Load(); o != nil {
 		return *o
 	}
-	o := m.KVPRequestDuration.WithLabelValues(Op(op).String())
+	o := m.RequestDuration.WithLabelValues(Op(op).String())
 	slot.Store(&o)
 	return o
 }

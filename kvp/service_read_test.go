@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
-
-	"github.com/hvagent/hvagent/metrics"
 )
 
 // readService serves a guest pool of n records written by another
@@ -30,7 +29,7 @@ func readService(t *testing.T, n int) (*Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: metrics.New("test", "test")})
+	svc := NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: NewMetrics(prometheus.NewRegistry())})
 	return svc, store.Pool(PoolGuest).Path()
 }
 

@@ -14,18 +14,15 @@ import (
 // gathered (DNS, up to fqdnTimeout) only when there is a kernel to serve,
 // and a failure costs this subsystem, not the daemon.
 func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, error) {
-	if svc := s.Service; svc != nil {
+	if svc := s.svc.Load(); svc != nil {
 		return svc, nil
 	}
-	if svc := s.built.Load(); svc != nil {
-		return svc, nil
-	}
-	if _, err := os.Stat(s.Device); err != nil {
+	if _, err := os.Stat(s.cfg.Device); err != nil {
 		// No device (no KVP service, module not loaded), or one we may not
 		// open: final.
-		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", s.Device, err))
+		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", s.cfg.Device, err))
 	}
-	store, err := OpenStore(s.PoolDir)
+	store, err := OpenStore(s.cfg.PoolDir)
 	switch {
 	case errors.Is(err, ErrLockTimeout):
 		return nil, err // another writer holds a pool: worth a retry
@@ -34,19 +31,20 @@ func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, erro
 		return nil, agent.Final(err)
 	}
 	facts := s.gatherFacts(ctx)
-	svc := s.NewService(store, facts)
+	svc := NewService(ServiceConfig{
+		Store:      store,
+		Facts:      facts,
+		Addrs:      s.cfg.Addrs,
+		IP:         s.cfg.IP,
+		Log:        env.Log,
+		Metrics:    s.cfg.Metrics,
+		MaxRecords: s.cfg.MaxRecords,
+	})
 	s.store.Store(store)
-	s.built.Store(svc)
-	env.Log.Info("kvp pools opened", "dir", s.PoolDir, "fqdn", facts.FQDN)
+	s.cfg.Metrics.setStore(store)
+	s.svc.Store(svc)
+	env.Log.Info("kvp pools opened", "dir", s.cfg.PoolDir, "fqdn", facts.FQDN)
 	return svc, nil
-}
-
-// current returns the Service if one is built yet, or nil.
-func (s *Subsystem) current() *Service {
-	if s.Service != nil {
-		return s.Service
-	}
-	return s.built.Load()
 }
 
 // Store returns the pool store once Run has opened it, or nil.
@@ -55,6 +53,7 @@ func (s *Subsystem) Store() *Store { return s.store.Load() }
 // Close closes the pool store if Run opened one. Call it after Run returned.
 func (s *Subsystem) Close() error {
 	if st := s.store.Swap(nil); st != nil {
+		s.cfg.Metrics.setStore(nil)
 		return st.Close()
 	}
 	return nil

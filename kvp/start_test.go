@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 
 	"github.com/hvagent/hvagent/agent"
@@ -24,10 +26,9 @@ func TestSubsystemStartFailures(t *testing.T) {
 	if err := os.WriteFile(device, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	built := 0
+	m := NewMetrics(prometheus.NewRegistry())
 	sub := func(dev, pools string) *Subsystem {
-		return &Subsystem{Device: dev, PoolDir: pools, LookupFQDN: func(context.Context) string { return "h" },
-			NewService: func(st *Store, f Facts) *Service { built++; return NewService(ServiceConfig{Store: st, Facts: f}) }}
+		return New(Config{Device: dev, PoolDir: pools, Metrics: m, LookupFQDN: func(context.Context) string { return "h" }})
 	}
 	ctx := context.Background()
 
@@ -52,11 +53,17 @@ func TestSubsystemStartFailures(t *testing.T) {
 	if err != nil || svc == nil || s.Store() == nil {
 		t.Fatalf("good pool dir: %v", err)
 	}
-	if again, _ := s.service(ctx, env); again != svc || built != 1 {
-		t.Errorf("second start built the service again (%d builds)", built)
+	if again, _ := s.service(ctx, env); again != svc {
+		t.Error("second start built the service again")
+	}
+	if n := testutil.CollectAndCount(m.pools); n != NumPools {
+		t.Errorf("hvagent_kvp_pool_records has %d series with the pools open, want %d", n, NumPools)
 	}
 	if err := s.Close(); err != nil || s.Store() != nil {
 		t.Errorf("Close: %v", err)
+	}
+	if n := testutil.CollectAndCount(m.pools); n != 0 {
+		t.Errorf("hvagent_kvp_pool_records has %d series after Close, want none", n)
 	}
 
 	// Another process holding a pool file's lock past lockTimeout is

@@ -13,26 +13,38 @@ import (
 // fqdnTimeout bounds the FQDN lookup at start and on SIGHUP.
 const fqdnTimeout = 5 * time.Second
 
-// Subsystem is the KVP daemon: it registers with the kernel and answers
-// its requests from the Service until the context ends.
-type Subsystem struct {
+// Config is what the KVP subsystem needs. Device, Version and PoolDir
+// are required; the rest have working defaults.
+type Config struct {
 	Device  string // /dev/hv_kvp_dev or a Unix socket (SPEC §6)
-	Version string // sent in REGISTER
-	// Service answers requests. When nil, Run opens the pools in PoolDir
-	// and gathers the facts once the device exists, and builds the
-	// Service with NewService.
-	Service    *Service
-	PoolDir    string
-	NewService func(*Store, Facts) *Service
+	Version string // sent in REGISTER and served in the auto pool
+	// PoolDir holds the pool files, opened once the device exists.
+	PoolDir string
+	// MaxRecords caps the records of each pool (--kvp.max-records); 0
+	// means DefaultMaxRecords.
+	MaxRecords int
+	IP         IPConfig   // GET_IP_INFO, SET_IP_INFO; nil: both answer HV_E_FAIL
+	Addrs      AddrSource // the auto pool's addresses; nil: InterfaceAddrs
+	Metrics    *Metrics   // nil: no metrics
 	// LookupFQDN resolves the FQDN for the auto pool; nil uses LookupFQDN.
 	LookupFQDN func(context.Context) string
 	// OpenTransport connects and registers; nil uses Open(ctx, Device,
 	// Version). Tests pass OpenVia with a model of the FreeBSD driver.
 	OpenTransport func(context.Context) (Transport, error)
+}
 
-	built atomic.Pointer[Service] // built by Run (start.go)
+// Subsystem is the KVP daemon: it registers with the kernel and answers
+// its requests until the context ends.
+type Subsystem struct {
+	cfg Config
+
+	svc   atomic.Pointer[Service] // built by Run once the device exists (start.go)
 	store atomic.Pointer[Store]
 }
+
+// New returns the subsystem. Nothing is opened yet: Run opens the pools
+// and gathers the facts once the device exists.
+func New(cfg Config) *Subsystem { return &Subsystem{cfg: cfg} }
 
 // Name implements agent.Subsystem.
 func (s *Subsystem) Name() string { return "kvp" }
@@ -56,7 +68,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		return err
 	}
 	defer t.Close()
-	env.Log.Info("registered with the kernel", "device", s.Device)
+	env.Log.Info("registered with the kernel", "device", s.cfg.Device)
 	env.Ready()
 	// One request and one reply buffer for the life of the connection:
 	// a request is read, answered and written on this goroutine, and the
@@ -85,16 +97,16 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 
 // open connects to the kernel: OpenTransport if set, else Open.
 func (s *Subsystem) open(ctx context.Context) (Transport, error) {
-	if s.OpenTransport != nil {
-		return s.OpenTransport(ctx)
+	if s.cfg.OpenTransport != nil {
+		return s.cfg.OpenTransport(ctx)
 	}
-	return Open(ctx, s.Device, s.Version)
+	return Open(ctx, s.cfg.Device, s.cfg.Version)
 }
 
 // Refresh implements agent.Refresher: it re-reads uname and resolves the
 // FQDN off the loop, then swaps the facts in.
 func (s *Subsystem) Refresh(env *agent.Env) {
-	svc := s.current()
+	svc := s.svc.Load()
 	if svc == nil {
 		return // not started yet: the facts are gathered at start
 	}
@@ -109,7 +121,7 @@ func (s *Subsystem) Refresh(env *agent.Env) {
 
 // gatherFacts collects the auto-pool facts; it may block on DNS.
 func (s *Subsystem) gatherFacts(ctx context.Context) Facts {
-	return GatherFacts(ctx, s.Version, s.LookupFQDN)
+	return GatherFacts(ctx, s.cfg.Version, s.cfg.LookupFQDN)
 }
 
 // GatherFacts reads uname and resolves the FQDN (bounded by fqdnTimeout).

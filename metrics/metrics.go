@@ -1,9 +1,11 @@
 // Package metrics holds hvagent's Prometheus instruments and serves them.
 //
 // Every family lives in one private registry (never the global default),
-// so a scrape shows exactly what the agent exports. Instruments of the
-// agent's own work are created here; values read from the system at scrape
-// time are Collectors registered by the subsystem that owns them.
+// so a scrape shows exactly what the agent exports. The agent-wide
+// families are created here: build info, each subsystem's up gauge and
+// restarts, the Go runtime and the process. Each subsystem's own
+// families are created and registered by its package (kvp.NewMetrics,
+// netinfo.NewMetrics, vss.NewMetrics, vf.NewMetrics).
 package metrics
 
 import (
@@ -15,16 +17,12 @@ import (
 
 const namespace = "hvagent"
 
-// Metrics is the set of instruments shared by the agent and subsystems.
+// Metrics is the registry and the agent-wide instruments.
 type Metrics struct {
 	Registry *prometheus.Registry
 
 	SubsystemUp       *prometheus.GaugeVec
 	SubsystemRestarts *prometheus.CounterVec
-
-	KVPRequests        *prometheus.CounterVec
-	KVPRequestDuration *prometheus.HistogramVec
-	KVPPoolFull        *prometheus.CounterVec
 }
 
 // New creates the registry and the agent-wide families. version and
@@ -43,27 +41,6 @@ func New(version, revision string) *Metrics {
 			Name:      "subsystem_restarts_total",
 			Help:      "Times the supervisor restarted a subsystem after a transient failure.",
 		}, []string{"subsystem"}),
-		KVPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Subsystem: "kvp",
-			Name:      "requests_total",
-			Help:      "KVP requests from the host by operation, pool and result (the reply status, or malformed).",
-		}, []string{"operation", "pool", "result"}),
-		KVPRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Subsystem: "kvp",
-			Name:      "request_duration_seconds",
-			Help:      "Time from reading a KVP request to writing its reply; the kernel gives up after 5 s.",
-			// Most requests take microseconds, a durable SET milliseconds;
-			// the top buckets show requests nearing the kernel's 5 s deadline.
-			Buckets: []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 4, 5},
-		}, []string{"operation"}),
-		KVPPoolFull: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Subsystem: "kvp",
-			Name:      "pool_full_total",
-			Help:      "Host SETs of a new key refused with HV_E_FAIL because the pool held --kvp.max-records records.",
-		}, []string{"pool"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace,
@@ -76,9 +53,6 @@ func New(version, revision string) *Metrics {
 		buildInfo,
 		m.SubsystemUp,
 		m.SubsystemRestarts,
-		m.KVPRequests,
-		m.KVPRequestDuration,
-		m.KVPPoolFull,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -72,15 +72,6 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 	return kvp.StatusOK
 }
 
-// SetIPInfoMalformed implements kvp.MalformedSetIPCounter: a request
-// the decoder refused is a rejection too. kvp has logged it, at a rate a
-// broken peer cannot flood.
-func (s *Service) SetIPInfoMalformed(error) {
-	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Rejected.WithLabelValues("malformed").Inc()
-	}
-}
-
 func (s *Service) rejected(err error) kvp.Status {
 	var rej *Rejection
 	if !errors.As(err, &rej) {

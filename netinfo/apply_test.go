@@ -3,6 +3,7 @@ package netinfo
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hvagent/hvagent/internal/fbsdnet/fbsdnettest"
 	"github.com/hvagent/hvagent/kvp"
@@ -35,6 +37,7 @@ type applyEnv struct {
 	svc     *Service
 	kvp     *kvp.Service
 	logs    *bytes.Buffer
+	reg     *prometheus.Registry // netinfo's and kvp's families, as the daemon registers them
 	metrics *Metrics
 }
 
@@ -58,7 +61,7 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 	write(t, filepath.Join(dir, "resolv.conf"), origResolv)
 	logs := &bytes.Buffer{}
 	reg := prometheus.NewRegistry()
-	e := &applyEnv{t: t, dir: dir, world: w, logs: logs, metrics: NewMetrics(reg)}
+	e := &applyEnv{t: t, dir: dir, world: w, logs: logs, reg: reg, metrics: NewMetrics(reg)}
 	e.seed(links, routes)
 	e.cfg = Config{
 		Links:        func() ([]Link, error) { return links, nil },
@@ -83,7 +86,7 @@ func newApplyEnv(t *testing.T, links []Link) *applyEnv {
 	}
 	t.Cleanup(func() { store.Close() })
 	e.svc = New(e.cfg)
-	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: e.svc})
+	e.kvp = kvp.NewService(kvp.ServiceConfig{Store: store, IP: e.svc, Metrics: kvp.NewMetrics(reg)})
 	t.Cleanup(e.svc.Wait)
 	return e
 }
@@ -402,7 +405,62 @@ func TestSetIPInfoHostile(t *testing.T) {
 	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("address")); v < 5 {
 		t.Errorf("rejected{address} = %v", v)
 	}
-	if v := testutil.ToFloat64(e.metrics.Rejected.WithLabelValues("malformed")); v != float64(len(raw)) {
-		t.Errorf("rejected{malformed} = %v, want %d: the requests the decoder refused", v, len(raw))
+}
+
+// A SET_IP_INFO the kvp decoder refuses is one event, counted once: in
+// hvagent_kvp_requests_total{result="malformed"}, and in no other counter
+// of the registry. It never reaches netinfo, so it is none of
+// hvagent_kvp_set_ip_rejected_total's reasons.
+func TestMalformedSetIPInfoCountedOnce(t *testing.T) {
+	e := newApplyEnv(t, nil)
+	good, err := kvp.EncodeRequest(kvp.Msg{Op: kvp.OpSetIPInfo, IP: kvp.IPInfo{AdapterID: "hn0", IPAddr: "192.0.2.10", SubNet: "/24"}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	// sys/dev/hyperv/utilities/hv_kvp.h: ip_addr of struct
+	// hv_kvp_ipaddr_value, after struct hv_kvp_hdr (4 bytes), adapter_id
+	// (256), addr_family and dhcp_enabled (1 each).
+	const offIP = 262
+	bad := bytes.Clone(good)
+	copy(bad[offIP:offIP+2048], bytes.Repeat([]byte("1.2.3.4;"), 256)) // no NUL in ip_addr
+	const want = `hvagent_kvp_requests_total{operation="set_ip_info",pool="external",result="malformed"}`
+	for i := range 3 {
+		before := counterValues(t, e.reg)
+		if st := e.raw(bad); st != kvp.StatusInvalidArg {
+			t.Fatalf("status %v, want HV_INVALIDARG", st)
+		}
+		after := counterValues(t, e.reg)
+		var changed []string
+		for k, v := range after {
+			if v != before[k] {
+				changed = append(changed, fmt.Sprintf("%s +%v", k, v-before[k]))
+			}
+		}
+		if len(changed) != 1 || changed[0] != want+" +1" {
+			t.Errorf("request %d changed the counters %q, want only %s +1", i+1, changed, want)
+		}
+	}
+}
+
+// counterValues returns every counter series in reg by name and labels.
+func counterValues(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetType() != dto.MetricType_COUNTER {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }

@@ -46,10 +46,12 @@ type Rejection struct {
 func (r *Rejection) Error() string { return r.Reason + ": " + r.Err.Error() }
 func (r *Rejection) Unwrap() error { return r.Err }
 
-// Rejection reasons (hvagent_kvp_set_ip_rejected_total{reason}).
+// Rejection reasons (hvagent_kvp_set_ip_rejected_total{reason}). A
+// request the kvp decoder refuses never gets here: it counts once, as
+// hvagent_kvp_requests_total{result="malformed"}.
 var rejectReasons = []string{
 	"adapter_not_found", "interface", "dhcp_flag", "address", "subnet",
-	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported", "malformed",
+	"count_mismatch", "gateway", "dns", "no_address", "too_many", "unsupported",
 }
 
 func reject(reason string, st kvp.Status, format string, args ...any) *Rejection {

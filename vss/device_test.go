@@ -152,17 +152,17 @@ func TestDeviceTransaction(t *testing.T) {
 func TestDeviceBackupCycle(t *testing.T) {
 	dev := vsstest.NewDevice(time.Minute)
 	defer dev.Close()
-	svc := vss.NewService(vss.Config{
+	var armed atomic.Bool
+	sub := vss.New(vss.Config{
+		Device: vsstest.DevicePath,
+		OpenTransport: func(context.Context) (vss.Transport, error) {
+			return vss.OpenVia(expireAfterPoll{dev.Sys(), dev, &armed}, vsstest.DevicePath)
+		},
 		Metrics:    vss.NewMetrics(prometheus.NewRegistry()),
 		ReadMounts: func() ([]vss.Mount, error) { return []vss.Mount{{Dir: "/z", Type: "zfs", Source: "zroot/z"}}, nil },
 		SyncPools:  func(context.Context, []string) error { return nil },
 	})
-	defer svc.Shutdown("test over")
-	var armed atomic.Bool
-	sub := &vss.Subsystem{Device: vsstest.DevicePath, Service: svc,
-		OpenTransport: func(context.Context) (vss.Transport, error) {
-			return vss.OpenVia(expireAfterPoll{dev.Sys(), dev, &armed}, vsstest.DevicePath)
-		}}
+	defer sub.Service().Shutdown("test over")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sub.Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()

@@ -52,8 +52,14 @@ const (
 	DefaultMaxFrozen = 60 * time.Second
 )
 
-// Config builds a Service.
+// Config builds the subsystem (New) and its Service (NewService, which
+// ignores Device and OpenTransport). Metrics is required.
 type Config struct {
+	Device string // /dev/hv_fsvss_dev or a Unix socket (the socket transport)
+	// OpenTransport connects (which registers); nil uses Open(ctx,
+	// Device). Tests pass OpenVia with a model of the FreeBSD driver.
+	OpenTransport func(context.Context) (Transport, error)
+
 	Policy    Policy
 	Hooks     *Hooks
 	MaxFrozen time.Duration // 0: DefaultMaxFrozen

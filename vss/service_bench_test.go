@@ -27,11 +27,11 @@ func benchSubsystem(b *testing.B, pol Policy) *vsstest.Kernel {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := NewService(Config{Policy: pol, Metrics: NewMetrics(prometheus.NewRegistry()), Hooks: &Hooks{Dir: filepath.Join(dir, "none")}})
+	sub := New(Config{Device: k.Path(), Policy: pol, Metrics: NewMetrics(prometheus.NewRegistry()), Hooks: &Hooks{Dir: filepath.Join(dir, "none")}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		(&Subsystem{Device: k.Path(), Service: svc}).Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)})
+		sub.Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)})
 		close(done)
 	}()
 	b.Cleanup(func() { cancel(); <-done; k.Close() })

@@ -53,6 +53,15 @@ func (f *fakeSync) sync(_ context.Context, pools []string) error {
 // ZFS pool), so hooks and policy run without touching a filesystem.
 func newTestService(t *testing.T, cfg Config) (*Service, *Metrics) {
 	t.Helper()
+	cfg, m := testConfig(cfg)
+	s := NewService(cfg)
+	t.Cleanup(func() { s.Shutdown("test over") })
+	return s, m
+}
+
+// testConfig fills in fresh metrics, a mount table of tmpfs and one ZFS
+// dataset, and a fake zpool sync where cfg leaves them out.
+func testConfig(cfg Config) (Config, *Metrics) {
 	m := NewMetrics(prometheus.NewRegistry())
 	cfg.Metrics = m
 	if cfg.ReadMounts == nil {
@@ -63,9 +72,7 @@ func newTestService(t *testing.T, cfg Config) (*Service, *Metrics) {
 	if cfg.SyncPools == nil {
 		cfg.SyncPools = (&fakeSync{}).sync
 	}
-	s := NewService(cfg)
-	t.Cleanup(func() { s.Shutdown("test over") })
-	return s, m
+	return cfg, m
 }
 
 func do(t *testing.T, s *Service, op Op) Status {

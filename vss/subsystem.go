@@ -12,12 +12,23 @@ import (
 // with the kernel) and answers requests until the context ends. Whatever
 // ends Run — SIGTERM, a lost device — thaws anything frozen first.
 type Subsystem struct {
-	Device  string // /dev/hv_fsvss_dev or a Unix socket (SPEC §6)
-	Service *Service
-	// OpenTransport connects (which registers); nil uses Open(ctx,
-	// Device). Tests pass OpenVia with a model of the FreeBSD driver.
-	OpenTransport func(context.Context) (Transport, error)
+	device string
+	open   func(context.Context) (Transport, error)
+	svc    *Service
 }
+
+// New returns the subsystem and its Service, with nothing frozen and
+// nothing opened yet.
+func New(cfg Config) *Subsystem {
+	s := &Subsystem{device: cfg.Device, open: cfg.OpenTransport, svc: NewService(cfg)}
+	if s.open == nil {
+		s.open = func(ctx context.Context) (Transport, error) { return Open(ctx, s.device) }
+	}
+	return s
+}
+
+// Service returns the Service that answers the requests.
+func (s *Subsystem) Service() *Service { return s.svc }
 
 // Name implements agent.Subsystem.
 func (s *Subsystem) Name() string { return "vss" }
@@ -26,11 +37,7 @@ func (s *Subsystem) Name() string { return "vss" }
 // never through the loop, so nothing else can push a reply past the
 // kernel's 15-second deadline.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
-	open := s.OpenTransport
-	if open == nil {
-		open = func(ctx context.Context) (Transport, error) { return Open(ctx, s.Device) }
-	}
-	t, err := open(ctx)
+	t, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,9 +47,9 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		if ctx.Err() != nil {
 			why = "agent stopping"
 		}
-		s.Service.Shutdown(why)
+		s.svc.Shutdown(why)
 	}()
-	env.Log.Info("registered with the kernel", "device", s.Device)
+	env.Log.Info("registered with the kernel", "device", s.device)
 	env.Ready()
 	buf := make([]byte, MsgSize+1)
 	for {
@@ -52,7 +59,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 			return nil
 		case errors.Is(err, ErrWrongSize):
 			// Through the service's logger: held while frozen.
-			s.Service.log.Warn("dropped a datagram of the wrong size", "bytes", n)
+			s.svc.log.Warn("dropped a datagram of the wrong size", "bytes", n)
 			continue
 		case err != nil:
 			return err
@@ -61,7 +68,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		if err != nil {
 			continue // cannot happen: the size was checked
 		}
-		reply, ok := s.Service.Handle(req)
+		reply, ok := s.svc.Handle(req)
 		if !ok {
 			continue
 		}

@@ -18,8 +18,9 @@ import (
 	"github.com/hvagent/hvagent/vss/vsstest"
 )
 
-// runSubsystem serves svc to a fresh simulated kernel until the test ends.
-func runSubsystem(t *testing.T, svc *Service, opts vsstest.KernelOptions) *vsstest.Kernel {
+// runSubsystem builds the subsystem from cfg (completed by testConfig)
+// and serves a fresh simulated kernel with it until the test ends.
+func runSubsystem(t *testing.T, cfg Config, opts vsstest.KernelOptions) (*vsstest.Kernel, *Service, *Metrics) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vss") // short: socket paths are limited
 	if err != nil {
@@ -30,9 +31,11 @@ func runSubsystem(t *testing.T, svc *Service, opts vsstest.KernelOptions) *vsste
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, m := testConfig(cfg)
+	cfg.Device = k.Path()
+	sub := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	sub := &Subsystem{Device: k.Path(), Service: svc}
 	go func() { done <- sub.Run(ctx, &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()
 	t.Cleanup(func() {
 		cancel()
@@ -46,13 +49,12 @@ func runSubsystem(t *testing.T, svc *Service, opts vsstest.KernelOptions) *vsste
 	if err := k.WaitConnected(wctx); err != nil {
 		t.Fatal(err)
 	}
-	return k
+	return k, sub.Service(), m
 }
 
 func TestSubsystemBackupCycle(t *testing.T) {
 	dir, logf := hookDir(t, map[string]string{"10-a": ""})
-	svc, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
-	k := runSubsystem(t, svc, vsstest.KernelOptions{})
+	k, svc, _ := runSubsystem(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}}, vsstest.KernelOptions{})
 	h := &vsstest.Host{K: k, Pause: 10 * time.Millisecond}
 	if steps := h.Backup(context.Background()); !vsstest.OK(steps) {
 		t.Fatalf("backup failed: %+v", steps)
@@ -113,8 +115,7 @@ func TestSubsystemBackupCycle(t *testing.T) {
 func TestSubsystemLateFreezeReplyIgnored(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release")
 	dir, _ := hookDir(t, map[string]string{"10-slow": waitForFile(release)})
-	svc, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
-	k := runSubsystem(t, svc, vsstest.KernelOptions{Timeout: 200 * time.Millisecond})
+	k, svc, _ := runSubsystem(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}}, vsstest.KernelOptions{Timeout: 200 * time.Millisecond})
 	st, err := k.Transact(context.Background(), vsstest.OpFreeze)
 	if !errors.Is(err, vsstest.ErrTimeout) || st != vsstest.StatusFailure {
 		t.Fatalf("slow FREEZE: %v, %v; want failure, ErrTimeout", st, err)
@@ -142,8 +143,8 @@ func TestSubsystemLateFreezeReplyIgnored(t *testing.T) {
 func TestSubsystemLostThawEndsAtMaxFrozen(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release")
 	dir, logf := hookDir(t, map[string]string{"10-slow": waitForFile(release)})
-	svc, m := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}, MaxFrozen: 300 * time.Millisecond})
-	k := runSubsystem(t, svc, vsstest.KernelOptions{Timeout: 100 * time.Millisecond})
+	k, svc, m := runSubsystem(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}, MaxFrozen: 300 * time.Millisecond},
+		vsstest.KernelOptions{Timeout: 100 * time.Millisecond})
 	if _, err := k.Transact(context.Background(), vsstest.OpFreeze); !errors.Is(err, vsstest.ErrTimeout) {
 		t.Fatalf("FREEZE: %v, want ErrTimeout", err)
 	}
@@ -195,7 +196,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // returns the error the supervisor restarts it on.
 func TestSubsystemPeerGoneWhileFrozenThaws(t *testing.T) {
 	dir, logf := hookDir(t, map[string]string{"10-a": ""})
-	svc, _ := newTestService(t, Config{Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
 	sock, err := os.MkdirTemp("", "vss")
 	if err != nil {
 		t.Fatal(err)
@@ -205,8 +205,11 @@ func TestSubsystemPeerGoneWhileFrozenThaws(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, _ := testConfig(Config{Device: k.Path(), Policy: Policy{ZFS: ZFSSync}, Hooks: &Hooks{Dir: dir}})
+	sub := New(cfg)
+	svc := sub.Service()
+	t.Cleanup(func() { svc.Shutdown("test over") })
 	done := make(chan error, 1)
-	sub := &Subsystem{Device: k.Path(), Service: svc}
 	go func() { done <- sub.Run(context.Background(), &agent.Env{Log: slog.New(slog.DiscardHandler)}) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

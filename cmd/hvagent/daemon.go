@@ -14,10 +14,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/metrics"
 	"github.com/hvagent/hvagent/netinfo"
+	"github.com/hvagent/hvagent/vf"
 	"github.com/hvagent/hvagent/vss"
 )
 
@@ -132,22 +135,9 @@ func runDaemon(args []string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	m := metrics.New(agent.Version, agent.Revision())
-	disabled := f.disable
-	var subs []agent.Subsystem
-	if !slices.Contains(disabled, "kvp") {
-		sub, ip := newKVP(f, m, log)
-		defer sub.Close()
-		// After agent.Run: let accepted SET_IP_INFO changes finish.
-		defer waitIPInfo(ip, agent.ShutdownGrace, log.With("subsystem", "kvp"))
-		subs = append(subs, sub)
-	}
-	if !slices.Contains(disabled, "vss") {
-		subs = append(subs, newVSS(f, m, log, hold))
-	}
-	if !slices.Contains(disabled, "vf") {
-		subs = append(subs, newVF(&f.vf, m))
-	}
-	for _, name := range disabled {
+	subs, closeSubs := newSubsystems(f, m.Registry, log, hold)
+	defer closeSubs()
+	for _, name := range f.disable {
 		log.Info("subsystem disabled by --disable", "subsystem", name)
 	}
 	web := f.web // the cap and timeouts
@@ -162,16 +152,28 @@ func runDaemon(args []string, stderr io.Writer) int {
 	return exitOK
 }
 
-// newKVP builds the KVP subsystem. It opens the pools and gathers the
-// facts itself once its device exists, so a pool directory it cannot use
-// disables KVP alone, and a guest without the device never waits on DNS.
-func newKVP(f *daemonFlags, m *metrics.Metrics, log *slog.Logger) (*kvp.Subsystem, *netinfo.Service) {
-	ip := newIPInfo(f.ipFlags, m, log.With("subsystem", "kvp"))
-	sub := &kvp.Subsystem{Device: f.kvpDevice, Version: agent.Version, PoolDir: f.kvpPoolDir,
-		NewService: func(store *kvp.Store, facts kvp.Facts) *kvp.Service {
-			return kvp.NewService(kvp.ServiceConfig{Store: store, Facts: facts, Metrics: m,
-				Log: log.With("subsystem", "kvp"), IP: ip, Addrs: ip.Addrs, MaxRecords: f.kvpMaxRecs})
-		}}
-	m.Registry.MustRegister(kvp.NewLazyCollector(sub.Store))
-	return sub, ip
+// newSubsystems builds the subsystems --disable leaves, each from its
+// flags, with its metrics registered on reg. log is the daemon's logger
+// and hold its VSS log hold, which log already wraps. After agent.Run,
+// closeSubs lets accepted SET_IP_INFO changes finish and closes the KVP
+// pools.
+func newSubsystems(f *daemonFlags, reg prometheus.Registerer, log *slog.Logger, hold *vss.LogHold) (subs []agent.Subsystem, closeSubs func()) {
+	closeSubs = func() {}
+	if !slices.Contains(f.disable, "kvp") {
+		klog := log.With("subsystem", "kvp")
+		ip := netinfo.New(ipConfig(f.ipFlags, reg, klog))
+		sub := kvp.New(kvpConfig(f, ip, reg))
+		closeSubs = func() {
+			waitIPInfo(ip, agent.ShutdownGrace, klog)
+			sub.Close()
+		}
+		subs = append(subs, sub)
+	}
+	if !slices.Contains(f.disable, "vss") {
+		subs = append(subs, vss.New(vssConfig(&f.vss, reg, log.With("subsystem", "vss"), hold)))
+	}
+	if !slices.Contains(f.disable, "vf") {
+		subs = append(subs, vf.New(vfConfig(&f.vf, reg)))
+	}
+	return subs, closeSubs
 }

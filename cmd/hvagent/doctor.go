@@ -12,7 +12,6 @@ import (
 
 	"github.com/hvagent/hvagent/doctor"
 	"github.com/hvagent/hvagent/vf"
-	"github.com/hvagent/hvagent/vss"
 )
 
 // runDoctor is 'hvagent doctor [--json] [run flags]'. It takes every
@@ -51,13 +50,11 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 // doctorConfig is what 'hvagent run' with the same flags would use.
 func doctorConfig(f *daemonFlags) doctor.Config {
 	return doctor.Config{
-		KVPDevice: f.kvpDevice,
-		VSSDevice: f.vss.device,
-		PoolDir:   f.kvpPoolDir,
-		HooksDir:  f.vss.hooksDir,
-		// As newVSS builds it.
-		Policy: vss.Policy{ZFS: f.vss.zfs, Include: f.vss.include, Exclude: f.vss.exclude,
-			RequireInclude: runtime.GOOS == "linux"},
+		KVPDevice:     f.kvpDevice,
+		VSSDevice:     f.vss.device,
+		PoolDir:       f.kvpPoolDir,
+		HooksDir:      f.vss.hooksDir,
+		Policy:        vssPolicy(&f.vss), // as the VSS subsystem's
 		BaseRules:     f.vf.baseRules,
 		OverrideDir:   f.vf.overrideDir,
 		VFMode:        f.vf.mode,
@@ -68,7 +65,7 @@ func doctorConfig(f *daemonFlags) doctor.Config {
 	}
 }
 
-// doctorSysctl reads sysctls as newVF's subsystem would.
+// doctorSysctl reads sysctls as the vf subsystem would.
 func doctorSysctl(f vfFlags) vf.Sysctl {
 	if f.sysctlCmd {
 		return vf.CommandSysctl{Runner: vf.ExecRunner{}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -12,13 +13,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hvagent/hvagent/agent"
 	"github.com/hvagent/hvagent/metrics"
-	"github.com/hvagent/hvagent/vf"
+	"github.com/hvagent/hvagent/vss"
 )
 
 // manPage is hvagent(8), relative to this package's directory.
@@ -182,17 +182,17 @@ func runFlagNames(t *testing.T) []string {
 }
 
 // metricFamilies returns the hvagent_* families the daemon registers: the
-// agent-wide ones of metrics.New and those the KVP subsystem adds, built
+// agent-wide ones of metrics.New and those every subsystem adds, built
 // the way runDaemon builds them. Describe lists families without series.
 func metricFamilies(t *testing.T) []string {
 	t.Helper()
+	f, err := parseDaemonFlags([]string{"--kvp.device", "/nonexistent", "--kvp.pool-dir", t.TempDir()}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := metrics.New(agent.Version, agent.Revision())
-	f := &daemonFlags{kvpDevice: "/nonexistent", kvpPoolDir: t.TempDir()}
-	_, _ = newKVP(f, m, slog.New(slog.DiscardHandler))
-	f.vss.zfs, f.vss.maxFrozen = "sync", time.Minute
-	newVSS(f, m, slog.New(slog.DiscardHandler), nil)
-
-	vf.NewMetrics(m.Registry) // as newVF registers them
+	_, closeSubs := newSubsystems(f, m.Registry, slog.New(slog.DiscardHandler), vss.NewLogHold())
+	defer closeSubs()
 	descs := make(chan *prometheus.Desc)
 	go func() {
 		m.Registry.Describe(descs)

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hvagent/hvagent/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hvagent/hvagent/netinfo"
 )
 
@@ -27,19 +28,19 @@ func (f *ipFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.setIPHook, "kvp.set-ip-hook", netinfo.DefaultHook, "program handed a SET_IP_INFO instead of applying it, if it exists")
 }
 
-// newIPInfo builds the GET_IP_INFO / SET_IP_INFO handler of the KVP
-// subsystem. Its Addrs is also the source of the auto pool's
-// NetworkAddressIPv4/IPv6, so the host sees one set of addresses.
-func newIPInfo(f ipFlags, m *metrics.Metrics, log *slog.Logger) *netinfo.Service {
-	return netinfo.New(netinfo.Config{
+// ipConfig is the configuration of the KVP subsystem's GET_IP_INFO /
+// SET_IP_INFO handler from the --kvp.* path flags, with its metrics
+// registered on reg.
+func ipConfig(f ipFlags, reg prometheus.Registerer, log *slog.Logger) netinfo.Config {
+	return netinfo.Config{
 		RCConf:       f.rcConf,
 		ResolvConf:   f.resolvConf,
 		RunDir:       f.runDir,
 		ResolvconfDB: filepath.Join(f.runDir, "resolvconf"),
 		Hook:         f.setIPHook,
 		Log:          log,
-		Metrics:      netinfo.NewMetrics(m.Registry),
-	})
+		Metrics:      netinfo.NewMetrics(reg),
+	}
 }
 
 // waitIPInfo waits up to grace for the SET_IP_INFO changes applied after

@@ -3,7 +3,8 @@ package main
 import (
 	"flag"
 
-	"github.com/hvagent/hvagent/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hvagent/hvagent/vf"
 )
 
@@ -25,18 +26,19 @@ func (f *vfFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sysctlCmd, "vf.sysctl-command", false, "read sysctls by running 'sysctl -n' through PATH instead of sysctl(3), as simulated kernels need (always so on systems other than FreeBSD)")
 }
 
-// newVF builds the vf subsystem and registers its metrics.
-func newVF(f *vfFlags, m *metrics.Metrics) *vf.Subsystem {
+// vfConfig is the vf subsystem's configuration from its flags, with its
+// metrics registered on reg.
+func vfConfig(f *vfFlags, reg prometheus.Registerer) vf.Config {
 	var sc vf.Sysctl
 	if f.sysctlCmd {
 		sc = vf.CommandSysctl{Runner: vf.ExecRunner{}}
 	}
-	return vf.New(vf.Config{
+	return vf.Config{
 		Sysctl:      sc,
 		DevdSocket:  f.devdSocket,
 		Mode:        f.mode,
 		BaseRules:   f.baseRules,
 		OverrideDir: f.overrideDir,
-		Metrics:     vf.NewMetrics(m.Registry),
-	})
+		Metrics:     vf.NewMetrics(reg),
+	}
 }

@@ -6,7 +6,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/hvagent/hvagent/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hvagent/hvagent/vss"
 )
 
@@ -30,18 +31,25 @@ func (v *vssFlags) register(fs *flag.FlagSet) {
 	checkedVar(fs, &v.exclude, "vss.exclude", "", "comma-separated mount-point globs never frozen", parseGlobs)
 }
 
-// newVSS builds the VSS subsystem and registers its metrics.
-// hold is the daemon's log hold, which its root logger already wraps.
-func newVSS(f *daemonFlags, m *metrics.Metrics, log *slog.Logger, hold *vss.LogHold) *vss.Subsystem {
-	log = log.With("subsystem", "vss")
-	svc := vss.NewService(vss.Config{
-		Policy: vss.Policy{ZFS: f.vss.zfs, Include: f.vss.include, Exclude: f.vss.exclude,
-			RequireInclude: runtime.GOOS == "linux"},
-		Hooks:     &vss.Hooks{Dir: f.vss.hooksDir, Log: log},
-		MaxFrozen: f.vss.maxFrozen,
-		Metrics:   vss.NewMetrics(m.Registry),
+// vssConfig is the VSS subsystem's configuration from the --vss.* flags,
+// with its metrics registered on reg. log is the subsystem's logger (its
+// hooks log there too) and hold the daemon's log hold, which log already
+// wraps.
+func vssConfig(f *vssFlags, reg prometheus.Registerer, log *slog.Logger, hold *vss.LogHold) vss.Config {
+	return vss.Config{
+		Device:    f.device,
+		Policy:    vssPolicy(f),
+		Hooks:     &vss.Hooks{Dir: f.hooksDir},
+		MaxFrozen: f.maxFrozen,
+		Metrics:   vss.NewMetrics(reg),
 		Log:       log,
 		LogHold:   hold,
-	})
-	return &vss.Subsystem{Device: f.vss.device, Service: svc}
+	}
+}
+
+// vssPolicy is what a FREEZE may freeze. On Linux nothing is frozen
+// without --vss.include (vss.Policy.RequireInclude).
+func vssPolicy(f *vssFlags) vss.Policy {
+	return vss.Policy{ZFS: f.zfs, Include: f.include, Exclude: f.exclude,
+		RequireInclude: runtime.GOOS == "linux"}
 }
