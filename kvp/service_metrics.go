@@ -74,7 +74,7 @@ func (rs *requestSeries) counter(m *Metrics, op, pool int, res result) prometheu
 	if c := slot.Load(); c != nil {
 		return *c
 	}
-	c := m.Requests.WithLabelValues(Op(op).String(), PoolName(pool), resultNames[res])
+	c := m.Requests.WithLabelValues(Op(op).String(), poolLabel(Op(op), pool), resultNames[res])
 	slot.Store(&c)
 	return c
 }
@@ -88,4 +88,15 @@ func (rs *requestSeries) duration(m *Metrics, op int) prometheus.Observer {
 	o := m.RequestDuration.WithLabelValues(Op(op).String())
 	slot.Store(&o)
 	return o
+}
+
+// poolLabel is the pool label of a request: GET_IP_INFO and SET_IP_INFO
+// name an adapter, not a pool (hv_kvp.h's hv_kvp_ipaddr_value has no pool
+// field), so their series carry none; an empty label value is an absent
+// label in the exposition.
+func poolLabel(op Op, pool int) string {
+	if op == OpGetIPInfo || op == OpSetIPInfo {
+		return ""
+	}
+	return PoolName(pool)
 }

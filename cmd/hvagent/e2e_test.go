@@ -206,6 +206,11 @@ func TestE2EMetrics(t *testing.T) {
 	if _, _, err := e.host.Enumerate(ctxT(t), kvp.PoolAuto); err != nil {
 		t.Fatal(err)
 	}
+	// GET_IP_INFO names an adapter, not a pool: its series has an empty
+	// pool label (absent once Prometheus stores it), whatever byte 1 holds.
+	if _, _, err := e.host.GetIPInfo(ctxT(t), "00:15:5d:ff:ff:ff"); err != nil {
+		t.Fatal(err)
+	}
 	body := scrape(t, "http://"+e.listen+"/metrics")
 	problems, err := promlint.New(strings.NewReader(body)).Lint()
 	if err != nil {
@@ -221,6 +226,7 @@ func TestE2EMetrics(t *testing.T) {
 		`hvagent_kvp_requests_total{operation="set",pool="guest",result="ok"} 1`,
 		`hvagent_kvp_requests_total{operation="enumerate",pool="auto",result="ok"} 10`,
 		`hvagent_kvp_requests_total{operation="enumerate",pool="auto",result="cont"} 1`,
+		`hvagent_kvp_requests_total{operation="get_ip_info",pool="",result="fail"} 1`,
 		`hvagent_kvp_request_duration_seconds_bucket{operation="set"`,
 		`hvagent_kvp_pool_records{pool="guest"} 1`,
 		`hvagent_kvp_pool_records{pool="auto"} 10`,
