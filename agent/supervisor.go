@@ -155,40 +155,18 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 	log := s.Log.With(kind, name)
 	ser := newSeries(s.Metrics, name, kind == "subsystem")
 	b := s.Backoff.orDefault()
-	// Ready may be called from any goroutine the subsystem starts; it
-	// stores when the subsystem became ready in this run (0: not yet).
-	var readyAt atomic.Int64
 	everReady := false
 	failures := 0
 	lastErr := "" // the same failure again is logged at debug level only
 	for {
-		readyAt.Store(0)
-		// A panic in work this run gave the loop is logged where it is
-		// caught and ends the run; one in Run itself, runSafely returns.
-		runCtx, stop := context.WithCancelCause(ctx)
-		loop := s.Loop.view(func(p *PanicError) {
-			log.Error(kind+" panicked on the event loop", "panic", p.Value, "stack", string(p.Stack))
-			stop(p)
-		})
-		env := &Env{Loop: loop, Log: log, ready: func() {
-			ser.setUp(1)
-			readyAt.CompareAndSwap(0, time.Now().UnixNano())
-		}}
-		err := runSafely(runCtx, sub, env)
-		var p *PanicError
-		if errors.As(err, &p) {
-			log.Error(kind+" panicked", "panic", p.Value, "stack", string(p.Stack))
-		} else if cause := context.Cause(runCtx); errors.As(cause, &p) {
-			err = p // already logged
-		}
-		stop(nil)
-		ser.setUp(0)
-		if at := readyAt.Load(); at != 0 {
+		readyAt, err := s.runOnce(ctx, sub, log, kind, ser)
+		panicked := errors.As(err, new(*PanicError))
+		if !readyAt.IsZero() {
 			everReady = true
 			// Only a run that stayed up a while resets the backoff: a peer
 			// that accepts the registration and hangs up at once must not
 			// make the agent reconnect in a tight loop.
-			if time.Since(time.Unix(0, at)) >= stableRun {
+			if time.Since(readyAt) >= stableRun {
 				failures = 0
 				lastErr = "" // it served in between: a new failure is news
 			}
@@ -210,7 +188,7 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 		failures++
 		wait := b.Delay(failures)
 		level := slog.LevelError
-		if msg := fmt.Sprint(err); msg == lastErr && p == nil {
+		if msg := fmt.Sprint(err); msg == lastErr && !panicked {
 			level = slog.LevelDebug
 		} else {
 			lastErr = msg
@@ -221,4 +199,36 @@ func (s *Supervisor) supervise(ctx context.Context, sub Subsystem) {
 			return
 		}
 	}
+}
+
+// runOnce runs sub once and returns when it became ready (zero if it
+// never did) and how it ended. A panic, in Run or in work this run gave
+// the loop, is logged where it is caught, ends the run, and is returned
+// as a *PanicError.
+func (s *Supervisor) runOnce(ctx context.Context, sub Subsystem, log *slog.Logger, kind string, ser series) (time.Time, error) {
+	// Ready may be called from any goroutine the subsystem starts; it
+	// stores when the subsystem became ready in this run (0: not yet).
+	var readyAt atomic.Int64
+	runCtx, stop := context.WithCancelCause(ctx)
+	loop := s.Loop.view(func(p *PanicError) {
+		log.Error(kind+" panicked on the event loop", "panic", p.Value, "stack", string(p.Stack))
+		stop(p)
+	})
+	env := &Env{Loop: loop, Log: log, ready: func() {
+		ser.setUp(1)
+		readyAt.CompareAndSwap(0, time.Now().UnixNano())
+	}}
+	err := runSafely(runCtx, sub, env)
+	var p *PanicError
+	if errors.As(err, &p) {
+		log.Error(kind+" panicked", "panic", p.Value, "stack", string(p.Stack))
+	} else if cause := context.Cause(runCtx); errors.As(cause, &p) {
+		err = p // already logged
+	}
+	stop(nil)
+	ser.setUp(0)
+	if at := readyAt.Load(); at != 0 {
+		return time.Unix(0, at), err
+	}
+	return time.Time{}, err
 }

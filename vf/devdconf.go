@@ -67,72 +67,100 @@ func lexDevd(src []byte) []devdToken {
 		case c == '\n':
 			line++
 			i++
-		case c == ';':
-			toks = append(toks, devdToken{kind: tokSemicolon, line: line})
-			i++
-		case c == '{':
-			toks = append(toks, devdToken{kind: tokBegin, line: line})
-			i++
-		case c == '}':
-			toks = append(toks, devdToken{kind: tokEnd, line: line})
+		case c == ';' || c == '{' || c == '}':
+			toks = append(toks, devdToken{kind: devdPunct[c], line: line})
 			i++
 		case c == '#' || c == '/' && i+1 < len(src) && src[i+1] == '/':
-			// "#.*$" and "\/\/.*$": "$" is flex's trailing context "\n",
-			// so a comment on a last line without a newline is no comment.
-			nl := bytes.IndexByte(src[i:], '\n')
-			if nl < 0 {
-				i++
-				break
-			}
-			i += nl
+			i = lineCommentEnd(src, i)
 		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			// "\/\*([^*]|(\*+([^*\/])))*\*+\/" ends at the first "*/"
-			// after the opening; unterminated, it is no comment.
-			end := bytes.Index(src[i+2:], []byte("*/"))
-			if end < 0 {
+			n := blockCommentLen(src[i:])
+			if n == 0 {
 				i++
 				break
 			}
-			n := i + 2 + end + 2
-			line += bytes.Count(src[i:n], []byte("\n"))
-			i = n
-		case c >= '0' && c <= '9':
-			j := i
-			for j < len(src) && src[j] >= '0' && src[j] <= '9' {
-				j++
-			}
-			toks = append(toks, devdToken{kind: tokNumber, num: atoi(src[i:j]), line: line})
-			i = j
+			line += bytes.Count(src[i:i+n], []byte("\n"))
+			i += n
+		case isDigit(c):
+			n := runLen(src[i:], isDigit)
+			toks = append(toks, devdToken{kind: tokNumber, num: atoi(src[i : i+n]), line: line})
+			i += n
 		case c == '"':
-			// "\"[^\"]+\"": at least one byte, newlines included, no escape
-			// for the quote itself. "" or an unclosed quote is no string.
-			end := bytes.IndexByte(src[i+1:], '"')
-			if end <= 0 {
+			n := quotedLen(src[i:])
+			if n == 0 {
 				i++
 				break
 			}
-			n := i + 1 + end + 1
-			toks = append(toks, devdToken{kind: tokString, text: devdString(src[i:n]), line: line})
-			line += bytes.Count(src[i:n], []byte("\n"))
-			i = n
+			toks = append(toks, devdToken{kind: tokString, text: devdString(src[i : i+n]), line: line})
+			line += bytes.Count(src[i:i+n], []byte("\n"))
+			i += n
 		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
-			j := i + 1
-			for j < len(src) && isDevdIDByte(src[j]) {
-				j++
-			}
-			word := string(src[i:j])
-			kind, ok := devdKeywords[word]
-			if !ok {
-				kind = tokID
-			}
-			toks = append(toks, devdToken{kind: kind, text: word, line: line})
-			i = j
+			n := 1 + runLen(src[i+1:], isDevdIDByte)
+			toks = append(toks, devdWord(string(src[i:i+n]), line))
+			i += n
 		default:
 			i++
 		}
 	}
 	return append(toks, devdToken{kind: tokEOF, line: line})
 }
+
+// devdPunct are token.l's one-byte tokens.
+var devdPunct = map[byte]devdKind{';': tokSemicolon, '{': tokBegin, '}': tokEnd}
+
+// lineCommentEnd is where the comment at src[i] ("#.*$" or "\/\/.*$")
+// ends: at its newline. "$" is flex's trailing context "\n", so on a last
+// line without a newline it is no comment, and only its first byte is
+// skipped.
+func lineCommentEnd(src []byte, i int) int {
+	nl := bytes.IndexByte(src[i:], '\n')
+	if nl < 0 {
+		return i + 1
+	}
+	return i + nl
+}
+
+// blockCommentLen is the length of the comment at the start of src
+// ("\/\*([^*]|(\*+([^*\/])))*\*+\/", which ends at the first "*/" after
+// the opening), or 0 if it is unterminated and so no comment.
+func blockCommentLen(src []byte) int {
+	end := bytes.Index(src[2:], []byte("*/"))
+	if end < 0 {
+		return 0
+	}
+	return 2 + end + 2
+}
+
+// quotedLen is the length of the string at the start of src, quotes
+// included ("\"[^\"]+\"": at least one byte, newlines included, no
+// escape for the quote itself), or 0 for "" or an unclosed quote, which
+// are no string.
+func quotedLen(src []byte) int {
+	end := bytes.IndexByte(src[1:], '"')
+	if end <= 0 {
+		return 0
+	}
+	return 1 + end + 1
+}
+
+// runLen is how many bytes at the start of src satisfy ok.
+func runLen(src []byte, ok func(byte) bool) int {
+	n := 0
+	for n < len(src) && ok(src[n]) {
+		n++
+	}
+	return n
+}
+
+// devdWord is an ID token, or the keyword token of that exact word.
+func devdWord(word string, line int) devdToken {
+	kind, ok := devdKeywords[word]
+	if !ok {
+		kind = tokID
+	}
+	return devdToken{kind: kind, text: word, line: line}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // isDevdIDByte: the tail of token.l's "[A-Za-z][A-Za-z0-9_-]*".
 func isDevdIDByte(c byte) bool {

@@ -122,16 +122,7 @@ func (s *Subsystem) Name() string { return "vf" }
 // Run implements agent.Subsystem: it follows devd until ctx ends. The
 // per-hn state survives restarts of Run.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
-	s.once.Do(func() {
-		s.tracker = NewTracker(s.cfg.Metrics, env.Log)
-		s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
-			tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout,
-			baseRules: s.cfg.BaseRules}
-		s.mg.blocked = func(why error) {
-			s.setMode(decision{why: fmt.Sprintf("%v; send hvagent SIGHUP once they are disabled again", why)}, env.Log)
-		}
-		s.mg.init()
-	})
+	s.once.Do(func() { s.setUp(env) })
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
 	if err != nil {
 		return s.devdMissing(err)
@@ -158,51 +149,80 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	env.Log.Info("following devd", "socket", s.cfg.DevdSocket, "hns", len(obs), "transparent", transparent)
 	env.Ready()
 
-	connected := func(again bool) {
-		s.cfg.Metrics.DevdConnected.Set(1)
-		if !again {
-			return
-		}
-		obs, err := in.snapshot(s.cfg.Now())
-		if err != nil {
-			env.Log.Warn("cannot re-read the hn topology after devd came back", "err", err)
-			return
-		}
-		// Events may have been missed: manage mode catches up as at boot.
-		env.Loop.Post(func() { s.observe(obs, s.bootTriggers(obs)) })
-	}
-	var malformed int
-	line := func(b []byte) {
-		e, err := ParseEvent(b)
-		switch {
-		case errors.Is(err, ErrNotNotify):
-			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
-			return
-		case err != nil:
-			s.cfg.Metrics.DevdLines.WithLabelValues("malformed").Inc()
-			if malformed++; malformed == 1 || malformed%1000 == 0 {
-				env.Log.Warn("skipping malformed devd lines", "err", err, "count", malformed)
-			}
-			return
-		case !relevant(e):
-			s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
-			return
-		}
-		s.cfg.Metrics.DevdLines.WithLabelValues("relevant").Inc()
-		at := e.At
-		if at.IsZero() {
-			at = s.cfg.Now()
-		}
-		obs, trig := in.handle(e, at)
-		if len(obs) > 0 || len(trig) > 0 {
-			env.Loop.Post(func() { s.observe(obs, trig) })
-		}
-	}
+	feed := &devdFeed{s: s, in: in, env: env}
 	lost := func() { s.cfg.Metrics.DevdConnected.Set(0) }
-	followDevd(ctx, s.cfg.DevdSocket, conn, devdReconnect, env.Log, connected, lost, line)
+	followDevd(ctx, s.cfg.DevdSocket, conn, devdReconnect, env.Log, feed.connected, lost, feed.line)
 	lost()
 	s.mg.acts.drain(s.cfg.ShutdownGrace, env.Log)
 	return nil
+}
+
+// setUp builds, on the first Run, what outlives restarts of Run: the
+// per-hn Tracker and the manager that runs actions.
+func (s *Subsystem) setUp(env *agent.Env) {
+	s.tracker = NewTracker(s.cfg.Metrics, env.Log)
+	s.mg = &manager{loop: env.Loop, log: env.Log, m: s.cfg.Metrics, run: s.cfg.Runner, sc: s.cfg.Sysctl,
+		tracker: s.tracker, overrideDir: s.cfg.OverrideDir, burst: s.cfg.Burst, interval: s.cfg.Interval, timeout: s.cfg.ActionTimeout,
+		baseRules: s.cfg.BaseRules}
+	s.mg.blocked = func(why error) {
+		s.setMode(decision{why: fmt.Sprintf("%v; send hvagent SIGHUP once they are disabled again", why)}, env.Log)
+	}
+	s.mg.init()
+}
+
+// devdFeed turns what one Run reads from devd into observations posted
+// to the loop. It runs on Run's goroutine, which owns the interpreter.
+type devdFeed struct {
+	s         *Subsystem
+	in        *interpreter
+	env       *agent.Env
+	malformed int // malformed lines so far, for a log line now and then
+}
+
+// connected is called on each connection to devd; again is true after a
+// reconnection, when events may have been missed: the topology is read
+// anew and manage mode catches up as at boot.
+func (f *devdFeed) connected(again bool) {
+	s := f.s
+	s.cfg.Metrics.DevdConnected.Set(1)
+	if !again {
+		return
+	}
+	obs, err := f.in.snapshot(s.cfg.Now())
+	if err != nil {
+		f.env.Log.Warn("cannot re-read the hn topology after devd came back", "err", err)
+		return
+	}
+	f.env.Loop.Post(func() { s.observe(obs, s.bootTriggers(obs)) })
+}
+
+// line counts one devd record and posts what a relevant event changes.
+func (f *devdFeed) line(b []byte) {
+	s := f.s
+	e, err := ParseEvent(b)
+	switch {
+	case errors.Is(err, ErrNotNotify):
+		s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+		return
+	case err != nil:
+		s.cfg.Metrics.DevdLines.WithLabelValues("malformed").Inc()
+		if f.malformed++; f.malformed == 1 || f.malformed%1000 == 0 {
+			f.env.Log.Warn("skipping malformed devd lines", "err", err, "count", f.malformed)
+		}
+		return
+	case !relevant(e):
+		s.cfg.Metrics.DevdLines.WithLabelValues("ignored").Inc()
+		return
+	}
+	s.cfg.Metrics.DevdLines.WithLabelValues("relevant").Inc()
+	at := e.At
+	if at.IsZero() {
+		at = s.cfg.Now()
+	}
+	obs, trig := f.in.handle(e, at)
+	if len(obs) > 0 || len(trig) > 0 {
+		f.env.Loop.Post(func() { s.observe(obs, trig) })
+	}
 }
 
 // devdMissing qualifies a failure to reach devd at start. No socket is

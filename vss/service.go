@@ -218,29 +218,13 @@ func (s *Service) freeze() error {
 		s.countHookFailures(err)
 		return s.abort(ran, deadline, fmt.Errorf("freeze aborted: %w", err))
 	}
-	if len(p.Pools) > 0 {
-		syncBy := deadline
-		if len(p.Freeze) > 0 {
-			syncBy = syncBy.Add(-freezeReserve) // the freezer needs its share
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), syncBy)
-		err := s.cfg.SyncPools(ctx, p.Pools)
-		cancel()
-		if err != nil {
-			return s.abort(ran, deadline, fmt.Errorf("freeze aborted: zpool sync: %w", err))
-		}
+	if err := s.syncPools(p, deadline); err != nil {
+		return s.abort(ran, deadline, fmt.Errorf("freeze aborted: zpool sync: %w", err))
 	}
 	sess := &session{hooks: ran, done: make(chan struct{})}
 	if len(p.Freeze) > 0 {
-		// What is left of the budget, keeping a second to abort in; at
-		// least a second, even when the hooks took their whole share.
-		wait := max(time.Until(deadline)-time.Second, time.Second)
-		// Nothing may write to a frozen filesystem, log lines included:
-		// hold them from before the first filesystem freezes.
-		s.held.hold()
-		f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
+		f, err := s.freezeFilesystems(p, deadline)
 		if err != nil {
-			s.held.release(s.log) // a failed Freeze thawed what it froze
 			return s.abort(ran, deadline, err)
 		}
 		sess.frozen = f
@@ -257,6 +241,36 @@ func (s *Service) freeze() error {
 	s.sess = sess
 	s.cfg.Metrics.Frozen.Set(1)
 	return nil
+}
+
+// syncPools runs zpool sync on the plan's pools by the deadline, less
+// the freezer's share when there are filesystems to freeze as well.
+func (s *Service) syncPools(p Plan, deadline time.Time) error {
+	if len(p.Pools) == 0 {
+		return nil
+	}
+	if len(p.Freeze) > 0 {
+		deadline = deadline.Add(-freezeReserve)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	return s.cfg.SyncPools(ctx, p.Pools)
+}
+
+// freezeFilesystems freezes the plan's filesystems from a freezer child
+// in what is left of the budget, keeping a second to abort in (at least
+// a second, even when the hooks took their whole share).
+func (s *Service) freezeFilesystems(p Plan, deadline time.Time) (*Frozen, error) {
+	wait := max(time.Until(deadline)-time.Second, time.Second)
+	// Nothing may write to a frozen filesystem, log lines included: hold
+	// them from before the first filesystem freezes.
+	s.held.hold()
+	f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
+	if err != nil {
+		s.held.release(s.log) // a failed Freeze thawed what it froze
+		return nil, err
+	}
+	return f, nil
 }
 
 // abort runs freeze-fail for the hooks that ran, in reverse order, and

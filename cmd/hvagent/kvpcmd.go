@@ -105,16 +105,9 @@ func runKVP(args []string, stdout, stderr io.Writer) int {
 	case sub != "list" && f.pool == "":
 		return usageError(stderr, cmd, errors.New("--pool is required"))
 	}
-	pools := []int{0, 1, 2, 3, 4}
-	if f.pool != "" {
-		p, err := kvp.ParsePool(f.pool)
-		if err != nil {
-			return usageError(stderr, cmd, err)
-		}
-		pools = []int{p}
-	}
-	if (sub == "set" || sub == "delete") && pools[0] == kvp.PoolAuto {
-		return usageError(stderr, cmd, errors.New("the auto pool is computed by the agent and cannot be written"))
+	pools, err := kvpPools(sub, f.pool)
+	if err != nil {
+		return usageError(stderr, cmd, err)
 	}
 	if slices.ContainsFunc(pools, func(n int) bool { return n != kvp.PoolAuto }) {
 		if err := checkPoolDirExists(f.poolDir); err != nil {
@@ -122,20 +115,41 @@ func runKVP(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	c := &kvpCLI{dir: f.poolDir, stdout: stdout, stderr: stderr}
-	switch sub {
-	case "list":
-		err = c.list(pools, f.json)
-	case "get":
-		err = c.get(pools[0], operands[0], f.json)
-	case "set":
-		err = c.set(pools[0], operands[0], operands[1], f.maxRecords)
-	case "delete":
-		err = c.delete(pools[0], operands[0])
-	}
-	if err != nil {
+	if err := c.run(sub, pools, operands, f); err != nil {
 		return failure(stderr, cmd, err)
 	}
 	return exitOK
+}
+
+// kvpPools returns the pools 'kvp sub' works on: the one --pool names,
+// or all five when it names none (list only).
+func kvpPools(sub, pool string) ([]int, error) {
+	if pool == "" {
+		return []int{0, 1, 2, 3, 4}, nil
+	}
+	p, err := kvp.ParsePool(pool)
+	if err != nil {
+		return nil, err
+	}
+	if (sub == "set" || sub == "delete") && p == kvp.PoolAuto {
+		return nil, errors.New("the auto pool is computed by the agent and cannot be written")
+	}
+	return []int{p}, nil
+}
+
+// run does what 'kvp sub' asks, with operands checked by runKVP.
+func (c *kvpCLI) run(sub string, pools []int, operands []string, f *kvpFlags) error {
+	switch sub {
+	case "list":
+		return c.list(pools, f.json)
+	case "get":
+		return c.get(pools[0], operands[0], f.json)
+	case "set":
+		return c.set(pools[0], operands[0], operands[1], f.maxRecords)
+	case "delete":
+		return c.delete(pools[0], operands[0])
+	}
+	return fmt.Errorf("unknown command %q", sub)
 }
 
 // kvpFlagSet returns the flags of 'hvagent kvp sub'. Errors are returned,

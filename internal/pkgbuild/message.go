@@ -125,40 +125,7 @@ func messageText(body string, vars map[string]string) (string, error) {
 // as they are, and "$$" is "$" -- but only in a string where at least one
 // variable is replaced; otherwise the string is left alone.
 func expandVars(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") || len(vars) == 0 {
-		return s
-	}
-	// lookup returns the name and the length of the reference at s[i]
-	// ('$' at i), or "" if it names no variable.
-	lookup := func(i int) (string, int) {
-		rest := s[i+1:]
-		if braced, ok := strings.CutPrefix(rest, "{"); ok {
-			name, _, found := strings.Cut(braced, "}")
-			if _, known := vars[name]; found && known {
-				return name, len(name) + 3
-			}
-			return "", 0
-		}
-		for name := range vars {
-			if strings.HasPrefix(rest, name) {
-				return name, len(name) + 1
-			}
-		}
-		return "", 0
-	}
-	found := false
-	for i := 0; i < len(s)-1 && !found; i++ {
-		if s[i] != '$' {
-			continue
-		}
-		if s[i+1] == '$' {
-			i++
-			continue
-		}
-		name, _ := lookup(i)
-		found = name != ""
-	}
-	if !found {
+	if !strings.Contains(s, "$") || len(vars) == 0 || !replacesAny(s, vars) {
 		return s
 	}
 	var b strings.Builder
@@ -173,7 +140,7 @@ func expandVars(s string, vars map[string]string) string {
 			i += 2
 			continue
 		}
-		if name, n := lookup(i); name != "" {
+		if name, n := varRef(s, i, vars); name != "" {
 			b.WriteString(vars[name])
 			i += n
 			continue
@@ -187,4 +154,41 @@ func expandVars(s string, vars map[string]string) string {
 		i++
 	}
 	return b.String()
+}
+
+// replacesAny reports whether s refers to at least one variable in vars,
+// outside a "$$".
+func replacesAny(s string, vars map[string]string) bool {
+	for i := 0; i < len(s)-1; i++ {
+		if s[i] != '$' {
+			continue
+		}
+		if s[i+1] == '$' {
+			i++
+			continue
+		}
+		if name, _ := varRef(s, i, vars); name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// varRef returns the name and the length of the variable reference at
+// s[i] ('$' at i), or "" if it names no variable in vars.
+func varRef(s string, i int, vars map[string]string) (string, int) {
+	rest := s[i+1:]
+	if braced, ok := strings.CutPrefix(rest, "{"); ok {
+		name, _, found := strings.Cut(braced, "}")
+		if _, known := vars[name]; found && known {
+			return name, len(name) + 3
+		}
+		return "", 0
+	}
+	for name := range vars {
+		if strings.HasPrefix(rest, name) {
+			return name, len(name) + 1
+		}
+	}
+	return "", 0
 }

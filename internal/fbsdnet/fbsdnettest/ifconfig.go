@@ -39,6 +39,12 @@ func ifconfig(st *State, args []string, stdout, stderr io.Writer) int {
 		printIface(stdout, name, i)
 		return 0
 	}
+	return setIface(st, i, args, stderr)
+}
+
+// setIface applies ifconfig's settings to i in order and stops at the
+// first that fails.
+func setIface(st *State, i *Iface, args []string, stderr io.Writer) int {
 	for k := 0; k < len(args); k++ {
 		switch a := args[k]; {
 		case a == "up":
@@ -63,33 +69,41 @@ func ifconfig(st *State, args []string, stdout, stderr io.Writer) int {
 				i.Ports = append(i.Ports, args[k])
 			}
 		case (a == "inet" || a == "inet6") && k+1 < len(args) && isAddr(args[k+1]):
-			k++
-			list := &i.Inet
-			if a == "inet6" {
-				list = &i.Inet6
+			n, ok := setAddr(i, a, args[k+1:])
+			if !ok {
+				return noAddr(stderr)
 			}
-			addr, remove := args[k], false
-			if k+1 < len(args) {
-				switch args[k+1] {
-				case "alias":
-					k++
-				case "-alias", "delete":
-					k++
-					remove = true
-				}
-			}
-			if remove {
-				if !removeAddr(list, addr) {
-					return noAddr(stderr)
-				}
-				continue
-			}
-			*list = append(*list, addr)
+			k += n
 		default:
 			i.Args = append(i.Args, a)
 		}
 	}
 	return 0
+}
+
+// setAddr adds the address rest[0] of family ("inet" or "inet6") to i,
+// or removes it if rest[1] is -alias or delete. It returns how many
+// words it used, and false if the address to remove is not there.
+func setAddr(i *Iface, family string, rest []string) (int, bool) {
+	list := &i.Inet
+	if family == "inet6" {
+		list = &i.Inet6
+	}
+	addr, n, remove := rest[0], 1, false
+	if len(rest) > 1 {
+		switch rest[1] {
+		case "alias":
+			n++
+		case "-alias", "delete":
+			n++
+			remove = true
+		}
+	}
+	if remove {
+		return n, removeAddr(list, addr)
+	}
+	*list = append(*list, addr)
+	return n, true
 }
 
 func noAddr(stderr io.Writer) int {
