@@ -16,4 +16,7 @@
 //     jittered backoff (Backoff), and disables it with one log line when
 //     it returns an error it marked Final (no device, no permission to
 //     open it).
+//
+// It knows no subsystem: each is built by its own package's New from a
+// Config that cmd/hvagent fills from the flags, and owns its metrics.
 package agent

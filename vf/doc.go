@@ -11,4 +11,7 @@
 // state machine and updates the metrics from the transitions themselves.
 // Actions (plan.go, actions.go) are argument vectors run off the event
 // loop through a Runner, rate limited per interface.
+//
+// What rc.conf and the interface names say is package fbsdnet's, shared
+// with netinfo; the commands run through package command.
 package vf

@@ -1,8 +1,3 @@
-// Package vss is the VSS subsystem: it answers the Hyper-V host's backup
-// requests (CHECK, FREEZE, THAW) by freezing the guest's filesystems from a
-// single-threaded freezer process, running hooks around the freeze, and
-// thawing by itself when the host or the agent goes away (the driver is
-// sys/dev/hyperv/utilities/hv_snapshot.c; hvagent(8), VSS BACKUPS).
 package vss
 
 import (

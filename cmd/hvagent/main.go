@@ -1,6 +1,3 @@
-// Command hvagent is the Hyper-V / Azure guest agent for FreeBSD: it
-// replaces hv_kvp_daemon, hv_vss_daemon and the hyperv_vf* scripts with
-// one daemon serving Prometheus metrics. See hvagent(8).
 package main
 
 import (

@@ -1,17 +1,3 @@
-// Command mkpkg builds the FreeBSD package of hvagent from any system with
-// Go: <abi>/hvagent-<version>.pkg, a file "pkg add" installs, in a
-// directory of its own for each pkg ABI, which "pkg repo" turns into a
-// repository for that ABI.
-//
-//	mkpkg -bin dist/freebsd-amd64/hvagent -arch amd64 -version 0.1.0 -o dist
-//	    (writes dist/FreeBSD:14:amd64/hvagent-0.1.0.pkg)
-//	mkpkg -verify dist/FreeBSD:14:amd64/hvagent-0.1.0.pkg
-//
-// What goes into the package comes from the port skeleton in
-// packaging/freebsd/sysutils/hvagent: metadata from its Makefile and
-// pkg-descr, the message from pkg-message, the files from pkg-plist plus
-// the rc.d script of USE_RC_SUBR. "make package" runs it for amd64 and
-// arm64.
 package main
 
 import (

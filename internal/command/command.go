@@ -1,8 +1,3 @@
-// Package command runs external commands the one way hvagent does:
-// from an argument vector (never through a shell), in a process group of
-// their own that is killed whole at the deadline, with their output kept
-// up to a cap, and without ever making the caller wait long for a process
-// that a SIGKILL does not end.
 package command
 
 import (

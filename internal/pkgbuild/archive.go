@@ -1,7 +1,3 @@
-// Package pkgbuild writes and checks FreeBSD pkg(8) packages from any
-// system: a tar archive, compressed with xz, whose first entries are
-// +COMPACT_MANIFEST and +MANIFEST, followed by the files under their
-// install paths, owned by root:wheel (libpkg's packing.c).
 package pkgbuild
 
 import (

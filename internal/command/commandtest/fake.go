@@ -1,6 +1,3 @@
-// Package commandtest is a command.Runner for unit tests: it records
-// the commands it is given and answers them from a script, without
-// starting anything.
 package commandtest
 
 import (
