@@ -7,21 +7,14 @@ import (
 	"os"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/msgio"
 	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
 // Transport carries whole messages between the daemon and the kernel: the
 // FreeBSD character device, or a SOCK_SEQPACKET socket (SPEC §6). Above it
 // everything is the same code.
-type Transport interface {
-	// Read blocks until the kernel hands over one request or ctx ends.
-	// A message of the wrong size returns an error wrapping ErrWrongSize;
-	// the transport stays usable.
-	Read(ctx context.Context, buf []byte) (int, error)
-	// Write sends one whole reply.
-	Write(b []byte) error
-	Close() error
-}
+type Transport = msgio.Transport
 
 // ErrWrongSize reports a datagram that is not MsgSize bytes; it is dropped.
 var ErrWrongSize = errors.New("kvp: message of wrong size")
@@ -35,11 +28,7 @@ var ErrReplyRefused = errors.New("kvp: reply refused by the driver")
 var ErrBusy = errors.New("kvp: device busy")
 
 // busyRemedy tells the administrator how to free the device.
-const busyRemedy = "another KVP daemon holds the device, usually the base system's hv_kvp_daemon, which devd starts: " +
-	"'service hvagent start' (or restart) stops it, and the package's devd rules keep devd from starting it again " +
-	"(run 'service devd restart' once after installing); without the package, stop it with 'pkill -x hv_kvp_daemon' " +
-	"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); " +
-	"hvagent keeps retrying and takes over once the device is free"
+var busyRemedy = msgio.BusyRemedy("KVP", "hv_kvp_daemon")
 
 // ReadBufSize is large enough to notice datagrams longer than MsgSize.
 const ReadBufSize = MsgSize + 1

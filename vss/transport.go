@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/msgio"
 	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
@@ -24,14 +25,7 @@ const (
 // the FreeBSD device (IOCHVVSSREAD/IOCHVVSSWRITE) or a SOCK_SEQPACKET
 // socket (the socket transport of hvagent(8), --kvp.device and
 // --vss.device).
-type Transport interface {
-	// Read blocks until the kernel hands over one request or ctx ends. A
-	// datagram of the wrong size returns an error wrapping ErrWrongSize;
-	// the transport stays usable.
-	Read(ctx context.Context, buf []byte) (int, error)
-	Write(b []byte) error
-	Close() error
-}
+type Transport = msgio.Transport
 
 // ErrWrongSize reports a datagram that is not MsgSize bytes; it is dropped.
 var ErrWrongSize = errors.New("vss: message of wrong size")
@@ -39,11 +33,7 @@ var ErrWrongSize = errors.New("vss: message of wrong size")
 // ErrBusy reports that another process holds the device.
 var ErrBusy = errors.New("vss: device busy")
 
-const busyRemedy = "another VSS daemon holds the device, usually the base system's hv_vss_daemon, which devd starts: " +
-	"'service hvagent start' (or restart) stops it, and the package's devd rules keep devd from starting it again " +
-	"(run 'service devd restart' once after installing); without the package, stop it with 'pkill -x hv_vss_daemon' " +
-	"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); " +
-	"hvagent keeps retrying and takes over once the device is free"
+var busyRemedy = msgio.BusyRemedy("VSS", "hv_vss_daemon")
 
 // Open connects to the kernel at path: opening is registering. A Unix
 // socket selects the socket transport. If path is the default device and

@@ -1,0 +1,34 @@
+// Package msgio holds what the KVP and VSS subsystems share about their
+// kernel transports: the message-at-a-time interface that the FreeBSD
+// character devices (internal/chardev) and the socket transport
+// (internal/seqpacket) both implement, and the administrator's remedy
+// when another daemon holds a device.
+package msgio
+
+import (
+	"context"
+	"fmt"
+)
+
+// Transport carries whole messages between a daemon and the kernel.
+type Transport interface {
+	// Read blocks until the kernel hands over one request or ctx ends.
+	// A message of the wrong size returns an error wrapping the
+	// subsystem's ErrWrongSize, and the transport stays usable.
+	Read(ctx context.Context, buf []byte) (int, error)
+	// Write sends one whole reply.
+	Write(b []byte) error
+	Close() error
+}
+
+// BusyRemedy tells the administrator how to free a device that another
+// daemon holds: kind names the service ("KVP", "VSS") and daemon the base
+// system's daemon that devd starts for it (hv_kvp_daemon, hv_vss_daemon,
+// per FreeBSD's sbin/devd/hyperv.conf).
+func BusyRemedy(kind, daemon string) string {
+	return fmt.Sprintf("another %s daemon holds the device, usually the base system's %s, which devd starts: "+
+		"'service hvagent start' (or restart) stops it, and the package's devd rules keep devd from starting it again "+
+		"(run 'service devd restart' once after installing); without the package, stop it with 'pkill -x %s' "+
+		"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); "+
+		"hvagent keeps retrying and takes over once the device is free", kind, daemon, daemon)
+}
