@@ -136,7 +136,8 @@ const (
 	RegU64 = 8
 )
 
-// Offsets inside the 7430-byte message (SPEC §2.1).
+// Offsets inside the 7430-byte message (struct hv_kvp_msg in FreeBSD's
+// sys/dev/hyperv/utilities/hv_kvp.h).
 const (
 	offOp    = 0
 	offPool  = 1
@@ -247,7 +248,8 @@ func fits(s string, n int) bool { return len(s) < n }
 // DecodeRequest parses a request the kernel hands the daemon. It fails on
 // anything the daemon must not act on; the caller replies HV_E_FAIL or
 // HV_INVALIDARG depending on the error. Unknown operations and pools decode
-// successfully: they are answered per SPEC §2.3, not dropped.
+// successfully: they are answered with the status hvagent(8) gives in REPLY STATUS, not
+// dropped.
 func DecodeRequest(b []byte) (Msg, error) {
 	if len(b) != MsgSize {
 		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)

@@ -21,7 +21,8 @@ func golden(t testing.TB, name string) []byte {
 }
 
 // The golden files come from testdata/golden/gen.py, which builds them from
-// SPEC §2.1 offsets without this package's code.
+// the offsets of struct hv_kvp_msg in FreeBSD's
+// sys/dev/hyperv/utilities/hv_kvp.h, without this package's code.
 var requestGoldens = []struct {
 	file string
 	want Msg

@@ -22,7 +22,8 @@ import (
 
 // recordSize is the size of one pool record: key[MaxKeySize] then
 // value[MaxValueSize], each NUL-terminated and zero-filled. A pool file is
-// a plain array of records with no header (SPEC §2.4).
+// a plain array of records with no header (struct kvp_record in FreeBSD's
+// contrib/hyperv/tools/hv_kvp_daemon.c).
 const recordSize = MaxKeySize + MaxValueSize
 
 // Errors returned by Set, Get and Delete for arguments that cannot be
@@ -37,7 +38,8 @@ var (
 )
 
 // DefaultMaxRecords is the default cap on the records of one pool
-// (--kvp.max-records). The host reads about 1024 per pool (SPEC §2.4);
+// (--kvp.max-records). The host reads about 1024 per pool (hvagent(8),
+// KVP POOLS);
 // the cap is there to stop a pool from growing until the disk or the
 // memory runs out, not to limit real use.
 const DefaultMaxRecords = 10000
@@ -158,7 +160,7 @@ func preparePoolDir(dir string) error {
 	return nil
 }
 
-// checkPoolDir applies the trusted-directory rule (SPEC §1, as sshd's
+// checkPoolDir applies the trusted-directory rule (hvagent(8), as sshd's
 // StrictModes): whoever can write the pool directory or a directory above
 // it can put a symbolic link or a crafted journal where the agent, which
 // runs as root, writes.

@@ -1,6 +1,7 @@
 package kvp
 
-// Crash safety of pool updates (SPEC §2.4).
+// Crash safety of pool updates (hvagent(8), KVP POOLS, "Durability and
+// crash recovery").
 //
 // A crash, SIGKILL or power loss at any instant must leave a pool file with
 // its old or its new content, must never truncate it, and must never lose a

@@ -17,8 +17,8 @@ type IPConfig interface {
 	SetIPInfo(req IPInfo) Status
 }
 
-// Service implements the operation semantics of SPEC §2.3 on top of a
-// pool Store. It is transport-agnostic: bytes in, bytes out.
+// Service implements the operation semantics hvagent(8) describes (KVP
+// POOLS, REPLY STATUS) on top of a pool Store. It is transport-agnostic: bytes in, bytes out.
 type Service struct {
 	store   *Store
 	facts   atomic.Pointer[Facts]

@@ -16,7 +16,7 @@ const fqdnTimeout = 5 * time.Second
 // Config is what the KVP subsystem needs. Device, Version and PoolDir
 // are required; the rest have working defaults.
 type Config struct {
-	Device  string // /dev/hv_kvp_dev or a Unix socket (SPEC §6)
+	Device  string // /dev/hv_kvp_dev or a Unix socket (hvagent(8), --kvp.device)
 	Version string // sent in REGISTER and served in the auto pool
 	// PoolDir holds the pool files, opened once the device exists.
 	PoolDir string

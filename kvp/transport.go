@@ -12,7 +12,7 @@ import (
 )
 
 // Transport carries whole messages between the daemon and the kernel: the
-// FreeBSD character device, or a SOCK_SEQPACKET socket (SPEC §6). Above it
+// FreeBSD character device, or a SOCK_SEQPACKET socket (hvagent(8), --kvp.device). Above it
 // everything is the same code.
 type Transport = msgio.Transport
 

@@ -221,7 +221,8 @@ func mustRequest(m kvp.Msg) []byte {
 
 // writePool writes n records into pool 1 of dir directly, as another
 // writer would, in the pool file format (2560-byte records: key[512],
-// value[2048], each NUL-terminated and zero-filled; SPEC §2.4).
+// value[2048], each NUL-terminated and zero-filled; struct kvp_record in
+// FreeBSD's contrib/hyperv/tools/hv_kvp_daemon.c).
 func writePool(dir string, n int) error {
 	const keySize, recordSize = kvp.MaxKeySize, kvp.MaxKeySize + kvp.MaxValueSize
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/hvsim
 //
-// It builds hvagent, starts it on the socket transport (SPEC §6), plays the
+// It builds hvagent, starts it on the socket transport (hvagent(8), --kvp.device), plays the
 // host (pushes host parameters and admin items, enumerates the auto and
 // guest pools, runs VSS backup cycles, removes and re-adds the network VF
 // as host servicing does), prints what the host saw and what landed in the

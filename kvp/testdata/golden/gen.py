@@ -2,7 +2,7 @@
 """Writes the golden hv_kvp_msg files used by kvp/msg_test.go.
 
 Independent of the Go code on purpose: every offset below is taken from
-SPEC.md §2.1 (struct hv_kvp_msg in FreeBSD's hv_kvp.h), so a wrong constant
+struct hv_kvp_msg in FreeBSD's sys/dev/hyperv/utilities/hv_kvp.h, so a wrong constant
 in msg.go fails the test instead of being copied into the fixture.
 Run from this directory: python3 gen.py
 """
