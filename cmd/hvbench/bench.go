@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hvagent/hvagent/internal/gotool"
 	"github.com/hvagent/hvagent/kvp"
 )
 
@@ -409,9 +410,9 @@ func echo(fd int) {
 }
 
 func buildAgent(ctx context.Context, dir string, log io.Writer) (string, error) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
+	goBin, err := gotool.Path()
+	if err != nil {
+		return "", err
 	}
 	bin := filepath.Join(dir, "hvagent")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/hvagent/hvagent/cmd/hvagent")

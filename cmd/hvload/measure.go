@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/gotool"
 )
 
 // countedFamilies are the agent's own counts of the work the simulators
@@ -314,9 +316,9 @@ func freeAddr() (string, error) {
 
 // buildAgent builds hvagent as a release would (no race detector).
 func buildAgent(ctx context.Context, dir string) (string, error) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
+	goBin, err := gotool.Path()
+	if err != nil {
+		return "", err
 	}
 	bin := filepath.Join(dir, "hvagent")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/hvagent/hvagent/cmd/hvagent")

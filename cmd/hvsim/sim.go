@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/hvagent/hvagent/internal/gotool"
 	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/kvp/kvptest"
 )
@@ -49,9 +49,9 @@ var adminItems = []kvp.KeyValue{
 }
 
 func buildAgent(ctx context.Context, dir string) (string, error) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
+	goBin, err := gotool.Path()
+	if err != nil {
+		return "", err
 	}
 	bin := filepath.Join(dir, "hvagent")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/hvagent/hvagent/cmd/hvagent")
