@@ -1,6 +1,3 @@
-// Package kvp implements the Hyper-V key/value pair exchange: the wire
-// format of struct hv_kvp_msg, the pool files, the operation semantics and
-// the transports to the FreeBSD kernel device or a test socket.
 package kvp
 
 import (

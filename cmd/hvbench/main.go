@@ -1,28 +1,3 @@
-// Command hvbench measures a host request to the KVP subsystem end to
-// end, through the socket transport, against the floor of that transport
-// measured in the same run.
-//
-//	go run ./cmd/hvbench                       # 10, 1,024 and 4,096 records
-//	go run ./cmd/hvbench -records 10 -rounds 20
-//	go run ./cmd/hvbench -ipinfo 1000         # GET_IP_INFO (root, ip netns)
-//
-// For each pool size it starts the real agent (built as for release) on a
-// SOCK_SEQPACKET socket it listens on, with pool 1 holding that many
-// records, and plays the host: it writes one 7430-byte request datagram,
-// waits for the 7430-byte reply, and times the two together. The same
-// loop also times a bare echo peer, a goroutine that sends each datagram
-// straight back over a socket of the same type, from a process of its
-// own as the agent's is: the floor, what the socket and the scheduler cost
-// with no work done at all (see startEcho). Rounds of the floor, of GETs
-// and of full enumerations alternate, so that a change in the machine's
-// load touches all of them alike.
-//
-// With -ipinfo it measures GET_IP_INFO instead: the agent runs in a
-// network namespace of its own holding one veth adapter with three
-// addresses (measureIPInfo); without root it says so and exits 0.
-//
-// It reports; it does not judge. The exit status is 1 only when the
-// agent could not be started or a request failed.
 package main
 
 import (
