@@ -18,32 +18,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hvagent/hvagent/internal/nativetest"
 )
 
 // routesHelperEnv makes TestNativeRoutesHelper print SystemRoutes as JSON:
 // the test binary runs itself with it inside the jail (jexec).
 const routesHelperEnv = "HVAGENT_NATIVE_ROUTES_HELPER"
-
-// nativeNeed skips the test with why unless ok, or fails it under CI=true.
-func nativeNeed(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but the FreeBSD-native test cannot run: %s", why)
-	}
-	t.Skipf("skipping FreeBSD-native test: %s", why)
-}
-
-func nativeRun(t *testing.T, argv ...string) string {
-	t.Helper()
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // TestNativeRoutesHelper is not a test on its own: run with
 // routesHelperEnv set (inside the jail), it prints what SystemRoutes reads.
@@ -63,16 +44,16 @@ func TestNativeRoutesHelper(t *testing.T) {
 }
 
 func TestNativeRoutesInVnetJail(t *testing.T) {
-	nativeNeed(t, os.Geteuid() == 0, "needs root to create a jail")
+	nativetest.Need(t, os.Geteuid() == 0, "needs root to create a jail")
 	for _, tool := range []string{"jail", "jexec", "ifconfig", "route"} {
 		_, err := exec.LookPath(tool)
-		nativeNeed(t, err == nil, tool+" not found")
+		nativetest.Need(t, err == nil, tool+" not found")
 	}
 	vimage, err := exec.Command("sysctl", "-n", "kern.features.vimage").Output()
-	nativeNeed(t, err == nil && strings.TrimSpace(string(vimage)) == "1", "kernel without VIMAGE (no vnet jails)")
+	nativetest.Need(t, err == nil && strings.TrimSpace(string(vimage)) == "1", "kernel without VIMAGE (no vnet jails)")
 
 	out, err := exec.Command("ifconfig", "epair", "create").CombinedOutput()
-	nativeNeed(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
+	nativetest.Need(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
 	a := strings.TrimSpace(string(out))
 	b := strings.TrimSuffix(a, "a") + "b"
 	t.Cleanup(func() {
@@ -86,7 +67,7 @@ func TestNativeRoutesInVnetJail(t *testing.T) {
 	// A persistent vnet jail sharing the host's filesystem (path "/"),
 	// holding end b, so the test binary can run inside it.
 	name := fmt.Sprintf("hvagent_routes_%d", os.Getpid())
-	nativeRun(t, "jail", "-c", "name="+name, "path=/", "vnet", "persist", "vnet.interface="+b)
+	nativetest.Run(t, "jail", "-c", "name="+name, "path=/", "vnet", "persist", "vnet.interface="+b)
 	t.Cleanup(func() {
 		if out, err := exec.Command("jail", "-r", name).CombinedOutput(); err != nil {
 			t.Errorf("jail -r %s: %v\n%s", name, err, out)
@@ -94,7 +75,7 @@ func TestNativeRoutesInVnetJail(t *testing.T) {
 	})
 	in := func(argv ...string) string {
 		t.Helper()
-		return nativeRun(t, append([]string{"jexec", name}, argv...)...)
+		return nativetest.Run(t, append([]string{"jexec", name}, argv...)...)
 	}
 	// Documentation prefixes (RFC 5737, RFC 3849) inside the jail's own
 	// stack: nothing is ever sent.

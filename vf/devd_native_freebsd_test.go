@@ -16,19 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// nativeNeed skips the test with why unless ok, or fails it under CI=true.
-func nativeNeed(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but the FreeBSD-native test cannot run: %s", why)
-	}
-	t.Skipf("skipping FreeBSD-native test: %s", why)
-}
+	"github.com/hvagent/hvagent/internal/nativetest"
+)
 
 // devdEvents collects the notifications read from devd, parsed by
 // ParseEvent.
@@ -66,7 +56,7 @@ func (d *devdEvents) want(t *testing.T, system, subsystem, typ string) Event {
 func createEpair(t *testing.T) (a, b string, destroyed *bool) {
 	t.Helper()
 	out, err := exec.Command("ifconfig", "epair", "create").CombinedOutput()
-	nativeNeed(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
+	nativetest.Need(t, err == nil, "no epair(4): ifconfig epair create: "+strings.TrimSpace(string(out)))
 	a = strings.TrimSpace(string(out)) // epairNa; its peer is epairNb
 	if !strings.HasPrefix(a, "epair") || !strings.HasSuffix(a, "a") {
 		t.Fatalf("ifconfig epair create printed %q, want epairNa", a)
@@ -81,11 +71,11 @@ func createEpair(t *testing.T) (a, b string, destroyed *bool) {
 }
 
 func TestNativeDevdIFNETEvents(t *testing.T) {
-	nativeNeed(t, os.Geteuid() == 0, "needs root to create an epair interface")
+	nativetest.Need(t, os.Geteuid() == 0, "needs root to create an epair interface")
 	_, err := exec.LookPath("ifconfig")
-	nativeNeed(t, err == nil, "ifconfig not found")
+	nativetest.Need(t, err == nil, "ifconfig not found")
 	_, err = os.Stat(DefaultDevdSocket)
-	nativeNeed(t, err == nil, "devd is not running: "+DefaultDevdSocket+" is missing")
+	nativetest.Need(t, err == nil, "devd is not running: "+DefaultDevdSocket+" is missing")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := dialDevd(ctx, DefaultDevdSocket)

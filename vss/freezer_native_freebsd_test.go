@@ -18,30 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hvagent/hvagent/internal/nativetest"
 )
-
-// nativeNeed skips the test with why unless ok, or fails it under CI=true.
-func nativeNeed(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but the FreeBSD-native test cannot run: %s", why)
-	}
-	t.Skipf("skipping FreeBSD-native test: %s", why)
-}
-
-// nativeRun runs argv and returns its trimmed output, failing the test
-// on an error.
-func nativeRun(t *testing.T, argv ...string) string {
-	t.Helper()
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // mdUFS makes a 32 MiB swap-backed md(4) disk with a fresh UFS, mounts it
 // on a directory of the test and returns the freezer's target for it,
@@ -49,25 +28,25 @@ func nativeRun(t *testing.T, argv ...string) string {
 // unmounts it and destroys the disk.
 func mdUFS(t *testing.T) Target {
 	t.Helper()
-	nativeNeed(t, os.Geteuid() == 0, "needs root for mdconfig and mount")
+	nativetest.Need(t, os.Geteuid() == 0, "needs root for mdconfig and mount")
 	for _, tool := range []string{"mdconfig", "newfs", "mount", "umount"} {
 		_, err := exec.LookPath(tool)
-		nativeNeed(t, err == nil, tool+" not found")
+		nativetest.Need(t, err == nil, tool+" not found")
 	}
 	_, err := os.Stat("/dev/ufssuspend")
-	nativeNeed(t, err == nil, "no /dev/ufssuspend (kernel without UFS)")
+	nativetest.Need(t, err == nil, "no /dev/ufssuspend (kernel without UFS)")
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := nativeRun(t, "mdconfig", "-a", "-t", "swap", "-s", "32m")
+	md := nativetest.Run(t, "mdconfig", "-a", "-t", "swap", "-s", "32m")
 	t.Cleanup(func() {
 		if out, err := exec.Command("mdconfig", "-d", "-u", md).CombinedOutput(); err != nil {
 			t.Errorf("mdconfig -d -u %s: %v\n%s", md, err, out)
 		}
 	})
-	nativeRun(t, "newfs", "/dev/"+md)
-	nativeRun(t, "mount", "-t", "ufs", "/dev/"+md, dir)
+	nativetest.Run(t, "newfs", "/dev/"+md)
+	nativetest.Run(t, "mount", "-t", "ufs", "/dev/"+md, dir)
 	t.Cleanup(func() {
 		for i := 0; ; i++ {
 			out, err := exec.Command("umount", dir).CombinedOutput()

@@ -25,27 +25,16 @@ import (
 	"time"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/nativetest"
 	"github.com/hvagent/hvagent/kvp/kvptest"
 )
 
-// nativeNeed skips the test with why unless ok, or fails it under CI=true.
-func nativeNeed(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but the FreeBSD-native test cannot run: %s", why)
-	}
-	t.Skipf("skipping FreeBSD-native test: %s", why)
-}
-
 func nativeNeedTools(t *testing.T, tools ...string) {
 	t.Helper()
-	nativeNeed(t, os.Geteuid() == 0, "needs root")
+	nativetest.Need(t, os.Geteuid() == 0, "needs root")
 	for _, tool := range tools {
 		_, err := exec.LookPath(tool)
-		nativeNeed(t, err == nil, tool+" not found")
+		nativetest.Need(t, err == nil, tool+" not found")
 	}
 }
 
@@ -128,7 +117,7 @@ func newJailRoot(t *testing.T) *jailRoot {
 			t.Fatal(err)
 		}
 		out, err := exec.Command("mount_nullfs", "-o", "ro", src, dst).CombinedOutput()
-		nativeNeed(t, err == nil, fmt.Sprintf("mount_nullfs %s: %v: %s", src, err, out))
+		nativetest.Need(t, err == nil, fmt.Sprintf("mount_nullfs %s: %v: %s", src, err, out))
 		mounted = append(mounted, dst)
 	}
 	nativeRun(t, nil, "jail", "-c", "name="+r.name, "path="+dir, "host.hostname="+r.name, "persist", "mount.devfs")
@@ -262,7 +251,7 @@ func buildPackage(t *testing.T, dir string, major int) string {
 // cleanly.
 func TestNativePkgAddCheckDelete(t *testing.T) {
 	nativeNeedTools(t, "pkg", "go")
-	nativeNeed(t, exec.Command("pkg", "-N").Run() == nil, "pkg(8) is not bootstrapped")
+	nativetest.Need(t, exec.Command("pkg", "-N").Run() == nil, "pkg(8) is not bootstrapped")
 	abi, major := pkgABI(t)
 	dir := t.TempDir()
 	pkgFile := buildPackage(t, dir, major)
