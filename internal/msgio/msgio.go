@@ -32,3 +32,17 @@ func BusyRemedy(kind, daemon string) string {
 		"and disable its rule in /etc/devd/hyperv.conf (see hvagent(8), BASE SYSTEM DAEMONS); "+
 		"hvagent keeps retrying and takes over once the device is free", kind, daemon, daemon)
 }
+
+// LinuxBusyRemedy tells a Linux administrator how to free a device that
+// another daemon holds: kind names the service ("KVP", "VSS"). udev
+// starts the distributions' daemons from the device nodes (Debian's
+// 60-hyperv-daemons.rules, ENV{SYSTEMD_WANTS}), so disabling their units
+// is not enough; masking them is, and both are masked at once because
+// hvagent takes over both devices.
+func LinuxBusyRemedy(kind string) string {
+	return fmt.Sprintf("another %s daemon holds the device, usually the distribution's hyperv-daemons, which udev starts: "+
+		"mask them, on Debian and Ubuntu with 'systemctl mask --now hv-kvp-daemon.service hv-vss-daemon.service', "+
+		"on RHEL and Fedora with 'systemctl mask --now hypervkvpd.service hypervvssd.service' "+
+		"('systemctl unmask' with the same names is the way back; see hvagent(8)); "+
+		"hvagent keeps retrying and takes over once the device is free", kind)
+}

@@ -6,3 +6,8 @@
 // Each driver's own rules (REGISTER and daemon_busy for KVP, the notify
 // and ack queues for VSS) stay in kvptest and vsstest.
 package chardevtest
+//
+// LinuxDevice is a whole model of Linux's hv_utils_transport.c with the
+// drivers' transaction rules (hv_kvp.c, hv_snapshot.c) reduced to a
+// handshake hook and a reply deadline, the message size a parameter, so
+// that KVP and VSS tests share it.
