@@ -230,3 +230,55 @@ func TestContractStatfs(t *testing.T) {
 		}
 	}
 }
+
+// The Linux kernel's VSS values (include/uapi/linux/hyperv.h,
+// drivers/hv/hv_snapshot.c, drivers/hv/hyperv_vmbus.h,
+// include/linux/hyperv.h), as the socket transport and the device speak
+// them.
+func TestContractLinuxVSS(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want uint64
+	}{
+		// include/uapi/linux/hyperv.h, struct hv_vss_msg: packed union of
+		// struct hv_vss_hdr (u8 operation, u8 reserved[7]) and int error,
+		// then a union of u32 flags
+		{"sizeof(struct hv_vss_msg)", LinuxMsgSize, 8 + 4},
+		// drivers/hv/hv_snapshot.c, vss_handle_handshake: u32 our_ver
+		{"REGISTER1 answer", linuxRegisterReplySize, 4},
+		// include/uapi/linux/hyperv.h, enum hv_vss_op: CREATE 0, DELETE,
+		// HOT_BACKUP, GET_DM_INFO, BU_COMPLETE, FREEZE, THAW
+		{"VSS_OP_HOT_BACKUP", linuxOpHotBackup, 2},
+		{"VSS_OP_FREEZE", linuxOpFreeze, 5},
+		{"VSS_OP_THAW", linuxOpThaw, 6},
+		// include/uapi/linux/hyperv.h, VSS_OP_REGISTER1
+		{"VSS_OP_REGISTER1", linuxOpRegister1, 129},
+		// include/linux/hyperv.h, HV_S_OK and HV_E_FAIL
+		{"HV_S_OK", linuxSOK, 0},
+		{"HV_E_FAIL", linuxEFail, 0x80004005},
+		// drivers/hv/hv_snapshot.c, VSS_FREEZE_TIMEOUT (15 * 60 s)
+		{"VSS_FREEZE_TIMEOUT", uint64(LinuxFreezeTimeout.Seconds()), 900},
+		// drivers/hv/hyperv_vmbus.h, HV_UTIL_TIMEOUT
+		{"HV_UTIL_TIMEOUT", uint64(LinuxUtilTimeout.Seconds()), 30},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %#x, want %#x", tt.name, tt.got, tt.want)
+		}
+	}
+	// drivers/hv/hv_snapshot.c, vss_devname "vmbus/hv_vss", passed to hvutil_transport_init
+	if LinuxDevice != "/dev/vmbus/hv_vss" {
+		t.Errorf("LinuxDevice = %s", LinuxDevice)
+	}
+	// The whole THAW, thaw hooks included, must answer inside the Linux
+	// kernel's HV_UTIL_TIMEOUT, with margin.
+	if opBudget >= LinuxUtilTimeout*3/4 {
+		t.Errorf("opBudget %s does not fit well inside HV_UTIL_TIMEOUT %s", opBudget, LinuxUtilTimeout)
+	}
+	// The answer to REGISTER1 decodes as the kernel sends it.
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, 129)
+	if err := checkLinuxRegisterReply(b); err != nil {
+		t.Error(err)
+	}
+}

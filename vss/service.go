@@ -55,7 +55,10 @@ const (
 // Config builds the subsystem (New) and its Service (NewService, which
 // ignores Device and OpenTransport). Metrics is required.
 type Config struct {
-	Device string // /dev/hv_fsvss_dev or a Unix socket (the socket transport)
+	Device string // /dev/hv_fsvss_dev, /dev/vmbus/hv_vss or a Unix socket (the socket transport)
+	// Protocol is the kernel's message format and handshake (FreeBSD's
+	// by default); on Linux HOT_BACKUP is always answered success.
+	Protocol Protocol
 	// OpenTransport connects (which registers); nil uses Open(ctx,
 	// Device). Tests pass OpenVia with a model of the FreeBSD driver.
 	OpenTransport func(context.Context) (Transport, error)
@@ -136,6 +139,9 @@ func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
 	switch req.Op {
 	case OpCheck:
 		err = s.check()
+		if err != nil && s.cfg.Protocol == ProtocolLinux {
+			return Reply(req, s.hotBackup(req, err)), true
+		}
 	case OpFreeze:
 		err = s.freeze()
 	case OpThaw:
@@ -152,6 +158,17 @@ func (s *Service) Handle(req Msg) (reply Msg, ok bool) {
 	}
 	s.cfg.Metrics.Operations.WithLabelValues(op, res).Inc()
 	return Reply(req, st), true
+}
+
+// hotBackup answers Linux's HOT_BACKUP whose check failed: with success,
+// as tools/hv/hv_vss_daemon.c does (the kernel forwards the error to the
+// host, and it asks only whether the guest takes part), while the log
+// and the metric say that the FREEZE to come will fail, and why.
+func (s *Service) hotBackup(req Msg, err error) Status {
+	s.log.Warn("HOT_BACKUP answered success as the Linux daemon protocol expects, but the FREEZE will fail",
+		"operation", req.Op.String(), "err", err)
+	s.cfg.Metrics.Operations.WithLabelValues(req.Op.String(), resultFailure).Inc()
+	return StatusSuccess
 }
 
 // skipTimedOut logs and counts a read that carries no request. The

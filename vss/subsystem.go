@@ -13,6 +13,7 @@ import (
 // ends Run — SIGTERM, a lost device — thaws anything frozen first.
 type Subsystem struct {
 	device string
+	proto  Protocol
 	open   func(context.Context) (Transport, error)
 	svc    *Service
 }
@@ -20,9 +21,9 @@ type Subsystem struct {
 // New returns the subsystem and its Service, with nothing frozen and
 // nothing opened yet.
 func New(cfg Config) *Subsystem {
-	s := &Subsystem{device: cfg.Device, open: cfg.OpenTransport, svc: NewService(cfg)}
+	s := &Subsystem{device: cfg.Device, proto: cfg.Protocol, open: cfg.OpenTransport, svc: NewService(cfg)}
 	if s.open == nil {
-		s.open = func(ctx context.Context) (Transport, error) { return Open(ctx, s.device) }
+		s.open = func(ctx context.Context) (Transport, error) { return OpenProtocol(ctx, s.device, s.proto) }
 	}
 	return s
 }
@@ -49,9 +50,12 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		}
 		s.svc.Shutdown(why)
 	}()
-	env.Log.Info("registered with the kernel", "device", s.device)
+	if err := s.proto.register(ctx, t); err != nil {
+		return err
+	}
+	env.Log.Info("registered with the kernel", "device", s.device, "protocol", s.proto.String())
 	env.Ready()
-	buf := make([]byte, MsgSize+1)
+	buf := make([]byte, s.proto.MsgSize()+1)
 	for {
 		n, err := t.Read(ctx, buf)
 		switch {
@@ -64,7 +68,7 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		case err != nil:
 			return err
 		}
-		req, err := Decode(buf[:n])
+		req, err := s.proto.decode(buf[:n])
 		if err != nil {
 			continue // cannot happen: the size was checked
 		}
@@ -72,7 +76,11 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		if !ok {
 			continue
 		}
-		if err := t.Write(reply.Encode()); err != nil {
+		// A reply the Linux kernel refuses (EINVAL: too late, or the THAW
+		// it injects before hibernation) ends this registration: the
+		// thaw has happened, and the deferred Shutdown and a reopen with
+		// a new REGISTER1 follow (hv_utils_transport.c, as tools/hv does).
+		if err := t.Write(s.proto.encode(req, reply.Status)); err != nil {
 			return fmt.Errorf("vss: reply: %w", err)
 		}
 	}

@@ -35,18 +35,28 @@ var ErrBusy = errors.New("vss: device busy")
 
 var busyRemedy = msgio.BusyRemedy("VSS", "hv_vss_daemon")
 
-// Open connects to the kernel at path: opening is registering. A Unix
-// socket selects the socket transport. If path is the default device and
-// does not exist, the alias is tried. A device that does not exist, may
-// not be opened, or cannot exist on this system is a final error
-// (agent.Final).
+// Open connects to the kernel at path in the FreeBSD protocol: opening
+// is registering. It is OpenProtocol with ProtocolFreeBSD.
 func Open(ctx context.Context, path string) (Transport, error) {
+	return OpenProtocol(ctx, path, ProtocolFreeBSD)
+}
+
+// OpenProtocol connects to the kernel at path; a Unix socket selects the
+// socket transport, whose datagrams are proto's messages. For the
+// FreeBSD protocol, if path is the default device and does not exist, the
+// alias is tried. A device that does not exist, may not be opened, or
+// cannot exist on this system is a final error (agent.Final). The Linux
+// handshake (REGISTER1) is the caller's: see Protocol.register.
+func OpenProtocol(ctx context.Context, path string, proto Protocol) (Transport, error) {
+	if proto == ProtocolLinux {
+		return openLinux(ctx, path)
+	}
 	path, fi, err := statDevice(path)
 	if err != nil {
 		return nil, agent.FinalIfUnavailable(err)
 	}
 	if fi.Mode().Type() == os.ModeSocket {
-		c, err := dialSocket(ctx, path)
+		c, err := dialSocket(ctx, path, MsgSize)
 		if err != nil {
 			return nil, agent.FinalIfUnavailable(err) // not a Transport holding a nil *Conn
 		}
@@ -59,6 +69,23 @@ func Open(ctx context.Context, path string) (Transport, error) {
 	return t, nil
 }
 
-func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {
-	return seqpacket.Dial(ctx, path, "vss", MsgSize, ErrWrongSize)
+// openLinux opens a socket at path with Linux-sized datagrams, or else
+// Linux's character device, whose node may appear only later.
+func openLinux(ctx context.Context, path string) (Transport, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == os.ModeSocket {
+		c, err := dialSocket(ctx, path, LinuxMsgSize)
+		if err != nil {
+			return nil, agent.FinalIfUnavailable(err)
+		}
+		return c, nil
+	}
+	t, err := linuxDevice(ctx, path)
+	if err != nil {
+		return nil, agent.FinalIfUnavailable(err)
+	}
+	return t, nil
+}
+
+func dialSocket(ctx context.Context, path string, size int) (*seqpacket.Conn, error) {
+	return seqpacket.Dial(ctx, path, "vss", size, ErrWrongSize)
 }
