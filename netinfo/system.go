@@ -12,6 +12,13 @@ type Link struct {
 	Name  string
 	MAC   net.HardwareAddr
 	Addrs []netip.Prefix // in kernel order, zones removed
+
+	// Index is the interface index; Master the index of the interface
+	// this one is enslaved to (Linux IFLA_MASTER: a VF under its
+	// synthetic NIC, a bond or bridge port), 0 for none. Both are read
+	// on Linux only (linuxLinks).
+	Index  int
+	Master int
 }
 
 // Route is a default route: its gateway and the interface it leaves by.
