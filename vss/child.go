@@ -34,6 +34,8 @@ type childData struct {
 	openFlags uintptr
 	freezeReq uintptr
 	thawReq   uintptr
+	freezeOK  uintptr // an errno of the freeze ioctl that counts as success; 0: none
+	thawOK    uintptr // an errno of the thaw ioctl that counts as success; 0: none
 	cmdFd     uintptr // read end of the agent's command pipe
 	repFd     uintptr // write end of the report pipe
 	fdLimit   uintptr // close loop bound when close_range is missing
@@ -113,7 +115,7 @@ func freezerChild(d *childData) {
 			childAbort(d, recOpenFailed, j, n, e)
 		}
 		d.fd[j] = fd
-		if _, _, e = syscall.RawSyscall(sysIoctl, fd, d.freezeReq, d.arg[j]); e != 0 {
+		if _, _, e = syscall.RawSyscall(sysIoctl, fd, d.freezeReq, d.arg[j]); e != 0 && uintptr(e) != d.freezeOK {
 			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 			childAbort(d, recFreezeFail, j, n, e)
 		}
@@ -173,7 +175,7 @@ func childThaw(d *childData, from, n uintptr) (uintptr, uintptr) {
 	var failed, first uintptr
 	for i := from; i < n && i < maxTargets; i++ {
 		fd := d.fd[i]
-		if _, _, e := syscall.RawSyscall(sysIoctl, fd, d.thawReq, 0); e != 0 {
+		if _, _, e := syscall.RawSyscall(sysIoctl, fd, d.thawReq, 0); e != 0 && uintptr(e) != d.thawOK {
 			if failed == 0 {
 				first = uintptr(e)
 			}

@@ -104,11 +104,7 @@ func Freeze(targets []Target, wait, selfThaw time.Duration) (*Frozen, error) {
 			return f, nil
 		case ok && (rec.kind == recOpenFailed || rec.kind == recFreezeFail):
 			f.reap()
-			what := "freeze"
-			if rec.kind == recOpenFailed {
-				what = "open"
-			}
-			return nil, fmt.Errorf("vss: %s %s: %w", what, targetDir(targets, int(rec.a)), rec.errno)
+			return nil, &FreezeError{Index: int(rec.a), Dir: targetDir(targets, int(rec.a)), Open: rec.kind == recOpenFailed, Errno: rec.errno}
 		}
 		f.reap()
 		return nil, errors.Join(fmt.Errorf("%w before freezing (%s)", ErrFreezerDied, exitString(f.status)), thawAll(targets))
@@ -118,6 +114,25 @@ func Freeze(targets []Target, wait, selfThaw time.Duration) (*Frozen, error) {
 		return nil, errors.Join(fmt.Errorf("vss: freeze did not finish within %s", wait), f.killAndThaw(time.Second))
 	}
 }
+
+// FreezeError is a target the freezer could not open or freeze; it
+// thawed the others before it exited, so nothing is left frozen.
+type FreezeError struct {
+	Index int    // in the targets given to Freeze
+	Dir   string // its mount point
+	Open  bool   // the open failed, not the freeze
+	Errno syscall.Errno
+}
+
+func (e *FreezeError) Error() string {
+	what := "freeze"
+	if e.Open {
+		what = "open"
+	}
+	return fmt.Sprintf("vss: %s %s: %v", what, e.Dir, e.Errno)
+}
+
+func (e *FreezeError) Unwrap() error { return e.Errno }
 
 func targetDir(targets []Target, i int) string {
 	if i < 0 || i >= len(targets) {

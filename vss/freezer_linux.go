@@ -14,13 +14,19 @@ import (
 
 // newChildData: on Linux the child opens each mount point read-only and
 // freezes it with FIFREEZE; FITHAW thaws it. The mount point is a
-// directory, so the child holds no writable file.
+// directory, so the child holds no writable file. As the Linux daemon
+// does (tools/hv/hv_vss_daemon.c, vss_do_freeze), FIFREEZE's EBUSY
+// (already frozen: the same filesystem reached twice, or frozen by
+// someone else; fs/super.c, freeze_super) and FITHAW's EINVAL (not
+// frozen; thaw_super) count as success.
 func newChildData(targets []Target) (*childData, any, error) {
 	d := &childData{
 		n:         uintptr(len(targets)),
 		openFlags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOCTTY,
 		freezeReq: linuxFIFreeze,
 		thawReq:   linuxFIThaw,
+		freezeOK:  uintptr(unix.EBUSY),
+		thawOK:    uintptr(unix.EINVAL),
 	}
 	paths := make([][]byte, len(targets))
 	for i, t := range targets {

@@ -10,6 +10,9 @@ type Metrics struct {
 	AutoThaws      *prometheus.CounterVec
 	HookFailures   prometheus.Counter
 	LastSuccess    prometheus.Gauge
+	// FreezeSkipped counts filesystems a FREEZE meant to freeze and left
+	// alone, by reason: unsupported (the freeze ioctl said EOPNOTSUPP).
+	FreezeSkipped *prometheus.CounterVec
 }
 
 // Results (the result label of hvagent_vss_operations_total).
@@ -27,6 +30,9 @@ const (
 	autoFreezerDied  = "freezer_died"  // the freezer exited while frozen
 	autoFreezerTimer = "freezer_timer" // the freezer's own deadline fired first
 )
+
+// Skip reasons (the reason label of hvagent_vss_freeze_skipped_total).
+const skipUnsupported = "unsupported" // the filesystem has no freeze (EOPNOTSUPP)
 
 // NewMetrics creates the VSS instruments and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -56,7 +62,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "hvagent", Subsystem: "vss", Name: "last_success_timestamp_seconds",
 			Help: "Unix time of the last backup cycle completed by a THAW from the host (0: none yet).",
 		}),
+		FreezeSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hvagent", Subsystem: "vss", Name: "freeze_skipped_total",
+			Help: "Filesystems a FREEZE meant to freeze and skipped, by reason: unsupported (the kernel has no freeze for the filesystem, EOPNOTSUPP; its data is only crash-consistent).",
+		}, []string{"reason"}),
 	}
+	m.FreezeSkipped.WithLabelValues(skipUnsupported)
 	for _, op := range []Op{OpCheck, OpFreeze, OpThaw, 0} {
 		for _, res := range []string{resultSuccess, resultFailure} {
 			m.Operations.WithLabelValues(op.String(), res)
@@ -66,6 +77,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{autoMaxFrozen, autoFreezerDied, autoFreezerTimer} {
 		m.AutoThaws.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Operations, m.Frozen, m.FrozenDuration, m.AutoThaws, m.HookFailures, m.LastSuccess)
+	reg.MustRegister(m.Operations, m.Frozen, m.FrozenDuration, m.AutoThaws, m.HookFailures, m.LastSuccess, m.FreezeSkipped)
 	return m
 }

@@ -16,6 +16,7 @@ type Mount struct {
 	ReadOnly bool     //
 	Dev      string   // identity of the filesystem: two mounts with the same Dev are one filesystem
 	Fsid     [2]int32 // FreeBSD statfs f_fsid
+	Loop     bool     // Linux: the block device is, or is stacked on, a loop device
 }
 
 // fsClass is what the planner does with a filesystem type.

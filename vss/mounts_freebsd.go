@@ -28,3 +28,8 @@ func ReadMounts() ([]Mount, error) {
 		return DecodeStatfs(raw)
 	}
 }
+
+// statRdev: only Linux looks up block devices in sysfs.
+func statRdev(path string) (string, error) {
+	return "", fmt.Errorf("vss: %s: %w", path, errNotBlock)
+}

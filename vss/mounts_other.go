@@ -11,3 +11,8 @@ import (
 func ReadMounts() ([]Mount, error) {
 	return nil, fmt.Errorf("vss: mount table: %w", errors.ErrUnsupported)
 }
+
+// statRdev: only Linux looks up block devices in sysfs.
+func statRdev(path string) (string, error) {
+	return "", fmt.Errorf("vss: %s: %w", path, errNotBlock)
+}

@@ -34,9 +34,15 @@ type Policy struct {
 	Include []string // mount points; when set, only these are ever frozen
 	Exclude []string // mount-point globs (path.Match) never frozen
 	// RequireInclude refuses every freeze unless Include names what to
-	// freeze. The daemon sets it on Linux, where the freezer exists for
-	// tests: freezing a development machine's own root can hang it.
+	// freeze. The daemon sets it on Linux, and the Service lifts it while
+	// it serves the Linux kernel's own device: with a simulated kernel
+	// (tests, the demo) freezing the machine's own root can hang it.
 	RequireInclude bool
+	// Linux selects the Linux daemon's rule (tools/hv/hv_vss_daemon.c,
+	// vss_operate): freeze every mount whose source is a /dev/ node,
+	// except loop-backed ones, read-only ones and vfat, unless Include
+	// names them; "/" last.
+	Linux bool
 }
 
 // Plan is what a FREEZE does under a Policy.
@@ -97,6 +103,10 @@ func MakePlan(mounts []Mount, pol Policy) Plan {
 			skip("excluded by --vss.exclude "+g, false)
 			continue
 		}
+		if pol.Linux {
+			p.planLinux(m, len(include) > 0, pol.ZFS, seen, skip)
+			continue
+		}
 		switch {
 		case m.ReadOnly:
 			skip("read-only", true)
@@ -119,6 +129,9 @@ func MakePlan(mounts []Mount, pol Policy) Plan {
 		if !include[d] && p.Refusal == nil {
 			p.Refusal = fmt.Errorf("vss: --vss.include %s is not a mount point", d)
 		}
+	}
+	if pol.Linux {
+		rootLast(p.Freeze)
 	}
 	slices.Sort(p.Pools)
 	p.Pools = slices.Compact(p.Pools)

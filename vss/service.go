@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -91,6 +93,9 @@ type Service struct {
 	// lost is why the last freeze ended before the host's THAW; that THAW
 	// fails so the host does not trust a snapshot taken after it.
 	lost error
+	// kernelDevice: the requests come from the Linux kernel's own device,
+	// not a simulated kernel, so Policy.RequireInclude is lifted.
+	kernelDevice bool
 }
 
 // NewService returns a Service with nothing frozen.
@@ -186,13 +191,26 @@ func (s *Service) skipTimedOut(req Msg) {
 	s.cfg.Metrics.Operations.WithLabelValues(Op(0).String(), resultSkipped).Inc()
 }
 
-// plan reads the mount table and applies the policy.
+// servingKernelDevice records whether the requests come from the Linux
+// kernel's own device (true) or a simulated kernel over a socket.
+func (s *Service) servingKernelDevice(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kernelDevice = on
+}
+
+// plan reads the mount table and applies the policy. Called with s.mu
+// held.
 func (s *Service) plan() (Plan, error) {
 	mounts, err := s.cfg.ReadMounts()
 	if err != nil {
 		return Plan{}, err
 	}
-	p := MakePlan(mounts, s.cfg.Policy)
+	pol := s.cfg.Policy
+	if s.kernelDevice {
+		pol.RequireInclude = false
+	}
+	p := MakePlan(mounts, pol)
 	for _, sk := range p.Skipped {
 		level := slog.LevelInfo
 		if sk.Quiet {
@@ -240,12 +258,16 @@ func (s *Service) freeze() error {
 	}
 	sess := &session{hooks: ran, done: make(chan struct{})}
 	if len(p.Freeze) > 0 {
-		f, err := s.freezeFilesystems(p, deadline)
+		f, frozen, err := s.freezeFilesystems(p, deadline)
 		if err != nil {
 			return s.abort(ran, deadline, err)
 		}
 		sess.frozen = f
-		s.log.Info("frozen", "filesystems", dirs(p.Freeze), listAttr("zfs_synced", p.Pools), "freezer_pid", f.Pid())
+		if f != nil {
+			s.log.Info("frozen", "filesystems", dirs(frozen), listAttr("zfs_synced", p.Pools), "freezer_pid", f.Pid())
+		} else {
+			s.log.Info("nothing frozen; ZFS synced, hooks ran", listAttr("zfs_synced", p.Pools))
+		}
 	} else {
 		s.log.Info("nothing to freeze; hooks ran", listAttr("zfs_synced", p.Pools))
 	}
@@ -276,18 +298,41 @@ func (s *Service) syncPools(p Plan, deadline time.Time) error {
 
 // freezeFilesystems freezes the plan's filesystems from a freezer child
 // in what is left of the budget, keeping a second to abort in (at least
-// a second, even when the hooks took their whole share).
-func (s *Service) freezeFilesystems(p Plan, deadline time.Time) (*Frozen, error) {
-	wait := max(time.Until(deadline)-time.Second, time.Second)
-	// Nothing may write to a frozen filesystem, log lines included: hold
-	// them from before the first filesystem freezes.
-	s.held.hold()
-	f, err := Freeze(p.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
-	if err != nil {
+// a second, even when the hooks took their whole share). A filesystem
+// whose kernel has no freeze (EOPNOTSUPP) is skipped, logged and
+// counted, and the rest frozen again without it; it returns the
+// filesystems frozen, and a nil *Frozen when ZFS pools were all that was
+// left.
+func (s *Service) freezeFilesystems(p Plan, deadline time.Time) (*Frozen, []Mount, error) {
+	mounts := slices.Clone(p.Freeze)
+	for {
+		wait := max(time.Until(deadline)-time.Second, time.Second)
+		// Nothing may write to a frozen filesystem, log lines included:
+		// hold them from before the first filesystem freezes.
+		s.held.hold()
+		f, err := Freeze(Plan{Freeze: mounts}.Targets(), wait, s.cfg.MaxFrozen+selfThawMargin)
+		if err == nil {
+			return f, mounts, nil
+		}
 		s.held.release(s.log) // a failed Freeze thawed what it froze
-		return nil, err
+		var fe *FreezeError
+		if !errors.As(err, &fe) || fe.Open || fe.Errno != syscall.EOPNOTSUPP || fe.Index >= len(mounts) {
+			return nil, nil, err
+		}
+		m := mounts[fe.Index]
+		s.log.Warn("not frozen: the kernel has no freeze for this filesystem; its data is only crash-consistent",
+			"mount", m.Dir, "type", m.Type, "err", fe.Errno)
+		s.cfg.Metrics.FreezeSkipped.WithLabelValues(skipUnsupported).Inc()
+		mounts = slices.Delete(mounts, fe.Index, fe.Index+1)
+		switch {
+		case len(mounts) == 0 && len(p.Pools) > 0:
+			return nil, nil, nil
+		case len(mounts) == 0:
+			return nil, nil, ErrNothingToFreeze
+		case time.Until(deadline) < 2*time.Second:
+			return nil, nil, fmt.Errorf("vss: no time left to freeze again without %s: %w", m.Dir, err)
+		}
 	}
-	return f, nil
 }
 
 // abort runs freeze-fail for the hooks that ran, in reverse order, and

@@ -155,3 +155,47 @@ func TestServiceFailedFreezeReleasesLogs(t *testing.T) {
 		t.Errorf("log lines still held after a failed freeze:\n%s", buf.String())
 	}
 }
+
+// A filesystem the kernel cannot freeze (FIFREEZE: EOPNOTSUPP; a tmpfs
+// the test mounts stands in for one on a block device) is skipped,
+// logged and counted; the others are frozen and the FREEZE succeeds.
+func TestServiceSkipsUnsupportedFilesystem(t *testing.T) {
+	mnt := vsstest.LoopFS(t)
+	tmp := t.TempDir()
+	if err := syscall.Mount("tmpfs", tmp, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err) // LoopFS already needed root
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(tmp, 0) })
+	table := []Mount{
+		{Dir: mnt, Type: "ext4", Source: "/dev/loop-a", Dev: "a", Loop: true},
+		{Dir: tmp, Type: "nofreezefs", Source: "/dev/loop-b", Dev: "b", Loop: true},
+	}
+	s, m := newTestService(t, Config{
+		Policy:     Policy{Linux: true, Include: []string{mnt, tmp}},
+		ReadMounts: func() ([]Mount, error) { return table, nil },
+	})
+	if st := do(t, s, OpFreeze); st != StatusSuccess {
+		t.Fatalf("FREEZE = %v", st)
+	}
+	w := startWrite(t, mnt, "a")
+	if !w.blocked(300 * time.Millisecond) {
+		t.Fatalf("write finished while frozen (err %v)", w.err)
+	}
+	startWrite(t, tmp, "b").wait(t, 5*time.Second) // never frozen
+	if got := testutil.ToFloat64(m.FreezeSkipped.WithLabelValues(skipUnsupported)); got != 1 {
+		t.Errorf("skipped counted %v, want 1", got)
+	}
+	if st := do(t, s, OpThaw); st != StatusSuccess {
+		t.Fatalf("THAW = %v", st)
+	}
+	w.wait(t, 5*time.Second)
+
+	// With nothing else to freeze, the FREEZE fails and nothing is held.
+	table = table[1:]
+	if st := do(t, s, OpFreeze); st != StatusFailure {
+		t.Fatalf("FREEZE of only an unfreezable filesystem = %v", st)
+	}
+	if s.Frozen() {
+		t.Error("frozen after a failed FREEZE")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/internal/seqpacket"
 )
 
 // Subsystem is the VSS daemon: it opens the device (which registers it
@@ -53,6 +54,8 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	if err := s.proto.register(ctx, t); err != nil {
 		return err
 	}
+	_, simulated := t.(*seqpacket.Conn)
+	s.svc.servingKernelDevice(s.proto == ProtocolLinux && !simulated)
 	env.Log.Info("registered with the kernel", "device", s.device, "protocol", s.proto.String())
 	env.Ready()
 	buf := make([]byte, s.proto.MsgSize()+1)

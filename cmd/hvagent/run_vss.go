@@ -15,6 +15,8 @@ import (
 // of run).
 type vssFlags struct {
 	device    string
+	deviceSet bool // --vss.device given: --vss.protocol leaves it alone
+	protocol  vss.Protocol
 	hooksDir  string
 	maxFrozen time.Duration
 	zfs       vss.ZFSPolicy
@@ -23,7 +25,24 @@ type vssFlags struct {
 }
 
 func (v *vssFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&v.device, "vss.device", vss.DefaultDevice, "VSS device (alias "+vss.AliasDevice+" accepted), or a Unix socket for the socket transport")
+	// The device's default follows the protocol, whichever flag comes
+	// first; an explicit --vss.device wins.
+	v.protocol = vss.DefaultProtocol()
+	v.device = v.protocol.DefaultDevice()
+	fs.Func("vss.device", "VSS device (default the protocol's: "+vss.DefaultDevice+", alias "+vss.AliasDevice+" accepted, or "+vss.LinuxDevice+"), or a Unix socket for the socket transport",
+		func(s string) error { v.device, v.deviceSet = s, true; return nil })
+	fs.Func("vss.protocol", "the kernel's VSS protocol: freebsd or linux (default "+v.protocol.String()+", the running system's)",
+		func(s string) error {
+			p, err := vss.ParseProtocol(s)
+			if err != nil {
+				return err
+			}
+			v.protocol = p
+			if !v.deviceSet {
+				v.device = p.DefaultDevice()
+			}
+			return nil
+		})
 	fs.StringVar(&v.hooksDir, "vss.hooks-dir", "/usr/local/etc/hvagent/vss.d", "directory of freeze/thaw hook executables")
 	checkedVar(fs, &v.maxFrozen, "vss.max-frozen", vss.DefaultMaxFrozen.String(), "thaw by itself if no THAW arrives within this time (at most "+vss.MaxMaxFrozen.String()+")", parseMaxFrozen)
 	checkedVar(fs, &v.zfs, "vss.zfs", string(vss.ZFSSync), "ZFS policy: sync (zpool sync), fail (refuse the backup), ignore", vss.ParseZFSPolicy)
@@ -38,6 +57,7 @@ func (v *vssFlags) register(fs *flag.FlagSet) {
 func vssConfig(f *vssFlags, reg prometheus.Registerer, log *slog.Logger, hold *vss.LogHold) vss.Config {
 	return vss.Config{
 		Device:    f.device,
+		Protocol:  f.protocol,
 		Policy:    vssPolicy(f),
 		Hooks:     &vss.Hooks{Dir: f.hooksDir},
 		MaxFrozen: f.maxFrozen,
@@ -47,9 +67,13 @@ func vssConfig(f *vssFlags, reg prometheus.Registerer, log *slog.Logger, hold *v
 	}
 }
 
-// vssPolicy is what a FREEZE may freeze. On Linux nothing is frozen
-// without --vss.include (vss.Policy.RequireInclude).
+// vssPolicy is what a FREEZE may freeze. On Linux the plan is the Linux
+// daemon's (vss.Policy.Linux), and nothing is frozen without
+// --vss.include unless the agent serves the kernel's own device
+// (vss.Policy.RequireInclude: a simulated kernel must never freeze the
+// machine it runs on).
 func vssPolicy(f *vssFlags) vss.Policy {
+	linux := runtime.GOOS == "linux"
 	return vss.Policy{ZFS: f.zfs, Include: f.include, Exclude: f.exclude,
-		RequireInclude: runtime.GOOS == "linux"}
+		RequireInclude: linux, Linux: linux}
 }

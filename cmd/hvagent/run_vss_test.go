@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,12 @@ func TestVSSFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.vss.device != "/dev/hv_fsvss_dev" || f.vss.hooksDir != "/usr/local/etc/hvagent/vss.d" ||
+	// The device follows the protocol, which follows the system.
+	wantProto, wantDev := "freebsd", "/dev/hv_fsvss_dev"
+	if runtime.GOOS == "linux" {
+		wantProto, wantDev = "linux", "/dev/vmbus/hv_vss"
+	}
+	if f.vss.protocol.String() != wantProto || f.vss.device != wantDev || f.vss.hooksDir != "/usr/local/etc/hvagent/vss.d" ||
 		f.vss.maxFrozen != time.Minute || f.vss.zfs != "sync" || f.vss.include != nil || f.vss.exclude != nil {
 		t.Errorf("defaults differ from hvagent(8): %+v", f.vss)
 	}
@@ -28,6 +34,28 @@ func TestVSSFlags(t *testing.T) {
 		{[]string{"--vss.include", "var"}, "-vss.include"},
 		{[]string{"--vss.exclude", "/[x"}, "-vss.exclude"},
 	}
+	for _, tt := range []struct {
+		args          []string
+		proto, device string
+	}{
+		{[]string{"--vss.protocol", "freebsd"}, "freebsd", "/dev/hv_fsvss_dev"},
+		{[]string{"--vss.protocol", "linux"}, "linux", "/dev/vmbus/hv_vss"},
+		// An explicit device wins, whichever flag comes first.
+		{[]string{"--vss.device", "/run/v.sock", "--vss.protocol", "linux"}, "linux", "/run/v.sock"},
+		{[]string{"--vss.protocol", "freebsd", "--vss.device", "/run/v.sock"}, "freebsd", "/run/v.sock"},
+	} {
+		f, err := parseDaemonFlags(tt.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if f.vss.protocol.String() != tt.proto || f.vss.device != tt.device {
+			t.Errorf("%q: protocol %s, device %s; want %s, %s", tt.args, f.vss.protocol, f.vss.device, tt.proto, tt.device)
+		}
+	}
+	tests = append(tests, struct {
+		args []string
+		err  string
+	}{[]string{"--vss.protocol", "windows"}, "-vss.protocol"})
 	for _, tt := range tests {
 		_, err := parseDaemonFlags(tt.args, io.Discard)
 		switch {
