@@ -128,5 +128,5 @@ func OpenVia(sys chardev.Sys, path, version string) (Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return register(t, path, version)
+	return register(context.Background(), FreeBSD, t, path, version)
 }

@@ -1,8 +1,18 @@
 package kvp
 
-import "github.com/hvagent/hvagent/internal/chardev"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hvagent/hvagent/internal/chardev"
+)
 
 // nativeDevice opens FreeBSD's /dev/hv_kvp_dev through the kernel's
 // system calls; the logic is in device.go, tested on Linux against
-// kvptest.Device.
-func nativeDevice(path string) (Transport, error) { return openDevice(chardev.Kernel, path) }
+// kvptest.Device. The Linux device does not exist here.
+func nativeDevice(p Protocol, path string) (Transport, error) {
+	if p != FreeBSD {
+		return nil, fmt.Errorf("kvp: %s is not a socket, and FreeBSD has no %s KVP device: %w", path, p, errors.ErrUnsupported)
+	}
+	return openDevice(chardev.Kernel, path)
+}

@@ -19,6 +19,10 @@ type Facts struct {
 	OSName    string // uname sysname, "FreeBSD"
 	OSRelease string // uname release, "14.2-RELEASE-p1"
 	Machine   string // uname machine, "amd64"
+	// Linux selects the values a Linux guest reports (linuxfacts.go):
+	// OSName is then os-release's NAME and VersionID its VERSION_ID.
+	Linux     bool
+	VersionID string
 }
 
 // autoKeys maps an ENUMERATE index of pool 2 to its key (FreeBSD
@@ -61,6 +65,9 @@ func InterfaceAddrs() ([]netip.Addr, error) {
 // autoValue computes the value of an auto-pool key. ok is false for keys
 // outside the table.
 func (f *Facts) autoValue(key string, addrs AddrSource) (string, bool) {
+	if v, ok := f.linuxValue(key); ok {
+		return v, true
+	}
 	switch key {
 	case "FullyQualifiedDomainName":
 		return f.FQDN, true

@@ -247,9 +247,12 @@ func fits(s string, n int) bool { return len(s) < n }
 // HV_INVALIDARG depending on the error. Unknown operations and pools decode
 // successfully: they are answered with the status hvagent(8) gives in REPLY STATUS, not
 // dropped.
-func DecodeRequest(b []byte) (Msg, error) {
-	if len(b) != MsgSize {
-		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
+func DecodeRequest(b []byte) (Msg, error) { return FreeBSD.DecodeRequest(b) }
+
+// DecodeRequest is DecodeRequest for p's message size.
+func (p Protocol) DecodeRequest(b []byte) (Msg, error) {
+	if len(b) != p.MsgSize() {
+		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), p.MsgSize())
 	}
 	m := Msg{Op: Op(b[offOp]), Pool: b[offPool]}
 	if err := decodeBody(b, &m, true); err != nil {
@@ -356,8 +359,12 @@ func decodeIP(b []byte) (IPInfo, error) {
 // EncodeRequest builds a request the way the kernel hands it to the daemon:
 // sizes are the UTF-8 length including the NUL. Used by the simulator and
 // tests; strings too long for their field are an error, never truncated.
-func EncodeRequest(m Msg) ([]byte, error) {
-	b := make([]byte, MsgSize)
+func EncodeRequest(m Msg) ([]byte, error) { return FreeBSD.EncodeRequest(m) }
+
+// EncodeRequest is EncodeRequest for p: the same layout, p's size (the
+// two bytes Linux adds are trailing padding, left zero).
+func (p Protocol) EncodeRequest(m Msg) ([]byte, error) {
+	b := make([]byte, p.MsgSize())
 	b[offOp] = byte(m.Op)
 	b[offPool] = m.Pool
 	if err := encodeBody(b, &m, m.Op); err != nil {
@@ -370,20 +377,26 @@ func EncodeRequest(m Msg) ([]byte, error) {
 // operation and pool bytes, as the kernel expects. Only a successful reply
 // carries a body; any other is zeros after the status.
 func EncodeReply(req Msg, status Status, body Msg) ([]byte, error) {
-	b := make([]byte, MsgSize)
-	if err := encodeReply(b, req.Op, status, &body); err != nil {
+	return FreeBSD.EncodeReply(req, status, body)
+}
+
+// EncodeReply is EncodeReply for p: on Linux a successful GET carries
+// its value where ENUMERATE's is (see replyLayout).
+func (p Protocol) EncodeReply(req Msg, status Status, body Msg) ([]byte, error) {
+	b := make([]byte, p.MsgSize())
+	if err := encodeReply(b, p, req.Op, status, &body); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// encodeReply is EncodeReply into b, which holds MsgSize bytes: every
-// byte of it is written, and nothing is allocated.
-func encodeReply(b []byte, op Op, status Status, body *Msg) error {
-	b = b[:MsgSize]
+// encodeReply is EncodeReply into b, which holds p.MsgSize() bytes:
+// every byte of it is written, and nothing is allocated.
+func encodeReply(b []byte, p Protocol, op Op, status Status, body *Msg) error {
+	b = b[:p.MsgSize()]
 	clear(b)
 	if status == StatusOK {
-		if err := encodeBody(b, body, op); err != nil {
+		if err := encodeBody(b, body, p.replyLayout(op)); err != nil {
 			return err
 		}
 	}
@@ -392,25 +405,44 @@ func encodeReply(b []byte, op Op, status Status, body *Msg) error {
 }
 
 // EncodeRegister builds the REGISTER message the daemon writes first.
-func EncodeRegister(version string) []byte {
-	b := make([]byte, MsgSize)
-	b[offOp] = byte(OpRegister)
+func EncodeRegister(version string) []byte { return FreeBSD.EncodeRegister(version) }
+
+// EncodeRegister builds p's registration message: REGISTER (4) on
+// FreeBSD, REGISTER1 (100) on Linux. On Linux the kernel's answer has the
+// same form, with the kernel's version.
+func (p Protocol) EncodeRegister(version string) []byte {
+	b := make([]byte, p.MsgSize())
+	b[offOp] = byte(p.registerOp())
 	putString(b[offBody:offBody+registerVerSize], version)
 	return b
 }
 
 // IsRegister reports whether b is a REGISTER message (the first write).
-func IsRegister(b []byte) bool { return len(b) == MsgSize && Op(b[offOp]) == OpRegister }
+func IsRegister(b []byte) bool { return FreeBSD.IsRegister(b) }
+
+// IsRegister reports whether b is p's registration message.
+func (p Protocol) IsRegister(b []byte) bool {
+	return len(b) == p.MsgSize() && Op(b[offOp]) == p.registerOp()
+}
 
 // DecodeReply parses a reply written by the daemon for a request with
 // operation op. Used by the simulated kernel.
-func DecodeReply(b []byte, op Op) (Msg, error) {
-	if len(b) != MsgSize {
-		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), MsgSize)
+func DecodeReply(b []byte, op Op) (Msg, error) { return FreeBSD.DecodeReply(b, op) }
+
+// DecodeReply is DecodeReply for p: it reads the fields where p's kernel
+// reads them (on Linux, GET's value at ENUMERATE's offset). Op of the
+// result is op.
+func (p Protocol) DecodeReply(b []byte, op Op) (Msg, error) {
+	if len(b) != p.MsgSize() {
+		return Msg{}, fmt.Errorf("%w (%d bytes, want %d)", errSize, len(b), p.MsgSize())
 	}
-	m := Msg{Op: op, Status: Status(binary.LittleEndian.Uint32(b[0:]))}
+	m := Msg{Op: p.replyLayout(op), Status: Status(binary.LittleEndian.Uint32(b[0:]))}
 	if err := decodeBody(b, &m, false); err != nil {
 		return Msg{}, fmt.Errorf("%s reply: %w", op, err)
+	}
+	m.Op = op
+	if op != OpEnumerate {
+		m.Index = 0
 	}
 	return m, nil
 }

@@ -80,6 +80,11 @@ type Pool struct {
 	state     fileState   // fi as fstatState saw it, for the unlocked read path
 	clean     bool        // state may be trusted without the locks (not racy)
 	loads     int         // whole-file reads, for tests
+	// skip lists, in order, the slots of records a Linux kernel cannot
+	// return (servableRecord); skipKnown is cleared whenever recs change,
+	// and AtServable recomputes it, reusing its memory.
+	skip      []int
+	skipKnown bool
 
 	// sim is set on the in-memory copy on which a read-only reader
 	// replays a pending journal (see simulateJournal): commit then only
@@ -271,6 +276,40 @@ func (p *Pool) At(index int) (Record, bool, error) {
 	return p.recs[index], true, nil
 }
 
+// AtServable is At counting only the records a Linux kernel can return
+// to the host (see servable.go): index i is the i-th of them in file
+// order. Without such records it is At, and it allocates nothing once
+// the pool is loaded.
+func (p *Pool) AtServable(index int) (Record, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.current(); err != nil {
+		return Record{}, false, p.wrap("read", err)
+	}
+	if !p.skipKnown {
+		p.skip = p.skip[:0]
+		for i, r := range p.recs {
+			if !servableRecord(r) {
+				p.skip = append(p.skip, i)
+			}
+		}
+		p.skipKnown = true
+	}
+	if index < 0 {
+		return Record{}, false, nil
+	}
+	for _, slot := range p.skip { // in order: each one at or before index shifts it
+		if slot > index {
+			break
+		}
+		index++
+	}
+	if index >= len(p.recs) {
+		return Record{}, false, nil
+	}
+	return p.recs[index], true, nil
+}
+
 // Records returns a copy of all records in file order.
 func (p *Pool) Records() ([]Record, error) {
 	p.mu.Lock()
@@ -362,12 +401,14 @@ func (p *Pool) set(key, value string, max int) error {
 		p.recs = append(p.recs, Record{Key: key, Value: value})
 		i = len(p.recs) - 1
 		p.index[key] = i
+		p.skipKnown = false
 	case p.recs[i].Value != value:
 		j := &journal{kind: kindReplace, slot: int64(i), oldSize: int64(len(p.recs)) * recordSize, rec: rec}
 		if err := p.commit(j); err != nil {
 			return err
 		}
 		p.recs[i].Value = value
+		p.skipKnown = false
 	}
 	for p.dups {
 		d := slices.IndexFunc(p.recs[i+1:], func(r Record) bool { return r.Key == key })
@@ -424,6 +465,7 @@ func (p *Pool) deleteSlot(i int) error {
 	key := p.recs[i].Key
 	p.recs[i] = p.recs[last]
 	p.recs = p.recs[:last]
+	p.skipKnown = false
 	if p.dups {
 		p.buildIndex()
 		return nil
@@ -567,6 +609,7 @@ func (p *Pool) load(fi os.FileInfo, st fileState) error {
 		return err
 	}
 	p.recs = recs
+	p.skipKnown = false
 	p.buildIndex()
 	p.record(fi, st, false)
 	p.loads++

@@ -27,7 +27,8 @@ type Service struct {
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
-	max     int // records per pool
+	max     int      // records per pool
+	proto   Protocol // the kernel's message size and reply layout
 
 	mu       sync.Mutex
 	reported map[string]bool // malformed-message classes already logged
@@ -49,6 +50,10 @@ type ServiceConfig struct {
 	// SET of a new key into a full pool gets HV_E_FAIL. 0 means
 	// DefaultMaxRecords.
 	MaxRecords int
+	// Protocol is the kernel's (--kvp.protocol): its message size, where
+	// a GET reply's value goes, and, on Linux, records whose strings the
+	// kernel cannot pass on are never returned (see servable).
+	Protocol Protocol
 }
 
 // NewService returns a Service serving cfg.Store. The store's own warnings
@@ -62,6 +67,7 @@ func NewService(cfg ServiceConfig) *Service {
 		metrics:  cfg.Metrics,
 		now:      time.Now,
 		max:      cfg.MaxRecords,
+		proto:    cfg.Protocol,
 		reported: map[string]bool{},
 	}
 	if s.max <= 0 {
@@ -90,11 +96,12 @@ func (s *Service) Facts() Facts { return *s.facts.Load() }
 
 // Handle answers one request in a new buffer; see HandleInto.
 func (s *Service) Handle(b []byte) []byte {
-	return s.HandleInto(make([]byte, MsgSize), b)
+	return s.HandleInto(make([]byte, s.proto.MsgSize()), b)
 }
 
 // HandleInto answers the request b, writing the reply over dst, which
-// must hold MsgSize bytes, and returns dst[:MsgSize]. A message of the
+// must hold the protocol's message size (MsgSize, or LinuxMsgSize), and
+// returns dst cut to it. A message of the
 // wrong size is answered HV_E_FAIL too: the kernel counts it delivered
 // and waits for a reply.
 //
@@ -104,10 +111,11 @@ func (s *Service) Handle(b []byte) []byte {
 func (s *Service) HandleInto(dst, b []byte) []byte {
 	start := s.now()
 	op, pool := opLabels, NumPools // "unknown", "invalid"
-	if len(b) == MsgSize {
+	size := s.proto.MsgSize()
+	if len(b) == size {
 		op, pool = min(int(b[offOp]), opLabels), min(int(b[offPool]), NumPools)
 	}
-	reply := dst[:MsgSize]
+	reply := dst[:size]
 	res := s.handle(reply, b)
 	if s.metrics != nil {
 		s.series.counter(s.metrics, op, pool, res).Inc()
@@ -118,7 +126,7 @@ func (s *Service) HandleInto(dst, b []byte) []byte {
 
 // handle writes the reply into dst and returns the result for metrics.
 func (s *Service) handle(dst, b []byte) result {
-	if len(b) != MsgSize {
+	if len(b) != s.proto.MsgSize() {
 		s.malformed("size", "message of wrong size; answered HV_E_FAIL", "bytes", len(b))
 		failReply(dst, b)
 		return resultMalformed
@@ -137,7 +145,7 @@ func (s *Service) handle(dst, b []byte) result {
 			return res
 		}
 	}
-	req, err := DecodeRequest(b)
+	req, err := s.proto.DecodeRequest(b)
 	if err != nil {
 		// Counted once, as result "malformed" by HandleInto: a
 		// SET_IP_INFO refused here never reaches the IPConfig, so it is
@@ -169,7 +177,7 @@ func (s *Service) read(dst, b []byte, op Op, pool int) (res result, ok bool) {
 		rec, found, err = p.Lookup(key)
 	case OpEnumerate:
 		body.Index = binary.LittleEndian.Uint32(b[offIndex:])
-		rec, found, err = p.At(int(min(body.Index, 1<<30)))
+		rec, found, err = s.at(p, body.Index)
 	}
 	switch {
 	case err != nil:
@@ -177,6 +185,9 @@ func (s *Service) read(dst, b []byte, op Op, pool int) (res result, ok bool) {
 		return s.reply(dst, op, StatusFail, nil), true
 	case !found:
 		return s.reply(dst, op, StatusCont, nil), true
+	case !s.servable(rec):
+		s.unservable(pool)
+		return s.reply(dst, op, StatusFail, nil), true
 	}
 	body.KV = KeyValue{ValueType: RegSZ, Key: rec.Key, Value: rec.Value}
 	return s.reply(dst, op, StatusOK, &body), true
@@ -188,12 +199,12 @@ func (s *Service) reply(dst []byte, op Op, st Status, body *Msg) result {
 	if body == nil {
 		body = &Msg{}
 	}
-	if err := encodeReply(dst, op, st, body); err != nil {
+	if err := encodeReply(dst, s.proto, op, st, body); err != nil {
 		// Pool values always fit their fields; this is a bug, and the
 		// host still deserves an answer.
 		s.log.Error("encode reply", "op", op.String(), "err", err)
 		st = StatusFail
-		encodeReply(dst, op, st, &Msg{})
+		encodeReply(dst, s.proto, op, st, &Msg{})
 	}
 	return resultOf(st)
 }
@@ -243,6 +254,10 @@ func (s *Service) get(pool int, key string) (Status, Msg) {
 	}
 	if !ok {
 		return StatusCont, Msg{}
+	}
+	if !s.servable(Record{Key: key, Value: v}) {
+		s.unservable(pool)
+		return StatusFail, Msg{}
 	}
 	return StatusOK, s.kv(key, v)
 }
@@ -332,7 +347,7 @@ func (s *Service) enumerate(pool int, index uint32) (Status, Msg) {
 		m.Index = index
 		return StatusOK, m
 	}
-	rec, ok, err := s.store.Pool(pool).At(int(min(index, 1<<30)))
+	rec, ok, err := s.at(s.store.Pool(pool), index)
 	switch {
 	case err != nil:
 		s.log.Error("enumerate", "pool", PoolName(pool), "err", err)
@@ -376,11 +391,10 @@ func errClass(err error) string {
 	return "other"
 }
 
-// failReply writes into dst the HV_E_FAIL answer to a message that is
-// not MsgSize bytes: what came of it, in a whole message, with the status
-// in front.
+// failReply writes into dst, cut to the protocol's message size, the
+// HV_E_FAIL answer to a message of another size: what came of it, in a
+// whole message, with the status in front.
 func failReply(dst, b []byte) {
-	dst = dst[:MsgSize]
 	clear(dst[copy(dst, b):])
 	binary.LittleEndian.PutUint32(dst[offOp:], uint32(StatusFail)) // the error field overlays operation
 }

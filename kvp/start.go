@@ -39,6 +39,7 @@ func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, erro
 		Log:        env.Log,
 		Metrics:    s.cfg.Metrics,
 		MaxRecords: s.cfg.MaxRecords,
+		Protocol:   s.cfg.Protocol,
 	})
 	s.store.Store(store)
 	s.cfg.Metrics.setStore(store)

@@ -16,8 +16,13 @@ const fqdnTimeout = 5 * time.Second
 // Config is what the KVP subsystem needs. Device, Version and PoolDir
 // are required; the rest have working defaults.
 type Config struct {
-	Device  string // /dev/hv_kvp_dev or a Unix socket (hvagent(8), --kvp.device)
-	Version string // sent in REGISTER and served in the auto pool
+	Device  string // /dev/hv_kvp_dev, /dev/vmbus/hv_kvp or a Unix socket (hvagent(8), --kvp.device)
+	Version string // sent in REGISTER and served in the auto pool (FreeBSD)
+	// Protocol is the kernel's device protocol (--kvp.protocol); the
+	// zero value is FreeBSD.
+	Protocol Protocol
+	// OSRoot is where a Linux auto pool reads etc/os-release; "" is "/".
+	OSRoot string
 	// PoolDir holds the pool files, opened once the device exists.
 	PoolDir string
 	// MaxRecords caps the records of each pool (--kvp.max-records); 0
@@ -28,8 +33,9 @@ type Config struct {
 	Metrics    *Metrics   // nil: no metrics
 	// LookupFQDN resolves the FQDN for the auto pool; nil uses LookupFQDN.
 	LookupFQDN func(context.Context) string
-	// OpenTransport connects and registers; nil uses Open(ctx, Device,
-	// Version). Tests pass OpenVia with a model of the FreeBSD driver.
+	// OpenTransport connects and registers; nil uses OpenProtocol(ctx,
+	// Protocol, Device, Version). Tests pass OpenVia with a model of the
+	// FreeBSD driver.
 	OpenTransport func(context.Context) (Transport, error)
 }
 
@@ -51,7 +57,9 @@ func (s *Subsystem) Name() string { return "kvp" }
 
 // Run implements agent.Subsystem. Requests are answered on this goroutine,
 // never through the loop, so nothing another subsystem does on the loop
-// can push a reply past the kernel's 5-second deadline.
+// can push a reply past the kernel's deadline (5 s on FreeBSD, 30 s on
+// Linux, where a reply later than LinuxReplyWithin is not written and
+// the device is reopened instead: ErrReplyTooLate).
 //
 // Every request read is answered before the next read, even one that
 // cannot be used (HV_E_FAIL): on FreeBSD a read the driver delivered and
@@ -68,13 +76,17 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 		return err
 	}
 	defer t.Close()
-	env.Log.Info("registered with the kernel", "device", s.cfg.Device)
+	if kv, ok := t.(interface{ KernelVersion() string }); ok {
+		env.Log.Info("registered with the kernel", "device", s.cfg.Device, "protocol", s.cfg.Protocol.String(), "kernel_version", kv.KernelVersion())
+	} else {
+		env.Log.Info("registered with the kernel", "device", s.cfg.Device, "protocol", s.cfg.Protocol.String())
+	}
 	env.Ready()
 	// One request and one reply buffer for the life of the connection:
 	// a request is read, answered and written on this goroutine, and the
 	// read path (GET, ENUMERATE) allocates nothing (Service.HandleInto).
-	buf := make([]byte, ReadBufSize)
-	reply := make([]byte, MsgSize)
+	buf := make([]byte, s.cfg.Protocol.ReadBufSize())
+	reply := make([]byte, s.cfg.Protocol.MsgSize())
 	for {
 		n, err := t.Read(ctx, buf)
 		switch {
@@ -100,7 +112,7 @@ func (s *Subsystem) open(ctx context.Context) (Transport, error) {
 	if s.cfg.OpenTransport != nil {
 		return s.cfg.OpenTransport(ctx)
 	}
-	return Open(ctx, s.cfg.Device, s.cfg.Version)
+	return OpenProtocol(ctx, s.cfg.Protocol, s.cfg.Device, s.cfg.Version)
 }
 
 // Refresh implements agent.Refresher: it re-reads uname and resolves the
@@ -121,6 +133,9 @@ func (s *Subsystem) Refresh(env *agent.Env) {
 
 // gatherFacts collects the auto-pool facts; it may block on DNS.
 func (s *Subsystem) gatherFacts(ctx context.Context) Facts {
+	if s.cfg.Protocol == Linux {
+		return GatherLinuxFacts(ctx, s.cfg.OSRoot, s.cfg.LookupFQDN)
+	}
 	return GatherFacts(ctx, s.cfg.Version, s.cfg.LookupFQDN)
 }
 

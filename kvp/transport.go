@@ -16,7 +16,8 @@ import (
 // everything is the same code.
 type Transport = msgio.Transport
 
-// ErrWrongSize reports a datagram that is not MsgSize bytes; it is dropped.
+// ErrWrongSize reports a message that is not the protocol's size
+// (MsgSize, LinuxMsgSize); it is answered HV_E_FAIL.
 var ErrWrongSize = errors.New("kvp: message of wrong size")
 
 // ErrReplyRefused reports a reply the driver refused with EINVAL: an
@@ -30,39 +31,51 @@ var ErrBusy = errors.New("kvp: device busy")
 // busyRemedy tells the administrator how to free the device.
 var busyRemedy = msgio.BusyRemedy("KVP", "hv_kvp_daemon")
 
-// ReadBufSize is large enough to notice datagrams longer than MsgSize.
+// ReadBufSize is large enough to notice datagrams longer than MsgSize
+// (FreeBSD; Protocol.ReadBufSize for either).
 const ReadBufSize = MsgSize + 1
 
-// Open connects to the kernel at path and registers as the daemon. A Unix
-// socket selects the socket transport; anything else is opened as the
-// FreeBSD device. A device that does not exist, may not be opened, or
-// cannot exist on this system is a final error (agent.Final).
+// Open connects to the FreeBSD kernel at path and registers as the
+// daemon: OpenProtocol with FreeBSD.
 func Open(ctx context.Context, path, version string) (Transport, error) {
+	return OpenProtocol(ctx, FreeBSD, path, version)
+}
+
+// OpenProtocol connects to p's kernel at path and registers as the
+// daemon (on Linux, the REGISTER1 handshake of linuxconn.go). A Unix
+// socket selects the socket transport; anything else is opened as p's
+// character device. A device that does not exist, may not be opened, or
+// cannot exist on this system is a final error (agent.Final).
+func OpenProtocol(ctx context.Context, p Protocol, path, version string) (Transport, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", path, err))
 	}
 	var t Transport
 	if fi.Mode().Type() == os.ModeSocket {
-		t, err = dialSocket(ctx, path)
+		t, err = dialSocket(ctx, path, p)
 	} else {
-		t, err = nativeDevice(path)
+		t, err = nativeDevice(p, path)
 	}
 	if err != nil {
 		return nil, agent.FinalIfUnavailable(err)
 	}
-	return register(t, path, version)
+	return register(ctx, p, t, path, version)
 }
 
-// register sends the REGISTER message, through Register where the
-// transport has one (the device: write(2), not the reply's pwrite).
-func register(t Transport, path, version string) (Transport, error) {
-	msg := EncodeRegister(version)
+// register sends p's registration message, through Register where the
+// transport has one (the FreeBSD device: write(2), not the reply's
+// pwrite). On Linux it then reads the kernel's answer (linuxconn.go).
+func register(ctx context.Context, p Protocol, t Transport, path, version string) (Transport, error) {
+	msg := p.EncodeRegister(version)
 	var err error
 	if r, ok := t.(interface{ Register([]byte) error }); ok {
 		err = r.Register(msg)
 	} else {
 		err = t.Write(msg)
+	}
+	if err == nil && p == Linux {
+		t, err = linuxHandshake(ctx, t)
 	}
 	if err != nil {
 		t.Close()
@@ -71,6 +84,6 @@ func register(t Transport, path, version string) (Transport, error) {
 	return t, nil
 }
 
-func dialSocket(ctx context.Context, path string) (*seqpacket.Conn, error) {
-	return seqpacket.Dial(ctx, path, "kvp", MsgSize, ErrWrongSize)
+func dialSocket(ctx context.Context, path string, p Protocol) (*seqpacket.Conn, error) {
+	return seqpacket.Dial(ctx, path, "kvp", p.MsgSize(), ErrWrongSize)
 }

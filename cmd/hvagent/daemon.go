@@ -30,6 +30,7 @@ func revision() string { return agent.Revision() }
 // daemonFlags are the flags of 'hvagent run' (hvagent(8), Options of run).
 type daemonFlags struct {
 	kvpDevice  string
+	kvpProto   kvp.Protocol // --kvp.protocol; also picks kvpDevice's default
 	kvpPoolDir string
 	kvpMaxRecs int
 	vss        vssFlags
@@ -56,8 +57,10 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	f := &daemonFlags{}
 	fs := flag.NewFlagSet("hvagent run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // runDaemon prints the error, once
-	fs.StringVar(&f.kvpDevice, "kvp.device", "/dev/hv_kvp_dev", "KVP device, or a Unix socket for the socket transport")
-	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", "/var/db/hyperv/pool", "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
+	fs.StringVar(&f.kvpDevice, "kvp.device", kvp.DefaultProtocol().DefaultDevice(),
+		"KVP device, or a Unix socket for the socket transport (default by --kvp.protocol: "+kvp.FreeBSDDevice+" or "+kvp.LinuxDevice+")")
+	checkedVar(fs, &f.kvpProto, "kvp.protocol", kvp.DefaultProtocol().String(), "KVP device protocol: freebsd or linux (default: the running system's)", kvp.ParseProtocol)
+	fs.StringVar(&f.kvpPoolDir, "kvp.pool-dir", kvp.DefaultPoolDir(), "directory of the pool files .kvp_pool_0 ... .kvp_pool_4")
 	checkedVar(fs, &f.kvpMaxRecs, "kvp.max-records", strconv.Itoa(kvp.DefaultMaxRecords), "most records per pool; a host SET of a new key beyond it gets HV_E_FAIL", parseMaxRecords)
 	f.vss.register(fs)
 	f.ipFlags.register(fs)
@@ -84,6 +87,9 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if !flagSet(fs, "kvp.device") {
+		f.kvpDevice = f.kvpProto.DefaultDevice()
+	}
 	if f.debug {
 		f.logLevel = slog.LevelDebug
 	}
@@ -98,6 +104,13 @@ func shutdownContext() (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
 	return ctx, stop
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
 }
 
 func splitList(s string) []string {

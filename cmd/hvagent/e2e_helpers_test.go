@@ -121,6 +121,7 @@ func (e *env) startNoWait(extra ...string) {
 	e.t.Helper()
 	args := []string{"run",
 		"--kvp.device", e.kernel.Path(),
+		"--kvp.protocol", e.kernel.Protocol().String(),
 		"--kvp.pool-dir", e.poolDir(),
 		"--web.listen-address", e.listen,
 		"--disable", "vss,vf",
@@ -214,4 +215,20 @@ func readPoolFile(t *testing.T, path string) map[string]string {
 		out[key] = val
 	}
 	return out
+}
+
+// kvpProtocols are the kernels the KVP end-to-end tests run against.
+var kvpProtocols = []kvp.Protocol{kvp.FreeBSD, kvp.Linux}
+
+// forEachProtocol runs test once per KVP protocol, as a subtest named
+// after it, with a simulated kernel of that protocol (opts.Protocol is
+// set for it).
+func forEachProtocol(t *testing.T, opts kvptest.KernelOptions, test func(t *testing.T, e *env)) {
+	for _, p := range kvpProtocols {
+		t.Run(p.String(), func(t *testing.T) {
+			o := opts
+			o.Protocol = p
+			test(t, newEnv(t, o))
+		})
+	}
 }

@@ -30,37 +30,39 @@ func (e *env) waitLog(s string) {
 // keeps running and serving metrics instead of exiting 1 into a restart
 // loop under daemon(8) -r.
 func TestE2EBadPoolDirDisablesKVPOnly(t *testing.T) {
-	e := newEnv(t, kvptest.KernelOptions{})
-	e.listen = freePort(t)
-	if err := os.WriteFile(e.poolDir(), nil, 0o600); err != nil { // a file, not a directory
-		t.Fatal(err)
-	}
-	e.startNoWait()
-	e.waitLog("subsystem disabled")
-	if !strings.Contains(e.stderr.String(), "not a directory") {
-		t.Errorf("the log does not say why:\n%s", e.stderr)
-	}
-	body := scrape(t, "http://"+e.listen+"/metrics")
-	if strings.Contains(body, `hvagent_subsystem_up{subsystem="kvp"}`) {
-		t.Errorf("a subsystem disabled for good keeps an up series:\n%s", body)
-	}
-	if strings.Contains(body, "hvagent_kvp_pool_records{") {
-		t.Errorf("pool records exported without pools:\n%s", body)
-	}
-	if e.kernel.Registered() {
-		t.Error("registered with the kernel without pools to serve")
-	}
-	e.stop()
+	forEachProtocol(t, kvptest.KernelOptions{}, func(t *testing.T, e *env) {
+		e.listen = freePort(t)
+		if err := os.WriteFile(e.poolDir(), nil, 0o600); err != nil { // a file, not a directory
+			t.Fatal(err)
+		}
+		e.startNoWait()
+		e.waitLog("subsystem disabled")
+		if !strings.Contains(e.stderr.String(), "not a directory") {
+			t.Errorf("the log does not say why:\n%s", e.stderr)
+		}
+		body := scrape(t, "http://"+e.listen+"/metrics")
+		if strings.Contains(body, `hvagent_subsystem_up{subsystem="kvp"}`) {
+			t.Errorf("a subsystem disabled for good keeps an up series:\n%s", body)
+		}
+		if strings.Contains(body, "hvagent_kvp_pool_records{") {
+			t.Errorf("pool records exported without pools:\n%s", body)
+		}
+		if e.kernel.Registered() {
+			t.Error("registered with the kernel without pools to serve")
+		}
+		e.stop()
+	})
 }
 
 // Without the device the agent neither creates the pool directory nor
 // waits for the host-name lookup.
 func TestE2ENoDeviceOpensNoPools(t *testing.T) {
-	e := newEnv(t, kvptest.KernelOptions{})
-	e.startNoWait("--kvp.device", filepath.Join(e.dir, "no-such-device"))
-	e.waitLog("subsystem disabled")
-	if _, err := os.Stat(e.poolDir()); !os.IsNotExist(err) {
-		t.Errorf("pool directory touched without a device: %v", err)
-	}
-	e.stop()
+	forEachProtocol(t, kvptest.KernelOptions{}, func(t *testing.T, e *env) {
+		e.startNoWait("--kvp.device", filepath.Join(e.dir, "no-such-device"))
+		e.waitLog("subsystem disabled")
+		if _, err := os.Stat(e.poolDir()); !os.IsNotExist(err) {
+			t.Errorf("pool directory touched without a device: %v", err)
+		}
+		e.stop()
+	})
 }

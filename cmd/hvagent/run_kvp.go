@@ -15,6 +15,7 @@ import (
 func kvpConfig(f *daemonFlags, ip *netinfo.Service, reg prometheus.Registerer) kvp.Config {
 	return kvp.Config{
 		Device:     f.kvpDevice,
+		Protocol:   f.kvpProto,
 		Version:    agent.Version,
 		PoolDir:    f.kvpPoolDir,
 		MaxRecords: f.kvpMaxRecs,

@@ -16,12 +16,22 @@ func (k *Kernel) serve(c *net.UnixConn) {
 	if err != nil {
 		return
 	}
-	if !kvp.IsRegister(buf[:n]) {
+	if !k.proto.IsRegister(buf[:n]) {
 		k.mu.Lock()
 		k.stats.BadRegisters++
 		k.mu.Unlock()
-		k.log.Warn("registration failed: first message is not a 7430-byte REGISTER", "size", n, "op", buf[0])
+		k.log.Warn("registration failed: first message is not the protocol's registration",
+			"protocol", k.proto.String(), "size", n, "want_size", k.proto.MsgSize(), "op", buf[0])
 		return
+	}
+	if k.proto == kvp.Linux {
+		// hv_kvp.c, kvp_handle_handshake -> kvp_register: the kernel
+		// answers REGISTER1 with REGISTER1 and HV_DRV_VERSION, and posts
+		// no request before the daemon has read it (the datagram order
+		// gives the same here).
+		if _, err := c.Write(kvp.Linux.EncodeRegister(kvp.LinuxDriverVersion)); err != nil {
+			return
+		}
 	}
 	k.mu.Lock()
 	k.registered, k.busy = true, false
@@ -43,9 +53,9 @@ func (k *Kernel) serve(c *net.UnixConn) {
 func (k *Kernel) deliver(b []byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(b) != kvp.MsgSize {
+	if len(b) != k.proto.MsgSize() {
 		k.stats.BadReplies++
-		k.log.Warn("reply of the wrong size ignored", "size", len(b), "want", kvp.MsgSize)
+		k.log.Warn("reply of the wrong size ignored", "size", len(b), "want", k.proto.MsgSize())
 		return
 	}
 	k.busy = false

@@ -342,7 +342,7 @@ func (d *Device) closing() <-chan struct{} { return d.Done() }
 
 // Do sends req as the host, like Kernel.Do.
 func (d *Device) Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error) {
-	return do(ctx, d.DoRaw, req)
+	return do(ctx, kvp.FreeBSD, d.DoRaw, req)
 }
 
 // DoRaw posts the 7430-byte request b once a daemon is registered and the

@@ -8,10 +8,16 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/hvagent/hvagent/kvp"
 )
 
 // DefaultTimeout is the FreeBSD kernel's reply deadline (tsleep 5*hz).
 const DefaultTimeout = 5 * time.Second
+
+// DefaultLinuxTimeout is the Linux kernel's: HV_UTIL_TIMEOUT, 30 s
+// (drivers/hv/hyperv_vmbus.h; hv_kvp.c schedules kvp_timeout_work with it).
+const DefaultLinuxTimeout = 30 * time.Second
 
 // Errors returned by Kernel methods; test them with errors.Is.
 var (
@@ -32,8 +38,15 @@ var (
 
 // KernelOptions configure a Kernel.
 type KernelOptions struct {
-	Timeout time.Duration // per-request reply deadline; 0 means DefaultTimeout
-	Logger  *slog.Logger  // nil discards
+	// Protocol is the kernel simulated: FreeBSD (the zero value) or
+	// Linux, whose messages are 7432 bytes, whose daemon registers with
+	// REGISTER1 and reads the kernel's REGISTER1 answer, and whose GET
+	// replies are read at offset 532 (see kvp.Protocol).
+	Protocol kvp.Protocol
+	// Timeout is the per-request reply deadline; 0 means the protocol's
+	// (DefaultTimeout, DefaultLinuxTimeout).
+	Timeout time.Duration
+	Logger  *slog.Logger // nil discards
 }
 
 // KernelStats counts what the Kernel saw.
@@ -47,9 +60,11 @@ type KernelStats struct {
 	BadReplies    int // datagrams of the wrong size from a registered daemon
 }
 
-// Kernel is the simulated FreeBSD kernel side of /dev/hv_kvp_dev.
+// Kernel is the simulated kernel side of FreeBSD's /dev/hv_kvp_dev or
+// Linux's /dev/vmbus/hv_kvp.
 type Kernel struct {
 	path    string
+	proto   kvp.Protocol
 	ln      *net.UnixListener
 	timeout time.Duration
 	log     *slog.Logger
@@ -77,6 +92,7 @@ func NewKernel(path string, opts KernelOptions) (*Kernel, error) {
 	}
 	k := &Kernel{
 		path:    path,
+		proto:   opts.Protocol,
 		ln:      ln,
 		timeout: opts.Timeout,
 		log:     opts.Logger,
@@ -87,6 +103,9 @@ func NewKernel(path string, opts KernelOptions) (*Kernel, error) {
 	}
 	if k.timeout <= 0 {
 		k.timeout = DefaultTimeout
+		if k.proto == kvp.Linux {
+			k.timeout = DefaultLinuxTimeout
+		}
 	}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
@@ -98,6 +117,9 @@ func NewKernel(path string, opts KernelOptions) (*Kernel, error) {
 
 // Path returns the socket path the daemon connects to.
 func (k *Kernel) Path() string { return k.path }
+
+// Protocol returns the kernel's protocol (hvagent run --kvp.protocol).
+func (k *Kernel) Protocol() kvp.Protocol { return k.proto }
 
 // Registered reports whether a daemon is registered now.
 func (k *Kernel) Registered() bool {

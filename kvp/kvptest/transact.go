@@ -31,14 +31,14 @@ var errRetry = errors.New("daemon went away before the request was sent")
 // the Status is what the host would see: HV_E_FAIL, or for a reply that
 // does not decode, the status the daemon wrote.
 func (k *Kernel) Do(ctx context.Context, req kvp.Msg) (kvp.Msg, error) {
-	return do(ctx, k.DoRaw, req)
+	return do(ctx, k.proto, k.DoRaw, req)
 }
 
-// do encodes req, sends it with doRaw and decodes the reply, for Kernel
-// and Device alike.
-func do(ctx context.Context, doRaw func(context.Context, []byte) ([]byte, error), req kvp.Msg) (kvp.Msg, error) {
+// do encodes req in p, sends it with doRaw and decodes the reply where
+// p's kernel reads it, for Kernel and Device alike.
+func do(ctx context.Context, p kvp.Protocol, doRaw func(context.Context, []byte) ([]byte, error), req kvp.Msg) (kvp.Msg, error) {
 	fail := kvp.Msg{Op: req.Op, Pool: req.Pool, Status: kvp.StatusFail}
-	b, err := kvp.EncodeRequest(req)
+	b, err := p.EncodeRequest(req)
 	if err != nil {
 		return fail, fmt.Errorf("kvptest: encode %s request: %w", req.Op, err)
 	}
@@ -51,7 +51,7 @@ func do(ctx context.Context, doRaw func(context.Context, []byte) ([]byte, error)
 	if err != nil {
 		return fail, err
 	}
-	m, err := kvp.DecodeReply(rb, req.Op)
+	m, err := p.DecodeReply(rb, req.Op)
 	if err != nil {
 		fail.Status = kvp.Status(binary.LittleEndian.Uint32(rb))
 		return fail, fmt.Errorf("kvptest: %w", err)
