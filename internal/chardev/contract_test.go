@@ -32,10 +32,33 @@ func TestContract(t *testing.T) {
 		// sys/sys/fcntl.h: O_RDWR 2 on both systems; the daemons open
 		// their devices read-write.
 		{"O_RDWR", unix.O_RDWR, 2},
+		// Linux, include/uapi/asm-generic/errno-base.h (FreeBSD's
+		// sys/sys/errno.h agrees): hv_utils_transport.c's hvt_op_read and
+		// hvt_op_write return -EBADF once torn down (ErrGone), -EINVAL
+		// for a short read buffer; kvp_on_msg and vss_on_msg return
+		// -EINVAL for a reply with no transaction (ErrTransactionGone);
+		// ENOENT is a node not created yet.
+		{"EBADF", int64(unix.EBADF), 9},
+		{"EINVAL", int64(unix.EINVAL), 22},
+		{"ENOENT", int64(unix.ENOENT), 2},
+		// include/uapi/asm-generic/poll.h: POLLOUT, which hvt_op_poll
+		// never reports; LinuxDevice never asks for it.
+		{"POLLOUT", unix.POLLOUT, 0x4},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("%s = %#x, want %#x", tt.name, tt.got, tt.want)
+		}
+	}
+	paths := []struct{ name, got, want string }{
+		// hv_kvp.c kvp_devname and hv_snapshot.c vss_devname, the misc
+		// device names given to hvutil_transport_init, under /dev.
+		{"LinuxKVPPath", LinuxKVPPath, "/dev/vmbus/hv_kvp"},
+		{"LinuxVSSPath", LinuxVSSPath, "/dev/vmbus/hv_vss"},
+	}
+	for _, p := range paths {
+		if p.got != p.want {
+			t.Errorf("%s = %q, want %q", p.name, p.got, p.want)
 		}
 	}
 	neg := uintptr(unix.EBUSY)

@@ -14,10 +14,10 @@ import (
 )
 
 // Linux device nodes. hv_utils_transport.c, hvutil_transport_init,
-// registers a misc device under the name the driver passes:
-// "vmbus/hv_kvp" (hv_kvp.c, hv_kvp_init) and "vmbus/hv_vss"
-// (hv_snapshot.c, hv_vss_init); devtmpfs turns the slash into the
-// /dev/vmbus directory.
+// registers a misc device under the name the driver passes: kvp_devname
+// "vmbus/hv_kvp" (hv_kvp.c) and vss_devname "vmbus/hv_vss"
+// (hv_snapshot.c); devtmpfs turns the slash into the /dev/vmbus
+// directory, which exists only while one of them does.
 const (
 	LinuxKVPPath = "/dev/vmbus/hv_kvp"
 	LinuxVSSPath = "/dev/vmbus/hv_vss"
@@ -51,9 +51,10 @@ type LinuxOptions struct {
 	// context ended and how long Close may wait for a poll under way;
 	// 0 means 250 ms.
 	PollInterval time.Duration
-	// MaxBackoff bounds the wait between two looks for a missing node
-	// (inotify wakes the wait earlier where the Sys has it); 0 means 5 s.
-	MaxBackoff time.Duration
+	// Backoff is the first wait between two looks for a missing node,
+	// doubling up to MaxBackoff; a NodeWatcher's watch ends a wait
+	// early. 0 means 100 ms and 5 s.
+	Backoff, MaxBackoff time.Duration
 	// Waiting, if set, is called once when OpenLinux finds the node
 	// missing and starts to wait for it, with the open error.
 	Waiting func(path string, err error)
@@ -118,6 +119,9 @@ func OpenLinux(ctx context.Context, sys Sys, path string, opts LinuxOptions) (*L
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 100 * time.Millisecond
+	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Second
 	}
@@ -134,42 +138,46 @@ func absent(err error) bool {
 		errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EBADF)
 }
 
-// openWhenPresent opens path, waiting while it is absent.
+// openWhenPresent opens path, waiting while it is absent. A watch is made
+// only once the node is found missing, and the node is looked for again
+// once the watch is in place, so that no creation falls between the two.
+// Every wake-up renews the watch: one on /dev does not see the node
+// appear inside a /dev/vmbus created meanwhile.
 func openWhenPresent(ctx context.Context, sys Sys, path string, opts LinuxOptions) (int, error) {
 	watcher, _ := sys.(NodeWatcher)
-	backoff := 100 * time.Millisecond
+	var watch NodeWatch
+	defer func() { closeWatch(watch) }()
+	backoff := min(opts.Backoff, opts.MaxBackoff)
 	announced := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return -1, err
 		}
-		var watch NodeWatch
-		if watcher != nil {
-			// A watch that cannot be made (no inotify instances left)
-			// degrades to the backoff alone.
-			watch, _ = watcher.WatchNode(path)
-		}
 		fd, err := sys.Open(path, unix.O_RDWR|unix.O_CLOEXEC)
-		if err == nil {
-			closeWatch(watch)
+		switch {
+		case err == nil:
 			return fd, nil
-		}
-		if !absent(err) {
-			closeWatch(watch)
-			if IsBusy(err) {
-				return -1, fmt.Errorf("%w: %s", ErrBusy, path)
-			}
+		case IsBusy(err):
+			return -1, fmt.Errorf("%w: %s", ErrBusy, path)
+		case !absent(err):
 			return -1, fmt.Errorf("open %s: %w", path, err)
 		}
 		if !announced && opts.Waiting != nil {
 			opts.Waiting(path, err)
 		}
 		announced = true
-		err = waitFor(ctx, watch, backoff)
-		closeWatch(watch)
-		if err != nil {
+		if watch == nil && watcher != nil {
+			// A watch that cannot be made (no inotify instances
+			// left) degrades to the backoff alone.
+			if watch, _ = watcher.WatchNode(path); watch != nil {
+				continue
+			}
+		}
+		if err := waitFor(ctx, watch, backoff); err != nil {
 			return -1, err
 		}
+		closeWatch(watch)
+		watch = nil
 		backoff = min(2*backoff, opts.MaxBackoff)
 	}
 }

@@ -1,8 +1,8 @@
 // Package msgio holds what the KVP and VSS subsystems share about their
-// kernel transports: the message-at-a-time interface that the FreeBSD
-// character devices (internal/chardev) and the socket transport
-// (internal/seqpacket) both implement, and the administrator's remedy
-// when another daemon holds a device.
+// kernel transports: the message-at-a-time interface that the FreeBSD and
+// Linux character devices (internal/chardev) and the socket transport
+// (internal/seqpacket) all implement, and the administrator's remedy,
+// per system, when another daemon holds a device.
 package msgio
 
 import (

@@ -19,3 +19,25 @@ func TestBusyRemedy(t *testing.T) {
 		}
 	}
 }
+
+func TestLinuxBusyRemedy(t *testing.T) {
+	got := LinuxBusyRemedy("VSS")
+	for _, want := range []string{
+		"another VSS daemon holds the device",
+		// Debian's and Ubuntu's hyperv-daemons units, started by udev.
+		"'systemctl mask --now hv-kvp-daemon.service hv-vss-daemon.service'",
+		// Fedora's and RHEL's.
+		"'systemctl mask --now hypervkvpd.service hypervvssd.service'",
+		"systemctl unmask",
+		"hvagent(8)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("remedy lacks %q:\n%s", want, got)
+		}
+	}
+	for _, freebsd := range []string{"devd", "service hvagent", "pkill"} {
+		if strings.Contains(got, freebsd) {
+			t.Errorf("Linux remedy names FreeBSD's %q:\n%s", freebsd, got)
+		}
+	}
+}
