@@ -21,7 +21,7 @@ type linuxTree struct {
 	deps []treeDep
 }
 
-// treeDep is one path looked at: its signature, or ok false if stat
+// treeDep is one path looked at (on this machine, root joined): its signature, or ok false if stat
 // failed. A directory's signature moves when an entry is added, removed
 // or renamed (its mtime), which is what a listing depends on.
 type treeDep struct {
@@ -40,31 +40,37 @@ func newLinuxTree(root string) *linuxTree {
 // join maps a path of the system into the tree.
 func (t *linuxTree) join(p string) string { return filepath.Join(t.root, p) }
 
-// note records path's current signature and reports whether it exists.
-func (t *linuxTree) note(p string) bool {
-	sig, err := statSig(t.join(p))
-	t.deps = append(t.deps, treeDep{path: p, sig: sig, ok: err == nil})
+// note records the current signature of full, a path on this machine,
+// and reports whether it exists.
+func (t *linuxTree) note(full string) bool {
+	sig, err := statSig(full)
+	t.deps = append(t.deps, treeDep{path: full, sig: sig, ok: err == nil})
 	return err == nil
 }
 
 // read returns the content of the file at p, or false if it cannot be
-// read. The signature is taken before the read, so a change racing the
-// read shows at the next validation.
-func (t *linuxTree) read(p string) ([]byte, bool) {
-	if !t.note(p) {
+// read.
+func (t *linuxTree) read(p string) ([]byte, bool) { return t.readHost(t.join(p)) }
+
+// readHost is read of a path on this machine, outside the root: a file
+// named by a flag, such as --kvp.resolv-conf. The signature is taken
+// before the read, so a change racing the read shows at the next
+// validation.
+func (t *linuxTree) readHost(full string) ([]byte, bool) {
+	if !t.note(full) {
 		return nil, false
 	}
-	b, err := os.ReadFile(t.join(p))
+	b, err := os.ReadFile(full)
 	return b, err == nil
 }
 
 // exists reports whether something is at p.
-func (t *linuxTree) exists(p string) bool { return t.note(p) }
+func (t *linuxTree) exists(p string) bool { return t.note(t.join(p)) }
 
 // list returns the names in directory dir, sorted; none if it cannot be
 // read.
 func (t *linuxTree) list(dir string) []string {
-	if !t.note(dir) {
+	if !t.note(t.join(dir)) {
 		return nil
 	}
 	ents, err := os.ReadDir(t.join(dir))
@@ -95,14 +101,13 @@ func (t *linuxTree) glob(pattern string) []string {
 
 // treeDeps is what a result was computed from.
 type treeDeps struct {
-	root string
 	deps []treeDep
 	racy bool // a path changed too recently to trust its signature
 }
 
 // snapshot returns the paths t looked at, to validate later.
 func (t *linuxTree) snapshot() treeDeps {
-	d := treeDeps{root: t.root, deps: slices.Clone(t.deps)}
+	d := treeDeps{deps: slices.Clone(t.deps)}
 	now := time.Now()
 	for _, dep := range d.deps {
 		if dep.ok && dep.sig.racy(now) {
@@ -119,7 +124,7 @@ func (d treeDeps) valid() bool {
 		return false
 	}
 	for _, dep := range d.deps {
-		sig, err := statSig(filepath.Join(d.root, dep.path))
+		sig, err := statSig(dep.path)
 		if (err == nil) != dep.ok || dep.ok && sig != dep.sig {
 			return false
 		}

@@ -38,12 +38,15 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 // pickLink returns the interface among links with hardware address mac
 // that carries the addresses: interfaces with addresses (other than
 // link-local ones) first, then by
-// kindRank (laggN, hnN, others, VFs), then in kernel order. ok is false
-// if no interface has that MAC.
+// kindRank (laggN, hnN, others, VFs), then in kernel order. An
+// interface enslaved to another with the same MAC is never taken: on
+// Linux that is the VF under its synthetic NIC (hv_netvsc links it with
+// netdev_master_upper_dev_link, so its IFLA_MASTER is the NIC's index)
+// or a bond's port. ok is false if no interface has that MAC.
 func pickLink(links []Link, mac net.HardwareAddr) (Link, bool) {
 	var cands []Link
 	for _, l := range links {
-		if bytes.Equal(l.MAC, mac) {
+		if bytes.Equal(l.MAC, mac) && !enslavedToSameMAC(links, l) {
 			cands = append(cands, l)
 		}
 	}
@@ -60,6 +63,20 @@ func pickLink(links []Link, mac net.HardwareAddr) (Link, bool) {
 		return kindRank(a.Name) - kindRank(b.Name)
 	})
 	return cands[0], true
+}
+
+// enslavedToSameMAC: l's master (Link.Master) is among links and has
+// l's MAC.
+func enslavedToSameMAC(links []Link, l Link) bool {
+	if l.Master == 0 {
+		return false
+	}
+	for _, m := range links {
+		if m.Index == l.Master {
+			return bytes.Equal(m.MAC, l.MAC)
+		}
+	}
+	return false
 }
 
 // carriesAddrs: l has an address other than an IPv6 link-local one,
