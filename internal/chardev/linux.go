@@ -17,7 +17,7 @@ import (
 // registers a misc device under the name the driver passes: kvp_devname
 // "vmbus/hv_kvp" (hv_kvp.c) and vss_devname "vmbus/hv_vss"
 // (hv_snapshot.c); devtmpfs turns the slash into the /dev/vmbus
-// directory, which exists only while one of them does.
+// directory, and removes it again once it is empty.
 const (
 	LinuxKVPPath = "/dev/vmbus/hv_kvp"
 	LinuxVSSPath = "/dev/vmbus/hv_vss"
@@ -66,8 +66,9 @@ type LinuxOptions struct {
 type NodeWatcher interface {
 	// WatchNode starts watching for path's creation: on the parent
 	// directory, or on the nearest ancestor that exists when the parent
-	// does not (/dev while /dev/vmbus is missing). OpenLinux opens only
-	// after the watch is in place, so no creation is missed.
+	// does not (/dev while /dev/vmbus is missing). OpenLinux looks for
+	// the node again once the watch is in place, so no creation is
+	// missed.
 	WatchNode(path string) (NodeWatch, error)
 }
 

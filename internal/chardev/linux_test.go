@@ -14,7 +14,11 @@ import (
 
 	"github.com/hvagent/hvagent/internal/chardev"
 	"github.com/hvagent/hvagent/internal/chardev/chardevtest"
+	"github.com/hvagent/hvagent/internal/msgio"
 )
+
+// The subsystems use a LinuxDevice as their transport.
+var _ msgio.Transport = (*chardev.LinuxDevice)(nil)
 
 // The tests speak a protocol of the drivers' shape: 16-byte messages, a
 // handshake whose answer is 4 bytes (as hv_snapshot.c answers
