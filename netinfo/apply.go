@@ -19,7 +19,12 @@ import (
 // the reply. The reply goes out within the kernel's deadline; the
 // change is then applied live off the request path (see applyLive).
 // One audit line records the state before and the configuration after.
+// On Linux the adapter is a VMBus GUID and the configuration is the
+// network manager's (setIPInfoLinux).
 func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
+	if s.linuxSet() {
+		return s.setIPInfoLinux(req)
+	}
 	// The kernel answers the host itself 5 s after it passed the request
 	// on: the budget counts from the request's arrival, which is now.
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Budget)
@@ -59,6 +64,12 @@ func (s *Service) SetIPInfo(req kvp.IPInfo) kvp.Status {
 		wasDHCP, err = s.persist(ctx, set, before)
 		live = func(ctx context.Context) error { return s.applyLive(ctx, set, wasDHCP) }
 	}
+	return s.accepted(set, attrs, live, err)
+}
+
+// accepted answers a validated request: err is what persisting it (or
+// checking the hook) said, live what applies it after the reply.
+func (s *Service) accepted(set Setting, attrs []any, live func(context.Context) error, err error) kvp.Status {
 	var rej *Rejection
 	if errors.As(err, &rej) {
 		return s.rejected(rej)

@@ -53,6 +53,15 @@ type Config struct {
 	HookFile     string // the validated configuration handed to Hook
 	HookOwner    int    // the uid Hook and its directories must belong to: 0, root
 
+	// Linux: the KVP device speaks the Linux kernel's protocol, whose
+	// SET_IP_INFO names the adapter by its VMBus GUID; the request is
+	// written in the format of the network manager that owns the
+	// interface (setIPInfoLinux). false: FreeBSD's rc.conf.
+	Linux bool
+	// Root is the Linux system's root directory, where sysfs and the
+	// network managers' files are read and written; "": "/".
+	Root string
+
 	Run         Runner        // nil: ExecRunner
 	Budget      time.Duration // 0: 4 s from arrival, inside the kernel's 5 s
 	LiveTimeout time.Duration // 0: 2 min for the live steps after the reply

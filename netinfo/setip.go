@@ -28,7 +28,7 @@ const maxResolvers = 3
 // Setting is a validated SET_IP_INFO request: every value came out of
 // net/netip, so its String form is all a command line ever receives.
 type Setting struct {
-	Interface string // hnN, as the kernel mapped the adapter GUID
+	Interface string // hnN, as the kernel mapped the adapter GUID; on Linux the interface sysfs names for it
 	DHCP      bool
 	Addrs     []netip.Prefix // in the host's order
 	Gateways  []netip.Addr   // in the host's order
@@ -65,11 +65,17 @@ func invalid(reason, format string, args ...any) *Rejection {
 // ParseSetting validates a SET_IP_INFO request. Any invalid part rejects
 // the whole request: nothing is half-applied.
 func ParseSetting(ip kvp.IPInfo) (Setting, error) {
-	var s Setting
 	if err := checkInterface(ip.AdapterID); err != nil {
-		return s, err
+		return Setting{}, err
 	}
-	s.Interface = ip.AdapterID
+	return parseSettingFor(ip.AdapterID, ip)
+}
+
+// parseSettingFor validates everything in a SET_IP_INFO request but its
+// adapter, which the caller has already mapped to the interface ifname
+// (on Linux, from the adapter's VMBus GUID; see adapterByGUID).
+func parseSettingFor(ifname string, ip kvp.IPInfo) (Setting, error) {
+	s := Setting{Interface: ifname}
 	switch ip.DHCPEnabled {
 	case 0:
 	case 1:
