@@ -21,7 +21,10 @@ import (
 //   - rc.conf and resolv.conf, parsed, while stat(2) finds the file as
 //     it was (fileSig);
 //   - whether a dhclient process runs for an interface (Linux procfs),
-//     see procDHClient.
+//     see procDHClient;
+//   - on a Linux system, the interface's owner and its DNS servers, while
+//     stat(2) finds every file they were computed from as it was, an
+//     absent one still absent (linuxcache.go).
 type sysCache struct {
 	mu sync.Mutex
 
@@ -36,6 +39,9 @@ type sysCache struct {
 	rcconf cachedFile[fbsdnet.Vars]
 	resolv cachedFile[[]netip.Addr]
 	procs  map[string]procVerdict // by interface name
+
+	owners    map[ownerKey]treeResult[LinuxOwner]
+	dnsByLink map[dnsKey]treeResult[[]netip.Addr]
 }
 
 // netWatch is a socket on which the kernel announces changes of links,
@@ -50,16 +56,24 @@ type netWatch struct {
 // before the system is read, so a change made after that read is
 // reported at the next request. Failures are not kept: the next request
 // reads again. routesErr is only a warning: the links still go out.
+//
+// On a Linux system the system's links and routes are rtnetlink's
+// (linuxLinks, linuxRoutes: with interface indexes and masters, and the
+// main table's default routes only).
 func (c *sysCache) network(cfg *Config) (links []Link, routes []Route, routesErr, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	readLinks, readRoutes := cfg.Links, cfg.Routes
+	if c.system && cfg.Linux {
+		readLinks, readRoutes = linuxLinks, linuxRoutes
+	}
 	w := c.watcher()
 	if w == nil {
-		links, err = cfg.Links()
+		links, err = readLinks()
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		routes, routesErr = cfg.Routes()
+		routes, routesErr = readRoutes()
 		c.gen++
 		return links, routes, routesErr, nil
 	}
@@ -68,10 +82,10 @@ func (c *sysCache) network(cfg *Config) (links []Link, routes []Route, routesErr
 	}
 	c.have = false
 	c.gen++
-	if links, err = cfg.Links(); err != nil {
+	if links, err = readLinks(); err != nil {
 		return nil, nil, nil, err
 	}
-	if routes, routesErr = cfg.Routes(); routesErr == nil {
+	if routes, routesErr = readRoutes(); routesErr == nil {
 		c.links, c.routes, c.have = links, routes, true
 	}
 	return links, routes, routesErr, nil

@@ -37,7 +37,12 @@ type state struct {
 }
 
 // GetIPInfo implements kvp.IPConfig: it reports the interface with the
-// requested MAC that carries the addresses. An unknown or malformed MAC
+// requested MAC that carries the addresses, never a VF enslaved to it
+// (pickLink). On a Linux system (Config.Linux) the links and routes are
+// rtnetlink's, the DNS servers those the system resolves with
+// (linuxDNS) and the DHCP state that of the manager owning the
+// interface (LinuxOwnerOf); otherwise rc.conf, resolv.conf and
+// resolvconf(8) as on FreeBSD. An unknown or malformed MAC
 // is HV_E_FAIL, as the C daemons answer. What did not change since the
 // last request is answered from memory (sysCache).
 func (s *Service) GetIPInfo(req kvp.IPInfo) (kvp.IPInfo, kvp.Status) {
@@ -83,6 +88,11 @@ func (s *Service) stateWith(l Link, links []Link, routes []Route) state {
 		if r.Link == l.Name {
 			st.gateways = append(st.gateways, r.Gateway.WithZone(""))
 		}
+	}
+	if s.cfg.Linux {
+		st.dns = s.linuxDNSOf(l)
+		st.dhcp = s.linuxDHCPOf(l)
+		return st
 	}
 	st.dns = s.dnsOf(l.Name)
 	st.dhcp = s.dhcpOf(l.Name, links)
