@@ -76,6 +76,7 @@ func TestE2EMetricsConnectionsDoNotStarveHost(t *testing.T) {
 	e.wrap = []string{prlimit, fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit), "--"}
 	e.start(
 		"--disable", "vf",
+		"--vss.protocol", "freebsd", // vk is a FreeBSD kernel
 		"--vss.device", vk.Path(),
 		"--vss.include", mnt,
 		"--vss.hooks-dir", filepath.Join(e.dir, "no-hooks"),

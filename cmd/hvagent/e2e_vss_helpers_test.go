@@ -20,7 +20,8 @@ import (
 // filesystem the test made (--vss.include).
 type vssEnv struct {
 	t       *testing.T
-	kernel  *vsstest.Kernel
+	kernel  *vsstest.Kernel      // FreeBSD protocol, or
+	lk      *vsstest.LinuxKernel // Linux protocol (--vss.protocol linux)
 	mnt     string
 	listen  string
 	cmd     *exec.Cmd
@@ -33,24 +34,77 @@ type vssEnv struct {
 
 func newVSSEnv(t *testing.T, mnt string, opts vsstest.KernelOptions) *vssEnv {
 	t.Helper()
+	k, err := vsstest.NewKernel(filepath.Join(socketDir(t), "vss.sock"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &vssEnv{t: t, kernel: k, mnt: mnt, listen: freePort(t)}
+	e.cleanup(k.Close)
+	return e
+}
+
+// newLinuxVSSEnv is newVSSEnv with a simulated Linux kernel, the agent
+// speaking --vss.protocol linux.
+func newLinuxVSSEnv(t *testing.T, mnt string, opts vsstest.LinuxKernelOptions) *vssEnv {
+	t.Helper()
+	k, err := vsstest.NewLinuxKernel(filepath.Join(socketDir(t), "vss.sock"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &vssEnv{t: t, lk: k, mnt: mnt, listen: freePort(t)}
+	e.cleanup(k.Close)
+	return e
+}
+
+// newProtoVSSEnv is the env of the protocol, each kernel with its own
+// default timeouts.
+func newProtoVSSEnv(t *testing.T, proto, mnt string) *vssEnv {
+	t.Helper()
+	if proto == "linux" {
+		return newLinuxVSSEnv(t, mnt, vsstest.LinuxKernelOptions{})
+	}
+	return newVSSEnv(t, mnt, vsstest.KernelOptions{})
+}
+
+// eachVSSProtocol runs f once per kernel protocol.
+func eachVSSProtocol(t *testing.T, f func(t *testing.T, proto string)) {
+	for _, proto := range []string{"freebsd", "linux"} {
+		t.Run(proto, func(t *testing.T) { f(t, proto) })
+	}
+}
+
+func socketDir(t *testing.T) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "hvv") // short: socket paths are limited
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	k, err := vsstest.NewKernel(filepath.Join(dir, "vss.sock"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &vssEnv{t: t, kernel: k, mnt: mnt, listen: freePort(t)}
-	t.Cleanup(func() {
-		if mnt != "" {
-			vsstest.ThawFS(mnt) // never leave it frozen, whatever failed
+	return dir
+}
+
+func (e *vssEnv) cleanup(closeKernel func() error) {
+	e.t.Cleanup(func() {
+		if e.mnt != "" {
+			vsstest.ThawFS(e.mnt) // never leave it frozen, whatever failed
 		}
 		e.kill()
-		k.Close()
+		_ = closeKernel()
 	})
-	return e
+}
+
+func (e *vssEnv) path() string {
+	if e.lk != nil {
+		return e.lk.Path()
+	}
+	return e.kernel.Path()
+}
+
+func (e *vssEnv) protocol() string {
+	if e.lk != nil {
+		return "linux"
+	}
+	return "freebsd"
 }
 
 // start runs the agent and waits until it holds the device.
@@ -61,7 +115,8 @@ func (e *vssEnv) start(extra ...string) {
 		include = "/nonexistent-mount-point" // CHECK fails; nothing is frozen
 	}
 	args := []string{"run",
-		"--vss.device", e.kernel.Path(),
+		"--vss.protocol", e.protocol(),
+		"--vss.device", e.path(),
 		"--vss.include", include,
 		"--vss.hooks-dir", filepath.Join(e.t.TempDir(), "no-hooks"),
 		"--disable", "kvp,vf",
@@ -81,7 +136,13 @@ func (e *vssEnv) start(extra ...string) {
 	go func() { e.waitErr = e.cmd.Wait(); close(e.exited) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := e.kernel.WaitConnected(ctx); err != nil {
+	wait := func(ctx context.Context) error {
+		if e.lk != nil {
+			return e.lk.WaitConnected(ctx)
+		}
+		return e.kernel.WaitConnected(ctx)
+	}
+	if err := wait(ctx); err != nil {
 		e.t.Fatalf("agent did not open the device: %v\nagent log:\n%s", err, e.stderr)
 	}
 }
@@ -94,12 +155,34 @@ func (e *vssEnv) kill() {
 	<-e.exited
 }
 
-// must runs one operation and requires the status.
+// The Linux operation and reply error for each FreeBSD operation and
+// status, so one test body runs in both protocols: HOT_BACKUP is CHECK,
+// and a failure is HV_E_FAIL.
+var (
+	linuxOp     = map[uint32]byte{vsstest.OpCheck: vsstest.LinuxOpHotBackup, vsstest.OpFreeze: vsstest.LinuxOpFreeze, vsstest.OpThaw: vsstest.LinuxOpThaw}
+	linuxStatus = map[uint32]uint32{vsstest.StatusSuccess: vsstest.HVSOK, vsstest.StatusFailure: vsstest.HVEFail}
+)
+
+// must runs one operation and requires the status, both given in the
+// FreeBSD protocol's terms and translated for the Linux one.
 func (e *vssEnv) must(op, want uint32) {
 	e.t.Helper()
+	if e.lk != nil {
+		e.mustLinux(linuxOp[op], linuxStatus[want])
+		return
+	}
 	st, err := e.kernel.Transact(context.Background(), op)
 	if err != nil || st != want {
 		e.t.Fatalf("op %d: status %d, err %v; want %d\nagent log:\n%s", op, st, err, want, e.stderr)
+	}
+}
+
+// mustLinux runs one Linux operation and requires the reply's error.
+func (e *vssEnv) mustLinux(op byte, want uint32) {
+	e.t.Helper()
+	got, err := e.lk.Transact(context.Background(), op)
+	if err != nil || got != want {
+		e.t.Fatalf("op %d: error %#x, err %v; want %#x\nagent log:\n%s", op, got, err, want, e.stderr)
 	}
 }
 

@@ -15,10 +15,23 @@ import (
 )
 
 // Acceptance 1: a real freeze through the real binary, with a one-thread
-// freezer, a write that blocks while frozen and completes after THAW.
+// freezer, a write that blocks while frozen and completes after THAW; in
+// both protocols, and with --vss.protocol linux on ext4 and XFS.
 func TestE2EVSSRealFreeze(t *testing.T) {
-	mnt := vsstest.LoopFS(t)
-	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	eachVSSProtocol(t, func(t *testing.T, proto string) {
+		fstypes := []string{"ext4"}
+		if proto == "linux" {
+			fstypes = append(fstypes, "xfs")
+		}
+		for _, fstype := range fstypes {
+			t.Run(fstype, func(t *testing.T) { realFreeze(t, proto, fstype) })
+		}
+	})
+}
+
+func realFreeze(t *testing.T, proto, fstype string) {
+	mnt := vsstest.LoopFSType(t, fstype)
+	e := newProtoVSSEnv(t, proto, mnt)
 	e.start()
 	e.must(vsstest.OpCheck, vsstest.StatusSuccess)
 	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
@@ -56,14 +69,71 @@ func TestE2EVSSRealFreeze(t *testing.T) {
 // Acceptance 2a: the agent is SIGKILLed while frozen; the freezer sees
 // its control pipe close and thaws within a second.
 func TestE2EVSSAgentKilledWhileFrozen(t *testing.T) {
-	mnt := vsstest.LoopFS(t)
-	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
+	eachVSSProtocol(t, func(t *testing.T, proto string) {
+		mnt := vsstest.LoopFS(t)
+		e := newProtoVSSEnv(t, proto, mnt)
+		e.start()
+		e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+		done := bgWrite(t, mnt)
+		requireBlocked(t, done, e)
+		e.kill()
+		requireDone(t, done, time.Second, e)
+	})
+}
+
+// A service manager's stop signals the whole control group: SIGTERM to
+// the agent and to its freezer at once. The freezer ignores it (it
+// blocks every signal, so it cannot die frozen); the agent thaws before
+// it exits, and the freezer, told to thaw, exits too.
+func TestE2EVSSSigtermToAgentAndFreezer(t *testing.T) {
+	eachVSSProtocol(t, func(t *testing.T, proto string) {
+		mnt := vsstest.LoopFS(t)
+		e := newProtoVSSEnv(t, proto, mnt)
+		e.start()
+		e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+		freezer := e.freezerPid()
+		done := bgWrite(t, mnt)
+		requireBlocked(t, done, e)
+		_ = syscall.Kill(freezer, syscall.SIGTERM)
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("agent ignored SIGTERM\nagent log:\n%s", e.stderr)
+		}
+		requireDone(t, done, time.Second, e)
+		if !strings.Contains(e.stderr.String(), "thawing before stop") {
+			t.Errorf("no thaw logged before stop:\n%s", e.stderr)
+		}
+		if strings.Contains(e.stderr.String(), "freezer exited while frozen") {
+			t.Errorf("the freezer died of SIGTERM while frozen:\n%s", e.stderr)
+		}
+		// The freezer is gone: it thawed on the agent's word and exited.
+		for i := 0; syscall.Kill(freezer, 0) == nil; i++ {
+			if i == 100 {
+				t.Fatalf("freezer %d still running after the agent stopped", freezer)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// A FREEZE that fails answers failure: in the Linux protocol the HRESULT
+// HV_E_FAIL 0x80004005, never 1 (S_FALSE, a success). HOT_BACKUP is
+// answered 0 even so, as Linux's daemon answers it.
+func TestE2EVSSLinuxFailedFreeze(t *testing.T) {
+	e := newLinuxVSSEnv(t, "", vsstest.LinuxKernelOptions{}) // --vss.include names no mount point
 	e.start()
-	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
-	done := bgWrite(t, mnt)
-	requireBlocked(t, done, e)
-	e.kill()
-	requireDone(t, done, time.Second, e)
+	e.mustLinux(vsstest.LinuxOpHotBackup, vsstest.HVSOK)
+	e.mustLinux(vsstest.LinuxOpFreeze, vsstest.HVEFail)
+	e.mustLinux(vsstest.LinuxOpThaw, vsstest.HVSOK)
+	waitLog(t, e, "HOT_BACKUP answered success")
+	if body := scrape(t, "http://"+e.listen+"/metrics"); !strings.Contains(body, `hvagent_vss_operations_total{operation="freeze",result="failure"} 1`) {
+		t.Errorf("failed FREEZE not counted:\n%s", grep(body, "hvagent_vss_operations_total"))
+	}
+	if s := e.lk.Stats(); s.Registered != 1 || s.Dropped != 0 || s.Timeouts != 0 {
+		t.Errorf("kernel stats %+v", s)
+	}
 }
 
 // Acceptance 2b: the freezer is SIGKILLed while frozen; the agent notices,
@@ -107,25 +177,27 @@ func TestE2EVSSAutoThaw(t *testing.T) {
 
 // SIGTERM while frozen thaws before the agent exits.
 func TestE2EVSSSigtermThaws(t *testing.T) {
-	mnt := vsstest.LoopFS(t)
-	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
-	e.start()
-	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
-	done := bgWrite(t, mnt)
-	requireBlocked(t, done, e)
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("agent ignored SIGTERM\nagent log:\n%s", e.stderr)
-	}
-	if e.waitErr != nil {
-		t.Fatalf("agent exited with %v\nagent log:\n%s", e.waitErr, e.stderr)
-	}
-	requireDone(t, done, time.Second, e)
-	if !strings.Contains(e.stderr.String(), "thawing before stop") {
-		t.Errorf("no thaw logged before stop:\n%s", e.stderr)
-	}
+	eachVSSProtocol(t, func(t *testing.T, proto string) {
+		mnt := vsstest.LoopFS(t)
+		e := newProtoVSSEnv(t, proto, mnt)
+		e.start()
+		e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+		done := bgWrite(t, mnt)
+		requireBlocked(t, done, e)
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("agent ignored SIGTERM\nagent log:\n%s", e.stderr)
+		}
+		if e.waitErr != nil {
+			t.Fatalf("agent exited with %v\nagent log:\n%s", e.waitErr, e.stderr)
+		}
+		requireDone(t, done, time.Second, e)
+		if !strings.Contains(e.stderr.String(), "thawing before stop") {
+			t.Errorf("no thaw logged before stop:\n%s", e.stderr)
+		}
+	})
 }
 
 // Acceptance 4 through the binary: hooks run with their output logged,
@@ -199,15 +271,17 @@ func TestE2EVSSTimedOutReadSkipped(t *testing.T) {
 // survives, sees its control pipe close and thaws. Were it killed too,
 // Linux would keep the filesystem frozen with nobody left to thaw it.
 func TestE2EVSSProcessGroupKilledWhileFrozen(t *testing.T) {
-	mnt := vsstest.LoopFS(t)
-	e := newVSSEnv(t, mnt, vsstest.KernelOptions{})
-	e.ownGroup = true
-	e.start()
-	e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
-	done := bgWrite(t, mnt)
-	requireBlocked(t, done, e)
-	if err := syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	requireDone(t, done, time.Second, e)
+	eachVSSProtocol(t, func(t *testing.T, proto string) {
+		mnt := vsstest.LoopFS(t)
+		e := newProtoVSSEnv(t, proto, mnt)
+		e.ownGroup = true
+		e.start()
+		e.must(vsstest.OpFreeze, vsstest.StatusSuccess)
+		done := bgWrite(t, mnt)
+		requireBlocked(t, done, e)
+		if err := syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		requireDone(t, done, time.Second, e)
+	})
 }

@@ -23,6 +23,14 @@ import (
 // with the reason, except under CI=true, where it fails.
 func LoopFS(t testing.TB) string {
 	t.Helper()
+	return LoopFSType(t, "ext4")
+}
+
+// LoopFSType is LoopFS with the filesystem type: "ext4" or "xfs"
+// (mkfs.xfs, Debian's xfsprogs; XFS images are 320 MiB, sparse, as
+// mkfs.xfs refuses less than 300 MiB).
+func LoopFSType(t testing.TB, fstype string) string {
+	t.Helper()
 	need := func(ok bool, why string) {
 		t.Helper()
 		if ok {
@@ -33,7 +41,11 @@ func LoopFS(t testing.TB) string {
 		}
 		t.Skipf("skipping real freeze: %s", why)
 	}
-	mnt, cleanup, err := MountLoopFS(t.TempDir(), 64<<20)
+	size := int64(64 << 20)
+	if fstype == "xfs" {
+		size = 320 << 20
+	}
+	mnt, cleanup, err := MountLoopFSType(t.TempDir(), fstype, size)
 	if err != nil {
 		need(false, err.Error())
 	}
@@ -47,7 +59,9 @@ func LoopFS(t testing.TB) string {
 
 // CanMountLoopFS reports why MountLoopFS cannot work here, or "" if it
 // can: it needs Linux, root, loop devices, mkfs.ext4, mount and umount.
-func CanMountLoopFS() string {
+func CanMountLoopFS() string { return canMountLoopFS("ext4") }
+
+func canMountLoopFS(fstype string) string {
 	switch {
 	case runtime.GOOS != "linux":
 		return "FIFREEZE needs Linux"
@@ -57,7 +71,7 @@ func CanMountLoopFS() string {
 	if _, err := os.Stat("/dev/loop-control"); err != nil {
 		return "no /dev/loop-control"
 	}
-	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
+	for _, tool := range []string{"mkfs." + fstype, "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return tool + " not found"
 		}
@@ -70,7 +84,13 @@ func CanMountLoopFS() string {
 // cleanup, which thaws it first (so nothing is ever left frozen), then
 // unmounts it, which detaches the loop device. The demo uses it too.
 func MountLoopFS(dir string, size int64) (string, func() error, error) {
-	if why := CanMountLoopFS(); why != "" {
+	return MountLoopFSType(dir, "ext4", size)
+}
+
+// MountLoopFSType is MountLoopFS with the filesystem type ("ext4" or
+// "xfs").
+func MountLoopFSType(dir, fstype string, size int64) (string, func() error, error) {
+	if why := canMountLoopFS(fstype); why != "" {
 		return "", nil, errors.New(why)
 	}
 	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
@@ -85,8 +105,12 @@ func MountLoopFS(dir string, size int64) (string, func() error, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("mkfs.ext4: %v: %s", err, out)
+	mkfs := []string{"mkfs.ext4", "-q", "-F", img}
+	if fstype == "xfs" {
+		mkfs = []string{"mkfs.xfs", "-q", "-f", img}
+	}
+	if out, err := exec.Command(mkfs[0], mkfs[1:]...).CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("%s: %v: %s", mkfs[0], err, out)
 	}
 	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
 		return "", nil, fmt.Errorf("mount -o loop failed: %v: %s", err, out)
