@@ -174,7 +174,12 @@ func newSubsystems(f *daemonFlags, reg prometheus.Registerer, log *slog.Logger, 
 	closeSubs = func() {}
 	if !slices.Contains(f.disable, "kvp") {
 		klog := log.With("subsystem", "kvp")
-		ip := netinfo.New(ipConfig(f.ipFlags, reg, klog))
+		icfg := ipConfig(f.ipFlags, reg, klog)
+		// The Linux kernel names SET_IP_INFO's adapter by VMBus GUID,
+		// FreeBSD's by hn(4) name: the protocol picks the system whose
+		// network configuration GET/SET_IP_INFO use.
+		icfg.Linux = f.kvpProto == kvp.Linux
+		ip := netinfo.New(icfg)
 		sub := kvp.New(kvpConfig(f, ip, reg))
 		closeSubs = func() {
 			waitIPInfo(ip, agent.ShutdownGrace, klog)
