@@ -22,6 +22,15 @@ import (
 // writer, with metrics on, as the agent runs it.
 func readService(t *testing.T, n int) (*Service, string) {
 	t.Helper()
+	return readServiceProto(t, n, FreeBSD)
+}
+
+// protocols are the kernels the service tests run for.
+var protocols = []Protocol{FreeBSD, Linux}
+
+// readServiceProto is readService speaking p.
+func readServiceProto(t *testing.T, n int, p Protocol) (*Service, string) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "pool")
 	writeRawPool(t, dir, PoolGuest, n)
 	store, err := OpenStore(dir)
@@ -29,13 +38,18 @@ func readService(t *testing.T, n int) (*Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: NewMetrics(prometheus.NewRegistry())})
+	svc := NewService(ServiceConfig{Store: store, Facts: Facts{Version: "0.1.0"}, Metrics: NewMetrics(prometheus.NewRegistry()), Protocol: p})
 	return svc, store.Pool(PoolGuest).Path()
 }
 
 func mustEncode(t *testing.T, m Msg) []byte {
 	t.Helper()
-	b, err := EncodeRequest(m)
+	return mustEncodeProto(t, FreeBSD, m)
+}
+
+func mustEncodeProto(t *testing.T, p Protocol, m Msg) []byte {
+	t.Helper()
+	b, err := p.EncodeRequest(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +60,13 @@ func mustEncode(t *testing.T, m Msg) []byte {
 // not, cost no allocation per request once the pool is loaded and its
 // metric series exist.
 func TestReadPathAllocatesNothing(t *testing.T) {
-	svc, _ := readService(t, 100)
+	for _, p := range protocols {
+		t.Run(p.String(), func(t *testing.T) { testReadPathAllocatesNothing(t, p) })
+	}
+}
+
+func testReadPathAllocatesNothing(t *testing.T, p Protocol) {
+	svc, _ := readServiceProto(t, 100, p)
 	// Let the load stop being racy, so that the unlocked path is measured
 	// (a racy load is read again under the locks, which allocates).
 	time.Sleep(racyWindow)
@@ -54,17 +74,17 @@ func TestReadPathAllocatesNothing(t *testing.T) {
 		req  []byte
 		want Status
 	}{
-		"get":           {mustEncode(t, Msg{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "key-000042"}}), StatusOK},
-		"get missing":   {mustEncode(t, Msg{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "no such key"}}), StatusCont},
-		"enumerate":     {mustEncode(t, Msg{Op: OpEnumerate, Pool: PoolGuest, Index: 7}), StatusOK},
-		"enumerate end": {mustEncode(t, Msg{Op: OpEnumerate, Pool: PoolGuest, Index: 100}), StatusCont},
-		"get external":  {mustEncode(t, Msg{Op: OpGet, Pool: PoolExternal, KV: KeyValue{Key: "k"}}), StatusCont},
+		"get":           {mustEncodeProto(t, p, Msg{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "key-000042"}}), StatusOK},
+		"get missing":   {mustEncodeProto(t, p, Msg{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "no such key"}}), StatusCont},
+		"enumerate":     {mustEncodeProto(t, p, Msg{Op: OpEnumerate, Pool: PoolGuest, Index: 7}), StatusOK},
+		"enumerate end": {mustEncodeProto(t, p, Msg{Op: OpEnumerate, Pool: PoolGuest, Index: 100}), StatusCont},
+		"get external":  {mustEncodeProto(t, p, Msg{Op: OpGet, Pool: PoolExternal, KV: KeyValue{Key: "k"}}), StatusCont},
 	}
-	reply := make([]byte, MsgSize)
+	reply := make([]byte, p.MsgSize())
 	for name, tc := range reqs {
 		t.Run(name, func(t *testing.T) {
 			svc.HandleInto(reply, tc.req) // creates the metric series
-			if st := replyStatus(reply); st != tc.want {
+			if st := statusOf(reply); st != tc.want {
 				t.Fatalf("status %v, want %v", st, tc.want)
 			}
 			if n := testing.AllocsPerRun(200, func() { svc.HandleInto(reply, tc.req) }); n != 0 {
@@ -77,7 +97,13 @@ func TestReadPathAllocatesNothing(t *testing.T) {
 // TestReadPathRepliesAsBefore: the read path's replies are byte for byte
 // what the general decoder and encoder produce.
 func TestReadPathRepliesAsBefore(t *testing.T) {
-	svc, _ := readService(t, 10)
+	for _, p := range protocols {
+		t.Run(p.String(), func(t *testing.T) { testReadPathRepliesAsBefore(t, p) })
+	}
+}
+
+func testReadPathRepliesAsBefore(t *testing.T, p Protocol) {
+	svc, _ := readServiceProto(t, 10, p)
 	for _, m := range []Msg{
 		{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "key-000003"}},
 		{Op: OpGet, Pool: PoolGuest, KV: KeyValue{Key: "key-0000"}},
@@ -85,14 +111,14 @@ func TestReadPathRepliesAsBefore(t *testing.T) {
 		{Op: OpEnumerate, Pool: PoolGuest, Index: 10},
 		{Op: OpEnumerate, Pool: PoolGuest, Index: 0xffffffff},
 	} {
-		req := mustEncode(t, m)
+		req := mustEncodeProto(t, p, m)
 		status, body := svc.serve(Msg{Op: m.Op, Pool: m.Pool, KV: KeyValue{Key: m.KV.Key}, Index: m.Index})
-		want, err := EncodeReply(m, status, body)
+		want, err := p.EncodeReply(m, status, body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A dirty buffer: every byte of the reply must be written.
-		reply := make([]byte, MsgSize)
+		reply := make([]byte, p.MsgSize())
 		for i := range reply {
 			reply[i] = 0xa5
 		}

@@ -75,7 +75,10 @@ func register(ctx context.Context, p Protocol, t Transport, path, version string
 		err = t.Write(msg)
 	}
 	if err == nil && p == Linux {
-		t, err = linuxHandshake(ctx, t)
+		var c *linuxConn
+		if c, err = linuxHandshake(ctx, t); err == nil {
+			return c, nil
+		}
 	}
 	if err != nil {
 		t.Close()

@@ -61,7 +61,13 @@ func sz(key, value string) kvp.KeyValue {
 }
 
 func TestHostOperations(t *testing.T) {
-	k := newKernel(t, 0)
+	for _, p := range []kvp.Protocol{kvp.FreeBSD, kvp.Linux} {
+		t.Run(p.String(), func(t *testing.T) { testHostOperations(t, p) })
+	}
+}
+
+func testHostOperations(t *testing.T, p kvp.Protocol) {
+	k := newKernelProto(t, 0, p)
 	var st store
 	startDaemon(t, k, st.handle)
 	h, ctx := NewHost(k), ctxT(t, 10*time.Second)

@@ -17,13 +17,19 @@ import (
 // newKernel starts a Kernel on a short socket path; Close runs at cleanup.
 func newKernel(t *testing.T, timeout time.Duration) *Kernel {
 	t.Helper()
+	return newKernelProto(t, timeout, kvp.FreeBSD)
+}
+
+// newKernelProto is newKernel for protocol p.
+func newKernelProto(t *testing.T, timeout time.Duration, p kvp.Protocol) *Kernel {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "kvpt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	k, err := NewKernel(filepath.Join(dir, "kvp"), KernelOptions{Timeout: timeout, Logger: log})
+	k, err := NewKernel(filepath.Join(dir, "kvp"), KernelOptions{Protocol: p, Timeout: timeout, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +53,28 @@ func dial(t *testing.T, k *Kernel) *net.UnixConn {
 
 func register(t *testing.T, c *net.UnixConn) {
 	t.Helper()
-	if _, err := c.Write(kvp.EncodeRegister("kvptest")); err != nil {
+	registerProto(t, c, kvp.FreeBSD)
+}
+
+// registerProto registers in p; on Linux it reads the kernel's REGISTER1
+// answer, which must come before any request.
+func registerProto(t *testing.T, c *net.UnixConn, p kvp.Protocol) {
+	t.Helper()
+	if _, err := c.Write(p.EncodeRegister("kvptest")); err != nil {
 		t.Fatal(err)
+	}
+	if p != kvp.Linux {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := c.Read(buf)
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		t.Fatalf("reading the REGISTER1 answer: %v", err)
+	}
+	if v, err := kvp.Linux.DecodeRegister(buf[:n]); err != nil || v != kvp.LinuxDriverVersion {
+		t.Fatalf("REGISTER1 answer of %d bytes: version %q, %v; want %q", n, v, err, kvp.LinuxDriverVersion)
 	}
 }
 
@@ -61,7 +87,10 @@ func echo(req kvp.Msg) (kvp.Status, kvp.Msg) {
 }
 
 // serve answers requests on c with h, one at a time, until c closes.
-func serve(t *testing.T, c *net.UnixConn, h handler) {
+func serve(t *testing.T, c *net.UnixConn, h handler) { serveProto(t, c, h, kvp.FreeBSD) }
+
+// serveProto is serve speaking p.
+func serveProto(t *testing.T, c *net.UnixConn, h handler, p kvp.Protocol) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -72,11 +101,11 @@ func serve(t *testing.T, c *net.UnixConn, h handler) {
 				return
 			}
 			st, body := kvp.StatusFail, kvp.Msg{}
-			req, err := kvp.DecodeRequest(buf[:n])
+			req, err := p.DecodeRequest(buf[:n])
 			if err == nil {
 				st, body = h(req)
 			}
-			b, err := kvp.EncodeReply(req, st, body)
+			b, err := p.EncodeReply(req, st, body)
 			if err != nil {
 				t.Error(err)
 				return
@@ -93,8 +122,8 @@ func serve(t *testing.T, c *net.UnixConn, h handler) {
 func startDaemon(t *testing.T, k *Kernel, h handler) *net.UnixConn {
 	t.Helper()
 	c := dial(t, k)
-	register(t, c)
-	serve(t, c, h)
+	registerProto(t, c, k.Protocol())
+	serveProto(t, c, h, k.Protocol())
 	if err := k.WaitRegistered(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
