@@ -15,6 +15,6 @@ func nativeDevice(path string) (Transport, error) { return openDevice(chardev.Ke
 
 // linuxDevice: FreeBSD has no Linux VSS device; the Linux protocol runs
 // here only over the socket transport.
-func linuxDevice(_ context.Context, path string) (Transport, error) {
+func linuxDevice(_ context.Context, path string, _ func(string, error)) (Transport, error) {
 	return nil, fmt.Errorf("vss: %s is not a socket, and the Linux protocol needs one on FreeBSD: %w", path, errors.ErrUnsupported)
 }

@@ -17,6 +17,9 @@ type Subsystem struct {
 	proto  Protocol
 	open   func(context.Context) (Transport, error)
 	svc    *Service
+	// waiting is told when Linux's device node is missing (Run sets it
+	// to a log line before each open).
+	waiting func(path string, err error)
 }
 
 // New returns the subsystem and its Service, with nothing frozen and
@@ -24,7 +27,7 @@ type Subsystem struct {
 func New(cfg Config) *Subsystem {
 	s := &Subsystem{device: cfg.Device, proto: cfg.Protocol, open: cfg.OpenTransport, svc: NewService(cfg)}
 	if s.open == nil {
-		s.open = func(ctx context.Context) (Transport, error) { return OpenProtocol(ctx, s.device, s.proto) }
+		s.open = func(ctx context.Context) (Transport, error) { return openProtocol(ctx, s.device, s.proto, s.waiting) }
 	}
 	return s
 }
@@ -39,6 +42,9 @@ func (s *Subsystem) Name() string { return "vss" }
 // never through the loop, so nothing else can push a reply past the
 // kernel's 15-second deadline.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
+	s.waiting = func(path string, err error) {
+		env.Log.Info("waiting for the device: the host has not offered the Backup integration service yet", "device", path, "err", err)
+	}
 	t, err := s.open(ctx)
 	if err != nil {
 		return err

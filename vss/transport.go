@@ -3,6 +3,7 @@ package vss
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/hvagent/hvagent/agent"
@@ -48,8 +49,14 @@ func Open(ctx context.Context, path string) (Transport, error) {
 // cannot exist on this system is a final error (agent.Final). The Linux
 // handshake (REGISTER1) is the caller's: see Protocol.register.
 func OpenProtocol(ctx context.Context, path string, proto Protocol) (Transport, error) {
+	return openProtocol(ctx, path, proto, nil)
+}
+
+// openProtocol is OpenProtocol; waiting, if set, is told once that
+// Linux's device node is missing and being waited for.
+func openProtocol(ctx context.Context, path string, proto Protocol, waiting func(string, error)) (Transport, error) {
 	if proto == ProtocolLinux {
-		return openLinux(ctx, path)
+		return openLinux(ctx, path, waiting)
 	}
 	path, fi, err := statDevice(path)
 	if err != nil {
@@ -71,7 +78,7 @@ func OpenProtocol(ctx context.Context, path string, proto Protocol) (Transport, 
 
 // openLinux opens a socket at path with Linux-sized datagrams, or else
 // Linux's character device, whose node may appear only later.
-func openLinux(ctx context.Context, path string) (Transport, error) {
+func openLinux(ctx context.Context, path string, waiting func(string, error)) (Transport, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == os.ModeSocket {
 		c, err := dialSocket(ctx, path, LinuxMsgSize)
 		if err != nil {
@@ -79,11 +86,17 @@ func openLinux(ctx context.Context, path string) (Transport, error) {
 		}
 		return c, nil
 	}
-	t, err := linuxDevice(ctx, path)
+	t, err := linuxDevice(ctx, path, waiting)
 	if err != nil {
 		return nil, agent.FinalIfUnavailable(err)
 	}
 	return t, nil
+}
+
+// nativeDeviceUnsupported is the error for FreeBSD's device where it
+// cannot exist.
+func nativeDeviceUnsupported(path string) (Transport, error) {
+	return nil, fmt.Errorf("vss: %s is not a socket, and the FreeBSD VSS device exists only on FreeBSD (see --vss.protocol): %w", path, errors.ErrUnsupported)
 }
 
 func dialSocket(ctx context.Context, path string, size int) (*seqpacket.Conn, error) {
