@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -249,4 +250,96 @@ func TestE2ESetIPInfoNetns(t *testing.T) {
 	if !strings.Contains(log, `interface=hn0 target=hn0 mode=native before="dhcp addrs=[192.0.2.10/24,192.0.2.11/24,2001:db8:1::10/64] gateways=[192.0.2.1,2001:db8:1::1] dns=[192.0.2.53,2001:db8:1::53]"`) {
 		t.Errorf("no audit line with the state before:\n%s", log)
 	}
+}
+
+// linuxIPNetns is a network namespace standing in for a Linux guest with
+// an accelerated NIC: eth0, the synthetic NIC (a bridge, so that a link
+// can have it as IFLA_MASTER as hv_netvsc's VF has), with addresses and
+// both default routes; enP1s1, the VF (a veth end made first, so listed
+// first), with eth0's MAC, enslaved to eth0 and with an address of its
+// own. It returns the namespace's name and eth0's ifindex.
+func linuxIPNetns(t *testing.T, mac string) (string, int) {
+	t.Helper()
+	needRoot(t)
+	ns := fmt.Sprintf("hvagent-e2e-linux-%d", os.Getpid())
+	ipCmd(t, "netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	n := []string{"-n", ns}
+	ipCmd(t, append(n, "link", "add", "enP1s1", "type", "veth", "peer", "name", "vfpeer")...)
+	ipCmd(t, append(n, "link", "add", "eth0", "type", "bridge")...)
+	for _, l := range []string{"enP1s1", "eth0", "vfpeer"} {
+		ipCmd(t, append(n, "link", "set", l, "addrgenmode", "none")...)
+	}
+	ipCmd(t, append(n, "link", "set", "eth0", "address", mac)...)
+	ipCmd(t, append(n, "link", "set", "enP1s1", "address", mac, "master", "eth0")...)
+	for _, l := range []string{"vfpeer", "enP1s1", "eth0"} {
+		ipCmd(t, append(n, "link", "set", l, "up")...)
+	}
+	ipCmd(t, append(n, "addr", "add", "10.9.9.9/8", "dev", "enP1s1")...)
+	ipCmd(t, append(n, "addr", "add", "192.0.2.10/24", "dev", "eth0")...)
+	ipCmd(t, append(n, "addr", "add", "2001:db8:1::10/64", "dev", "eth0", "nodad")...)
+	ipCmd(t, append(n, "route", "add", "default", "via", "192.0.2.1", "dev", "eth0")...)
+	ipCmd(t, append(n, "-6", "route", "add", "default", "via", "2001:db8:1::1", "dev", "eth0")...)
+	out, err := exec.Command("ip", append(n, "-o", "link", "show", "eth0")...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _, _ := strings.Cut(string(out), ":")
+	index, err := strconv.Atoi(idx)
+	if err != nil {
+		t.Fatalf("eth0's index in %q: %v", out, err)
+	}
+	return ns, index
+}
+
+// The real binary speaking the Linux KVP protocol in a namespace the
+// test made answers GET_IP_INFO from the Linux system: eth0's addresses
+// and routes from rtnetlink, never those of the VF that shares its MAC;
+// DNS from systemd-resolved's upstream servers, not its stub; DHCP from
+// NetworkManager's state and netplan's profile in a root the test made
+// (--kvp.net-root).
+func TestE2EGetIPInfoLinuxNetns(t *testing.T) {
+	const mac = "00:15:5d:e2:e0:17"
+	ns, index := linuxIPNetns(t, mac)
+	root := t.TempDir()
+	for p, c := range map[string]string{
+		"etc/resolv.conf":                                   "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.test\n",
+		"run/systemd/resolve/resolv.conf":                   "nameserver 168.63.129.16\nnameserver 2001:db8:1::53\n",
+		"run/NetworkManager/devices/" + strconv.Itoa(index): "[device]\nmanaged=true\nconnection-uuid=0b1a7f3e-3b7c-4e51-9bd5-d6edd65f3e03\n",
+		"run/NetworkManager/system-connections/netplan-eth0.nmconnection": "[connection]\nid=netplan-eth0\n" +
+			"uuid=0b1a7f3e-3b7c-4e51-9bd5-d6edd65f3e03\ntype=ethernet\ninterface-name=eth0\n[ipv4]\nmethod=auto\n",
+	} {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, kvptest.KernelOptions{Protocol: kvp.Linux})
+	e.wrap = []string{"ip", "netns", "exec", ns}
+	e.start("--kvp.net-root", root, "--kvp.resolv-conf", filepath.Join(root, "etc/resolv.conf"),
+		"--kvp.run-dir", filepath.Join(root, "run"), "--kvp.set-ip-hook", filepath.Join(root, "set-ip-hook"))
+	ctx := ctxT(t)
+	hostMAC := strings.ToUpper(strings.ReplaceAll(mac, ":", "-"))
+	want := kvp.IPInfo{
+		AdapterID:   hostMAC,
+		AddrFamily:  3,
+		DHCPEnabled: 1,
+		IPAddr:      "192.0.2.10;2001:db8:1::10",
+		SubNet:      "255.255.255.0;/64",
+		Gateway:     "192.0.2.1;2001:db8:1::1",
+		DNSAddr:     "168.63.129.16;2001:db8:1::53",
+	}
+	for range 2 { // the second from the agent's memory
+		got, st, err := e.host.GetIPInfo(ctx, hostMAC)
+		if err != nil || st != kvp.StatusOK {
+			t.Fatalf("GET_IP_INFO %s: %v, %v\nagent log:\n%s", hostMAC, st, err, e.stderr)
+		}
+		if got != want {
+			t.Fatalf("GET_IP_INFO mismatch (-want +got):\n-%+v\n+%+v", want, got)
+		}
+	}
+	e.stop()
 }

@@ -19,6 +19,7 @@ type ipFlags struct {
 	resolvConf string
 	runDir     string
 	setIPHook  string
+	netRoot    string
 }
 
 func (f *ipFlags) register(fs *flag.FlagSet) {
@@ -26,6 +27,7 @@ func (f *ipFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.resolvConf, "kvp.resolv-conf", netinfo.DefaultResolvConf, "resolv.conf read for GET_IP_INFO and rewritten by SET_IP_INFO")
 	fs.StringVar(&f.runDir, "kvp.run-dir", netinfo.DefaultRunDir, "run-time state: dhclient pidfiles and resolvconf records (resolvconf/interfaces)")
 	fs.StringVar(&f.setIPHook, "kvp.set-ip-hook", netinfo.DefaultHook, "program handed a SET_IP_INFO instead of applying it, if it exists")
+	fs.StringVar(&f.netRoot, "kvp.net-root", "/", "with --kvp.protocol linux: the root under which sysfs and the network managers' files (/run, /etc) are read and written")
 }
 
 // ipConfig is the configuration of the KVP subsystem's GET_IP_INFO /
@@ -38,6 +40,7 @@ func ipConfig(f ipFlags, reg prometheus.Registerer, log *slog.Logger) netinfo.Co
 		RunDir:       f.runDir,
 		ResolvconfDB: filepath.Join(f.runDir, "resolvconf"),
 		Hook:         f.setIPHook,
+		Root:         f.netRoot,
 		Log:          log,
 		Metrics:      netinfo.NewMetrics(reg),
 	}
