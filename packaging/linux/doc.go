@@ -1,0 +1,10 @@
+// Package linuxunit holds no Go code to import: its directory holds
+// hvagent's systemd unit (hvagent.service) and the file it reads flags
+// from (hvagent.default, installed as /etc/default/hvagent), and its
+// tests check them. unitfile_test.go reads a unit file and models the
+// few systemd rules the checks need; unit_test.go checks that the unit
+// keeps what the agent's work needs and that the takeover from
+// hyperv-daemons is documented where an administrator looks;
+// verify_test.go runs systemd-analyze verify on the unit as shipped and
+// the agent's own flag parser on the default file.
+package linuxunit
