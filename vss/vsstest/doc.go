@@ -1,4 +1,4 @@
-// Package vsstest provides a simulated FreeBSD VSS kernel device and a
+// Package vsstest provides simulated FreeBSD and Linux VSS kernels and a
 // simulated Hyper-V host, in the style of net/http/httptest, plus the
 // loop-mounted filesystem that real-freeze tests use.
 //
@@ -26,6 +26,14 @@
 // has not answered (a daemon answers one request at a time), the next one
 // waits, the way it would wait in the kernel's notify queue, and if it
 // times out there the daemon never sees it.
+//
+// LinuxKernel is the same for the Linux kernel's protocol
+// (drivers/hv/hv_snapshot.c; --vss.protocol linux): 12-byte messages, the
+// REGISTER1 handshake answered with the u32 129 before any request,
+// HOT_BACKUP, FREEZE and THAW requests with only byte 0 set, replies
+// whose first four bytes are the HRESULT, 900 s for FREEZE and 30 s for
+// the others; a reply the kernel would refuse with EINVAL is dropped and
+// counted.
 //
 // The wire format is encoded here independently of package vss, so the
 // fake checks the real bytes.
