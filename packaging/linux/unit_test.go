@@ -42,6 +42,11 @@ var deviceNodes = []string{"/dev/vmbus/hv_kvp", "/dev/vmbus/hv_vss"}
 // (metrics/server.go, Serve: 5 s).
 var stopBound = vss.LinuxUtilTimeout + agent.ShutdownGrace + 5*time.Second
 
+// helperDeadline is when the freeze helper thaws by itself with the
+// default --vss.max-frozen, whatever the agent does: vss.DefaultMaxFrozen
+// plus the margin of vss/service.go, selfThawMargin (5 s).
+var helperDeadline = vss.DefaultMaxFrozen + 5*time.Second
+
 func readUnit(t *testing.T) (string, unitFile) {
 	t.Helper()
 	b, err := os.ReadFile(unitPath)
@@ -103,6 +108,7 @@ func TestUnitKeepsWhatTheWorkNeeds(t *testing.T) {
 		{"KillMode=mixed", replace("KillMode=control-group", "KillMode=mixed"), "KillMode="},
 		{"KillMode left to the default", replace("KillMode=control-group", ""), "KillMode="},
 		{"stop timeout shorter than a thaw", replace("TimeoutStopSec=90s", "TimeoutStopSec=30s"), "TimeoutStopSec="},
+		{"stop timeout within the helper's deadline", replace("TimeoutStopSec=90s", "TimeoutStopSec=65s"), "freeze helper"},
 		{"Conflicts= on a base unit", replace("Conflicts=shutdown.target", "Conflicts=shutdown.target hypervkvpd.service"), "Conflicts="},
 		{"logs to syslog", replace("ExecStart=/usr/sbin/hvagent run $HVAGENT_FLAGS", "ExecStart=/usr/sbin/hvagent run --log.syslog $HVAGENT_FLAGS"), "journal"},
 		{"no flags from the default file", replace("ExecStart=/usr/sbin/hvagent run $HVAGENT_FLAGS", "ExecStart=/usr/sbin/hvagent run"), "$HVAGENT_FLAGS"},
@@ -277,6 +283,8 @@ func problems(u unitFile) []string {
 		bad("TimeoutStopSec=%s: %v", v, err)
 	} else if d < stopBound {
 		bad("TimeoutStopSec=%s is shorter than the agent's longest graceful stop, %v", v, stopBound)
+	} else if d <= helperDeadline {
+		bad("TimeoutStopSec=%s: systemd's SIGKILL could come before the freeze helper's own thaw, %v after a freeze", v, helperDeadline)
 	}
 	return p
 }
