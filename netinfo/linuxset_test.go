@@ -502,3 +502,30 @@ func kvpStatus(t *testing.T, reply []byte) kvp.Status {
 	}
 	return kvp.Status(binary.LittleEndian.Uint32(reply))
 }
+
+// FuzzLinuxConfig: whatever the host sends, a request that passes
+// validation renders, for every manager, only lines of the shapes the
+// formats use, made of characters none of them treats specially beyond
+// its own syntax: nothing the host sends can add a key, a section or a
+// YAML node.
+func FuzzLinuxConfig(f *testing.F) {
+	for _, ip := range []kvp.IPInfo{staticV46, dhcpOnly, {IPAddr: "192.0.2.10\n[ipv4]", SubNet: "/24"},
+		{IPAddr: "fe80::1%eth0;2001:db8::1", SubNet: "/64;/64", Gateway: "fe80::1", DNSAddr: "fe80::53"}} {
+		f.Add(ip.DHCPEnabled, ip.IPAddr, ip.SubNet, ip.Gateway, ip.DNSAddr)
+	}
+	line := regexp.MustCompile(`^(#.*|\[[a-zA-Z0-9]+\]|[A-Za-z0-9-]+=[A-Za-z0-9.:/;_-]*| *(- )?"?[a-z0-9-]+"?:( [a-z0-9]+| "[0-9a-f.:/]+")?| +- "[0-9a-f.:/]+"|)$`)
+	f.Fuzz(func(t *testing.T, dhcp uint8, addrs, subnets, gws, dns string) {
+		set, err := parseSettingFor("eth0", kvp.IPInfo{DHCPEnabled: dhcp, IPAddr: addrs, SubNet: subnets, Gateway: gws, DNSAddr: dns})
+		if err != nil {
+			return
+		}
+		for _, m := range []linuxManager{networkManager, networkd, netplan} {
+			out := renderLinux(m, "/", linuxNetOf(set))
+			for _, l := range strings.Split(string(out.data), "\n") {
+				if !line.MatchString(l) {
+					t.Fatalf("%s: line %q in:\n%s", m, l, out.data)
+				}
+			}
+		}
+	})
+}
