@@ -3,6 +3,8 @@ package linuxunit
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +75,9 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 				continue
 			}
 			b, err := os.ReadFile(bin)
+			if errors.Is(err, fs.ErrNotExist) {
+				need(t, bin, "the package that has it (procps for /bin/kill)")
+			}
 			if err != nil {
 				t.Fatalf("%s=%s: %v", key, v, err)
 			}
