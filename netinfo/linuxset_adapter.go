@@ -16,6 +16,16 @@ import (
 // model, under /sys/class).
 const sysClassNet = "/sys/class/net"
 
+// Per interface under sysClassNet: its device's VMBus instance GUID
+// (drivers/hv/vmbus_drv.c, device_id_show, a device attribute of the
+// hv_device the interface's "device" link leads to), and the link to
+// the interface it is enslaved to (net/core/dev.c,
+// __netdev_adjacent_dev_insert: sysfs_create_link(..., "master")).
+const (
+	deviceIDFile = "device/device_id"
+	masterLink   = "master"
+)
+
 // maxDeviceID bounds the read of a device_id file: the kernel writes a
 // braced GUID and a newline (39 bytes); tools/hv/hv_kvp_daemon.c,
 // kvp_get_if_name, reads it with fgets into 256 bytes.
@@ -44,10 +54,10 @@ func adapterByGUID(dir, id string) (ifname string, found bool, err error) {
 	}
 	for _, e := range ents { // sorted by name: the first match wins
 		name := e.Name()
-		if _, err := os.Lstat(filepath.Join(dir, name, "master")); err == nil {
+		if _, err := os.Lstat(filepath.Join(dir, name, masterLink)); err == nil {
 			continue
 		}
-		got, ok := readDeviceID(filepath.Join(dir, name, "device", "device_id"))
+		got, ok := readDeviceID(filepath.Join(dir, name, deviceIDFile))
 		if ok && got == want {
 			return name, true, nil
 		}

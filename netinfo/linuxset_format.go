@@ -36,7 +36,9 @@ func (m linuxManager) String() string {
 const (
 	// NetworkManager's keyfile plugin, system-wide connections
 	// (NetworkManager.conf(5), [keyfile] path; nm-settings-keyfile(5)).
-	// It ignores a keyfile that group or others may read, and names
+	// It refuses a keyfile not owned by root or with any of the mode bits
+	// 0077 set (src/core/settings/plugins/keyfile/nms-keyfile-utils.c,
+	// nms_keyfile_utils_check_file_permissions_stat), and ignores names
 	// starting with '.'.
 	nmConnectionsDir = "/etc/NetworkManager/system-connections"
 	nmFileMode       = 0o600
@@ -45,7 +47,9 @@ const (
 	networkdDir      = "/etc/systemd/network"
 	networkdFileMode = 0o644
 	// netplan(5): /etc/netplan/*.yaml, merged in name order, later files
-	// overriding earlier ones; netplan warns about a file others can read.
+	// overriding earlier ones. netplan warns about a file others can read
+	// ("Permissions for ... are too open. Netplan configuration should
+	// NOT be accessible by others.").
 	netplanDir      = "/etc/netplan"
 	netplanFileMode = 0o600
 )
