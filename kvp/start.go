@@ -17,9 +17,9 @@ func (s *Subsystem) service(ctx context.Context, env *agent.Env) (*Service, erro
 	if svc := s.svc.Load(); svc != nil {
 		return svc, nil
 	}
-	if _, err := os.Stat(s.cfg.Device); err != nil {
+	if _, err := os.Stat(s.cfg.Device); err != nil && s.cfg.Protocol != Linux {
 		// No device (no KVP service, module not loaded), or one we may not
-		// open: final.
+		// open: final. A Linux node may come and go; connect waits for it.
 		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", s.cfg.Device, err))
 	}
 	store, err := OpenStore(s.cfg.PoolDir)

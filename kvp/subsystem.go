@@ -67,13 +67,9 @@ func (s *Subsystem) Name() string { return "kvp" }
 // daemon_busy set and the next read sleeps forever). When no reply can be
 // written, Run returns and the device is closed, which clears the state.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
-	svc, err := s.service(ctx, env)
-	if err != nil {
-		return err
-	}
-	t, err := s.open(ctx)
-	if err != nil {
-		return err
+	svc, t, err := s.start(ctx, env)
+	if err != nil || t == nil {
+		return err // t is nil without an error when ctx ended first
 	}
 	defer t.Close()
 	if kv, ok := t.(interface{ KernelVersion() string }); ok {
@@ -107,12 +103,39 @@ func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
 	}
 }
 
-// open connects to the kernel: OpenTransport if set, else Open.
-func (s *Subsystem) open(ctx context.Context) (Transport, error) {
+// start connects to the kernel, builds the service and registers, in
+// that order: the pools are opened and the facts gathered (DNS, up to
+// fqdnTimeout) only once there is a kernel to serve (a Linux node may
+// appear late: connect waits for it), and before registering, so that no
+// request waits for them. With OpenTransport set (tests), the service is
+// built first and OpenTransport connects and registers. A nil transport
+// without an error means ctx ended while waiting for the Linux node.
+func (s *Subsystem) start(ctx context.Context, env *agent.Env) (*Service, Transport, error) {
 	if s.cfg.OpenTransport != nil {
-		return s.cfg.OpenTransport(ctx)
+		svc, err := s.service(ctx, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := s.cfg.OpenTransport(ctx)
+		return svc, t, err
 	}
-	return OpenProtocol(ctx, s.cfg.Protocol, s.cfg.Device, s.cfg.Version)
+	waiting := func(path string, err error) {
+		env.Log.Info("KVP device not there yet; waiting for the host to offer the service", "device", path, "err", err)
+	}
+	conn, err := connect(ctx, s.cfg.Protocol, s.cfg.Device, waiting)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	svc, err := s.service(ctx, env)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	t, err := register(ctx, s.cfg.Protocol, conn, s.cfg.Device, s.cfg.Version)
+	return svc, t, err
 }
 
 // Refresh implements agent.Refresher: it re-reads uname and resolves the

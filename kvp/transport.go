@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/hvagent/hvagent/agent"
@@ -42,25 +43,38 @@ func Open(ctx context.Context, path, version string) (Transport, error) {
 }
 
 // OpenProtocol connects to p's kernel at path and registers as the
-// daemon (on Linux, the REGISTER1 handshake of linuxconn.go). A Unix
-// socket selects the socket transport; anything else is opened as p's
-// character device. A device that does not exist, may not be opened, or
-// cannot exist on this system is a final error (agent.Final).
+// daemon (on Linux, the REGISTER1 handshake of linuxconn.go): connect,
+// then register.
 func OpenProtocol(ctx context.Context, p Protocol, path, version string) (Transport, error) {
-	fi, err := os.Stat(path)
+	t, err := connect(ctx, p, path, nil)
 	if err != nil {
+		return nil, err
+	}
+	return register(ctx, p, t, path, version)
+}
+
+// connect opens p's kernel at path without registering. A Unix socket
+// selects the socket transport; anything else is opened as p's character
+// device. FreeBSD's device must exist; Linux's appears only once the host
+// offers the service and may come and go, so a missing Linux node is
+// waited for (waiting, if set, is told once) until ctx ends. A device
+// that does not exist (FreeBSD), may not be opened, or cannot exist on
+// this system is a final error (agent.Final).
+func connect(ctx context.Context, p Protocol, path string, waiting func(path string, err error)) (Transport, error) {
+	fi, err := os.Stat(path)
+	if err != nil && !(p == Linux && errors.Is(err, fs.ErrNotExist)) {
 		return nil, agent.FinalIfUnavailable(fmt.Errorf("kvp: device %s: %w", path, err))
 	}
 	var t Transport
-	if fi.Mode().Type() == os.ModeSocket {
+	if err == nil && fi.Mode().Type() == os.ModeSocket {
 		t, err = dialSocket(ctx, path, p)
 	} else {
-		t, err = nativeDevice(p, path)
+		t, err = nativeDevice(ctx, p, path, waiting)
 	}
 	if err != nil {
 		return nil, agent.FinalIfUnavailable(err)
 	}
-	return register(ctx, p, t, path, version)
+	return t, nil
 }
 
 // register sends p's registration message, through Register where the
