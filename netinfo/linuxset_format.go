@@ -73,7 +73,7 @@ type linuxNet struct {
 	v4, v6   []netip.Prefix
 	gw4, gw6 netip.Addr // zero: none
 	dns      []netip.Addr
-	ignored  []netip.Addr // gateways not written: a second of a family, or a family without a static address
+	ignored  []netip.Addr // static gateways not written: a second of a family, or a family without an address
 }
 
 func linuxNetOf(set Setting) linuxNet {
@@ -81,7 +81,6 @@ func linuxNetOf(set Setting) linuxNet {
 	if set.DHCP {
 		// What DHCP and router advertisements provide replaces the
 		// rest, as on FreeBSD (makePlan).
-		n.ignored = set.Gateways
 		return n
 	}
 	for _, a := range set.Addrs {

@@ -529,3 +529,27 @@ func FuzzLinuxConfig(f *testing.F) {
 		}
 	})
 }
+
+// One default gateway per family that has a static address is written;
+// the rest are logged. A DHCP request's gateways are DHCP's business.
+func TestLinuxSetIPInfoGateways(t *testing.T) {
+	e := newLinuxEnv(t, treeNetworkd)
+	req := kvp.IPInfo{AdapterID: setGUID, IPAddr: "192.0.2.10", SubNet: "/24", Gateway: "192.0.2.1;192.0.2.2;fe80::1"}
+	if st := e.set(req); st != kvp.StatusOK {
+		t.Fatalf("status %v; log:\n%s", st, e.logs)
+	}
+	got, _ := e.file("/etc/systemd/network/05-hvagent-eth0.network")
+	if !strings.Contains(got, "Gateway=192.0.2.1\n") || strings.Contains(got, "192.0.2.2") || strings.Contains(got, "fe80::1") {
+		t.Errorf("gateways written:\n%s", got)
+	}
+	if !strings.Contains(e.logs.String(), "ignored=\"[192.0.2.2 fe80::1]\"") {
+		t.Errorf("ignored gateways not logged:\n%s", e.logs)
+	}
+	e.logs.Reset()
+	if st := e.set(kvp.IPInfo{AdapterID: setGUID, DHCPEnabled: 1, Gateway: "192.0.2.1"}); st != kvp.StatusOK {
+		t.Fatalf("DHCP: status %v; log:\n%s", st, e.logs)
+	}
+	if strings.Contains(e.logs.String(), "ignor") {
+		t.Errorf("DHCP request's gateway warned about:\n%s", e.logs)
+	}
+}
