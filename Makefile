@@ -55,16 +55,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./kvp/ ./netinfo/ ./vss/ ./vf/
 
 # KVP requests end to end through the socket transport, against the echo
-# floor measured in the same run (cmd/hvbench).
+# floor measured in the same run (cmd/hvbench), on both kernels' wire
+# formats.
 BENCH_RECORDS ?= 10,1024,4096
 bench-e2e:
-	$(GO) run ./cmd/hvbench -records $(BENCH_RECORDS)
+	for p in freebsd linux; do \
+		$(GO) run ./cmd/hvbench -protocol $$p -records $(BENCH_RECORDS) || exit 1; done
 
 # GET_IP_INFO end to end, the agent in a network namespace with one veth
 # adapter with three addresses (root and ip(8); skipped otherwise).
 IPINFO_REQUESTS ?= 2000
 bench-ipinfo:
-	$(GO) run ./cmd/hvbench -ipinfo $(IPINFO_REQUESTS)
+	for p in freebsd linux; do \
+		$(GO) run ./cmd/hvbench -protocol $$p -ipinfo $(IPINFO_REQUESTS) || exit 1; done
 
 # Resource figures: the agent under a steady simulated host load.
 LOAD_DURATION ?= 60s

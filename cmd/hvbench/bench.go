@@ -26,6 +26,11 @@ type result struct {
 	// threadFloor that of a peer thread in this process.
 	floor, threadFloor, get, enumerate []time.Duration
 	enumerations                       int // whole walks
+	// CPU time per request of the agent's process and of the echo
+	// peer's (cpuTime), over the timed rounds; cpuOK false where
+	// unavailable.
+	agentCPU, echoCPU time.Duration
+	cpuOK             bool
 }
 
 // run measures every pool size of o, each against a fresh agent.
@@ -68,7 +73,7 @@ func runIPInfo(ctx context.Context, o options, log io.Writer) (ipResult, error) 
 			return ipResult{}, err
 		}
 	}
-	return measureIPInfo(ctx, bin, filepath.Join(dir, "ipinfo"), o.ipinfo, log)
+	return measureIPInfo(ctx, o.protocol, bin, filepath.Join(dir, "ipinfo"), o.ipinfo, log)
 }
 
 // measure starts the agent on a pool of n records in dir and times the
@@ -78,66 +83,111 @@ func measure(ctx context.Context, o options, bin, dir string, n int, log io.Writ
 	if err := writePool(filepath.Join(dir, "pool"), n); err != nil {
 		return r, err
 	}
-	host, stopAgent, err := startAgent(ctx, bin, dir, log, nil)
+	host, agentPID, stopAgent, err := startAgent(ctx, o.protocol, bin, dir, log, nil)
 	if err != nil {
 		return r, err
 	}
 	defer stopAgent()
-	echo, stopEcho, err := startEcho(true)
+	echo, echoPID, stopEcho, err := startEcho(true)
 	if err != nil {
 		return r, err
 	}
 	defer stopEcho()
-	threadEcho, stopThreadEcho, err := startEcho(false)
+	threadEcho, _, stopThreadEcho, err := startEcho(false)
 	if err != nil {
 		return r, err
 	}
 	defer stopThreadEcho()
 
-	get := mustRequest(kvp.Msg{Op: kvp.OpGet, Pool: kvp.PoolGuest, KV: kvp.KeyValue{Key: poolKey(n / 2)}})
+	c := newClient(o.protocol)
+	get := c.request(kvp.Msg{Op: kvp.OpGet, Pool: kvp.PoolGuest, KV: kvp.KeyValue{Key: poolKey(n / 2)}})
 	walk := make([][]byte, n+1) // index 0 to HV_S_CONT, as the host walks a pool
 	for i := range walk {
-		walk[i] = mustRequest(kvp.Msg{Op: kvp.OpEnumerate, Pool: kvp.PoolGuest, Index: uint32(i)})
+		walk[i] = c.request(kvp.Msg{Op: kvp.OpEnumerate, Pool: kvp.PoolGuest, Index: uint32(i)})
 	}
-	c := &client{reply: make([]byte, kvp.MsgSize+1)}
 	// A first round of each, untimed: the agent's first requests fault in
 	// its code and create its metric series.
 	if err := c.warm(host, echo, threadEcho, get, walk); err != nil {
 		return r, err
 	}
+	agentCPU, echoCPU := startCPU(agentPID), startCPU(echoPID)
 	for range o.rounds {
 		if err := ctx.Err(); err != nil {
 			return r, err
 		}
-		for range o.gets {
-			d, err := c.transact(echo, get, kvp.OpGet, anyReply)
-			if err != nil {
-				return r, fmt.Errorf("echo: %w", err)
-			}
-			r.floor = append(r.floor, d)
+		if err := c.round(o, echo, threadEcho, host, get, walk, &r); err != nil {
+			return r, err
 		}
-		for range o.gets {
-			d, err := c.transact(threadEcho, get, kvp.OpGet, anyReply)
-			if err != nil {
-				return r, fmt.Errorf("echo thread: %w", err)
-			}
-			r.threadFloor = append(r.threadFloor, d)
+	}
+	// The echo peer also answered the untimed echo before each thread
+	// echo (round).
+	a, aok := agentCPU.perRequest(len(r.get) + len(r.enumerate))
+	e, eok := echoCPU.perRequest(len(r.floor) + len(r.threadFloor))
+	r.agentCPU, r.echoCPU, r.cpuOK = a, e, aok && eok
+	return r, nil
+}
+
+// round times whole walks of the pool, at least o.steps steps, each
+// step and a GET between echoes: echo, GET, echo, ENUMERATE, and so on.
+// Every request to the agent follows one to the echo peer and the other
+// way round, so both processes run under the same conditions (what else
+// the machine runs, which CPU each last ran on, how long each slept).
+// Timed in blocks, or with a series sampled less often or always after
+// another of the same process, one side wakes colder or warmer than the
+// other, and on the 2-core development VM that alone moved the ratios by
+// half. A block of o.gets thread echoes, each after an untimed process
+// echo, ends the round.
+func (cl *client) round(o options, echo, threadEcho, host int, get []byte, walk [][]byte, r *result) error {
+	floor := func() error {
+		d, err := cl.transact(echo, get, kvp.OpGet, anyReply)
+		if err != nil {
+			return fmt.Errorf("echo: %w", err)
 		}
-		for range o.gets {
-			d, err := c.transact(host, get, kvp.OpGet, kvp.StatusOK)
-			if err != nil {
-				return r, fmt.Errorf("GET: %w", err)
-			}
-			r.get = append(r.get, d)
+		r.floor = append(r.floor, d)
+		return nil
+	}
+	walks := max(1, (o.steps+len(walk)-1)/len(walk))
+	for i := range walks * len(walk) {
+		if err := floor(); err != nil {
+			return err
 		}
-		for steps := 0; steps < max(o.steps, n+1); steps += n + 1 {
-			if err := c.walk(host, walk, &r.enumerate); err != nil {
-				return r, err
-			}
+		d, err := cl.transact(host, get, kvp.OpGet, kvp.StatusOK)
+		if err != nil {
+			return fmt.Errorf("GET: %w", err)
+		}
+		r.get = append(r.get, d)
+		if err := floor(); err != nil {
+			return err
+		}
+		step := i % len(walk)
+		if d, err = cl.transact(host, walk[step], kvp.OpEnumerate, walkStatus(step, len(walk))); err != nil {
+			return fmt.Errorf("ENUMERATE %d: %w", step, err)
+		}
+		r.enumerate = append(r.enumerate, d)
+		if step == len(walk)-1 {
 			r.enumerations++
 		}
 	}
-	return r, nil
+	for range o.gets {
+		if _, err := cl.transact(echo, get, kvp.OpGet, anyReply); err != nil {
+			return fmt.Errorf("echo: %w", err)
+		}
+		d, err := cl.transact(threadEcho, get, kvp.OpGet, anyReply)
+		if err != nil {
+			return fmt.Errorf("echo thread: %w", err)
+		}
+		r.threadFloor = append(r.threadFloor, d)
+	}
+	return nil
+}
+
+// walkStatus is the status step i of a walk of n requests answers: the
+// last one, past the pool's end, HV_S_CONT.
+func walkStatus(i, n int) kvp.Status {
+	if i == n-1 {
+		return kvp.StatusCont
+	}
+	return kvp.StatusOK
 }
 
 // anyReply makes transact take any reply of the right size: the echo's.
@@ -147,7 +197,14 @@ const anyReply = kvp.Status(0xffffffff)
 // datagram in, with blocking write(2) and read(2) on a blocking socket,
 // as a C loop does (and not through the Go runtime's network poller,
 // which would add its own thread's wake-up to every figure).
-type client struct{ reply []byte }
+type client struct {
+	proto kvp.Protocol
+	reply []byte
+}
+
+func newClient(p kvp.Protocol) *client {
+	return &client{proto: p, reply: make([]byte, p.MsgSize()+1)}
+}
 
 // transact sends req on fd, waits for the reply and checks its status.
 func (cl *client) transact(fd int, req []byte, op kvp.Op, want kvp.Status) (time.Duration, error) {
@@ -160,13 +217,13 @@ func (cl *client) transact(fd int, req []byte, op kvp.Op, want kvp.Status) (time
 	if err != nil {
 		return 0, err
 	}
-	if n != kvp.MsgSize {
+	if n != cl.proto.MsgSize() {
 		return 0, fmt.Errorf("reply of %d bytes", n)
 	}
 	if want == anyReply {
 		return d, nil
 	}
-	m, err := kvp.DecodeReply(cl.reply[:n], op)
+	m, err := cl.proto.DecodeReply(cl.reply[:n], op)
 	if err != nil {
 		return 0, err
 	}
@@ -176,20 +233,11 @@ func (cl *client) transact(fd int, req []byte, op kvp.Op, want kvp.Status) (time
 	return d, nil
 }
 
-// walk enumerates the pool once, index 0 to HV_S_CONT, and appends each
-// step's time to into (when not nil).
-func (cl *client) walk(host int, walk [][]byte, into *[]time.Duration) error {
+// walk enumerates the pool once, index 0 to HV_S_CONT, untimed.
+func (cl *client) walk(host int, walk [][]byte) error {
 	for i, req := range walk {
-		want := kvp.StatusOK
-		if i == len(walk)-1 {
-			want = kvp.StatusCont
-		}
-		d, err := cl.transact(host, req, kvp.OpEnumerate, want)
-		if err != nil {
+		if _, err := cl.transact(host, req, kvp.OpEnumerate, walkStatus(i, len(walk))); err != nil {
 			return fmt.Errorf("ENUMERATE %d: %w", i, err)
-		}
-		if into != nil {
-			*into = append(*into, d)
 		}
 	}
 	return nil
@@ -207,13 +255,14 @@ func (cl *client) warm(host, echo, threadEcho int, get []byte, walk [][]byte) er
 			return fmt.Errorf("GET: %w", err)
 		}
 	}
-	return cl.walk(host, walk, nil)
+	return cl.walk(host, walk)
 }
 
 func poolKey(i int) string { return fmt.Sprintf("bench-key-%06d", i) }
 
-func mustRequest(m kvp.Msg) []byte {
-	b, err := kvp.EncodeRequest(m)
+// request encodes m in the client's protocol.
+func (cl *client) request(m kvp.Msg) []byte {
+	b, err := cl.proto.EncodeRequest(m)
 	if err != nil {
 		panic(err) // the benchmark's own requests always fit
 	}
@@ -251,23 +300,23 @@ func writePool(dir string, n int) error {
 // blocking descriptor, once the agent has registered. The agent's
 // command is wrap (empty, or a command that runs the rest, such as
 // "ip netns exec NAME"), bin and its run flags, then extra.
-func startAgent(ctx context.Context, bin, dir string, log io.Writer, wrap []string, extra ...string) (int, func(), error) {
+func startAgent(ctx context.Context, proto kvp.Protocol, bin, dir string, log io.Writer, wrap []string, extra ...string) (fd, pid int, stop func(), err error) {
 	sock := filepath.Join(dir, "kvp.sock")
 	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
 	if err != nil {
-		return -1, nil, err
+		return -1, 0, nil, err
 	}
 	defer ln.Close()
 	argv := append(slices.Clone(wrap), bin, "run", "--kvp.device", sock, "--kvp.pool-dir", filepath.Join(dir, "pool"),
-		"--disable", "vss,vf", "--web.listen-address", "", "--log.level", "warn")
+		"--kvp.protocol", proto.String(), "--disable", "vss,vf", "--web.listen-address", "", "--log.level", "warn")
 	agent := exec.Command(argv[0], append(argv[1:], extra...)...)
 	agent.Stderr = log
 	if err := agent.Start(); err != nil {
-		return -1, nil, err
+		return -1, 0, nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- agent.Wait() }()
-	stop := func() {
+	halt := func() {
 		agent.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -291,21 +340,31 @@ func startAgent(ctx context.Context, bin, dir string, log io.Writer, wrap []stri
 	case err := <-exited:
 		exited <- err
 		ln.Close()
-		return -1, nil, fmt.Errorf("agent exited before connecting: %v", err)
+		return -1, 0, nil, fmt.Errorf("agent exited before connecting: %v", err)
 	case <-ctx.Done():
 		ln.Close()
-		stop()
-		return -1, nil, ctx.Err()
+		halt()
+		return -1, 0, nil, ctx.Err()
 	}
 	if a.err != nil {
-		stop()
-		return -1, nil, a.err
+		halt()
+		return -1, 0, nil, a.err
 	}
-	reg := make([]byte, kvp.MsgSize+1)
-	if n, err := a.c.Read(reg); err != nil || !kvp.IsRegister(reg[:n]) {
+	reg := make([]byte, proto.MsgSize()+1)
+	if n, err := a.c.Read(reg); err != nil || !proto.IsRegister(reg[:n]) {
 		a.c.Close()
-		stop()
-		return -1, nil, fmt.Errorf("no REGISTER from the agent (%d bytes, %v)", n, err)
+		halt()
+		return -1, 0, nil, fmt.Errorf("no %v registration from the agent (%d bytes, %v)", proto, n, err)
+	}
+	// The Linux kernel answers REGISTER1 with its own, version "3.1",
+	// before it posts any request (kvp_register_done in Linux's
+	// drivers/hv/hv_kvp.c); the agent waits for it.
+	if proto == kvp.Linux {
+		if _, err := a.c.Write(proto.EncodeRegister(kvp.LinuxDriverVersion)); err != nil {
+			a.c.Close()
+			halt()
+			return -1, 0, nil, fmt.Errorf("answering the registration: %w", err)
+		}
 	}
 	// A duplicate of the descriptor, which Fd puts in blocking mode (the
 	// mode belongs to the open file, shared with the original, which is
@@ -313,12 +372,11 @@ func startAgent(ctx context.Context, bin, dir string, log io.Writer, wrap []stri
 	f, err := a.c.File()
 	a.c.Close()
 	if err != nil {
-		stop()
-		return -1, nil, err
+		halt()
+		return -1, 0, nil, err
 	}
-	fd := int(f.Fd())
 	// The agent stops first, so that it does not see the host go away.
-	return fd, func() { stop(); f.Close() }, nil
+	return int(f.Fd()), agent.Process.Pid, func() { halt(); f.Close() }, nil
 }
 
 // startEcho starts an echo peer that sends every datagram straight back
@@ -334,10 +392,10 @@ func startAgent(ctx context.Context, bin, dir string, log io.Writer, wrap []stri
 // runtime's network poller of the host's own process would be cheaper
 // still: the host's thread runs it as soon as it blocks, with no wake-up
 // at all.
-func startEcho(process bool) (int, func(), error) {
+func startEcho(process bool) (fd, pid int, stop func(), err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return -1, nil, err
+		return -1, 0, nil, err
 	}
 	host, peer := fds[0], fds[1]
 	if process {
@@ -348,23 +406,23 @@ func startEcho(process bool) (int, func(), error) {
 		defer close(done)
 		echo(peer)
 	}()
-	stop := func() {
+	stop = func() {
 		unix.Shutdown(host, unix.SHUT_RDWR) // the peer reads 0 and returns
 		<-done
 		unix.Close(host)
 		unix.Close(peer)
 	}
-	return host, stop, nil
+	return host, 0, stop, nil
 }
 
 // echoEnv, set in its environment, makes this program the echo peer on
 // descriptor 3 (see echoChild).
 const echoEnv = "HVBENCH_ECHO_PEER"
 
-func startEchoProcess(host, peer int) (int, func(), error) {
+func startEchoProcess(host, peer int) (fd, pid int, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return -1, nil, err
+		return -1, 0, nil, err
 	}
 	f := os.NewFile(uintptr(peer), "echo peer")
 	cmd := exec.Command(self)
@@ -374,14 +432,14 @@ func startEchoProcess(host, peer int) (int, func(), error) {
 	f.Close()
 	if err != nil {
 		unix.Close(host)
-		return -1, nil, fmt.Errorf("echo peer: %w", err)
+		return -1, 0, nil, fmt.Errorf("echo peer: %w", err)
 	}
-	stop := func() {
+	stop = func() {
 		unix.Shutdown(host, unix.SHUT_RDWR)
 		cmd.Wait()
 		unix.Close(host)
 	}
-	return host, stop, nil
+	return host, cmd.Process.Pid, stop, nil
 }
 
 // echoChild runs the echo peer if this process was started as one, and
@@ -397,7 +455,7 @@ func echoChild() bool {
 // echo sends each datagram on fd back until the other end shuts down.
 func echo(fd int) {
 	runtime.LockOSThread()
-	buf := make([]byte, kvp.MsgSize+1)
+	buf := make([]byte, kvp.LinuxMsgSize+1) // either protocol's message
 	for {
 		n, err := unix.Read(fd, buf)
 		if err != nil || n == 0 {

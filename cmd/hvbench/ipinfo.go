@@ -30,6 +30,7 @@ var errNeedRoot = errors.New("the GET_IP_INFO measurement needs root and ip(8) w
 
 // ipResult holds the times of the GET_IP_INFO requests and the reply.
 type ipResult struct {
+	proto kvp.Protocol
 	times []time.Duration
 	info  kvp.IPInfo
 }
@@ -38,8 +39,8 @@ type ipResult struct {
 // three addresses, starts the agent inside it (ip netns exec) on files
 // of its own, and times n GET_IP_INFO requests for the adapter's MAC
 // through the socket transport, after an untimed warm-up.
-func measureIPInfo(ctx context.Context, bin, dir string, n int, log io.Writer) (ipResult, error) {
-	var r ipResult
+func measureIPInfo(ctx context.Context, proto kvp.Protocol, bin, dir string, n int, log io.Writer) (ipResult, error) {
+	r := ipResult{proto: proto}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return r, err
 	}
@@ -85,21 +86,30 @@ func measureIPInfo(ctx context.Context, bin, dir string, n int, log io.Writer) (
 			return r, err
 		}
 	}
-	host, stop, err := startAgent(ctx, bin, dir, log, []string{"ip", "netns", "exec", ns},
-		"--kvp.rc-conf", filepath.Join(dir, "rc.conf"), "--kvp.resolv-conf", filepath.Join(dir, "resolv.conf"),
-		"--kvp.run-dir", filepath.Join(dir, "run"))
+	flags := []string{"--kvp.rc-conf", filepath.Join(dir, "rc.conf"), "--kvp.resolv-conf", filepath.Join(dir, "resolv.conf"),
+		"--kvp.run-dir", filepath.Join(dir, "run")}
+	if proto == kvp.Linux {
+		// An empty root of its own: no network manager's files, so
+		// the adapter is static, as rc.conf makes it for FreeBSD.
+		root := filepath.Join(dir, "root")
+		if err := os.MkdirAll(root, 0o700); err != nil {
+			return r, err
+		}
+		flags = append(flags, "--kvp.net-root", root)
+	}
+	host, _, stop, err := startAgent(ctx, proto, bin, dir, log, []string{"ip", "netns", "exec", ns}, flags...)
 	if err != nil {
 		return r, err
 	}
 	defer stop()
-	req := mustRequest(kvp.Msg{Op: kvp.OpGetIPInfo, IP: kvp.IPInfo{AdapterID: strings.ToUpper(strings.ReplaceAll(ipMAC, ":", "-"))}})
-	c := &client{reply: make([]byte, kvp.MsgSize+1)}
+	c := newClient(proto)
+	req := c.request(kvp.Msg{Op: kvp.OpGetIPInfo, IP: kvp.IPInfo{AdapterID: strings.ToUpper(strings.ReplaceAll(ipMAC, ":", "-"))}})
 	for range 20 {
 		if _, err := c.transact(host, req, kvp.OpGetIPInfo, kvp.StatusOK); err != nil {
 			return r, fmt.Errorf("GET_IP_INFO: %w", err)
 		}
 	}
-	m, err := kvp.DecodeReply(c.reply[:kvp.MsgSize], kvp.OpGetIPInfo)
+	m, err := proto.DecodeReply(c.reply[:proto.MsgSize()], kvp.OpGetIPInfo)
 	if err != nil {
 		return r, err
 	}
@@ -133,8 +143,8 @@ func ipCmd(args ...string) error {
 func printIPInfo(w io.Writer, r ipResult) {
 	p50, _ := percentile(r.times, 50)
 	p90, _ := percentile(r.times, 90)
-	fmt.Fprintf(w, "GET_IP_INFO end to end, agent in a network namespace, one veth adapter with %d addresses: p50 %s, p90 %s (%d requests)\n",
-		len(ipAddrs), us(p50), us(p90), len(r.times))
+	fmt.Fprintf(w, "GET_IP_INFO end to end, %s protocol, agent in a network namespace, one veth adapter with %d addresses: p50 %s, p90 %s (%d requests)\n",
+		r.proto, len(ipAddrs), us(p50), us(p90), len(r.times))
 	fmt.Fprintf(w, "reply: ip_addr %q, sub_net %q, gate_way %q, dns_addr %q, dhcp %d\n",
 		r.info.IPAddr, r.info.SubNet, r.info.Gateway, r.info.DNSAddr, r.info.DHCPEnabled)
 }

@@ -45,28 +45,34 @@ func TestThousands(t *testing.T) {
 	}
 }
 
-// TestRun builds the agent and measures a small pool for a round: every
-// request it times got the reply it expected, and the table shows them.
+// TestRun builds the agent and measures a small pool for a round on each
+// protocol: every request it times got the reply it expected, the series
+// alternate as round says, and the table shows them.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the agent")
 	}
-	o := options{records: []int{3}, rounds: 2, gets: 5, steps: 5}
-	rs, err := run(context.Background(), o, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rs[0]
-	if len(r.floor) != 10 || len(r.threadFloor) != 10 || len(r.get) != 10 || len(r.enumerate) != 16 || r.enumerations != 4 {
-		t.Fatalf("samples: %d + %d echoes, %d GETs, %d steps in %d walks; want 10 + 10, 10, 16 in 4",
-			len(r.floor), len(r.threadFloor), len(r.get), len(r.enumerate), r.enumerations)
-	}
-	var out bytes.Buffer
-	printTable(&out, rs)
-	for _, want := range []string{"| echo floor (peer process) |", "| hvagent, GET |", "| hvagent, enumerate step |", "× floor"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, out.String())
-		}
+	for _, p := range []kvp.Protocol{kvp.FreeBSD, kvp.Linux} {
+		t.Run(p.String(), func(t *testing.T) {
+			// 3 records: walks of 4 steps, 2 of them for 5 steps a round.
+			o := options{records: []int{3}, rounds: 2, gets: 5, steps: 5, protocol: p}
+			rs, err := run(context.Background(), o, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rs[0]
+			if len(r.floor) != 32 || len(r.threadFloor) != 10 || len(r.get) != 16 || len(r.enumerate) != 16 || r.enumerations != 4 {
+				t.Fatalf("samples: %d + %d echoes, %d GETs, %d steps in %d walks; want 32 + 10, 16, 16 in 4",
+					len(r.floor), len(r.threadFloor), len(r.get), len(r.enumerate), r.enumerations)
+			}
+			var out bytes.Buffer
+			printTable(&out, o, rs)
+			for _, want := range []string{"| echo floor (peer process) |", "| hvagent, GET |", "| hvagent, enumerate step |", "× floor", p.String() + " protocol"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("table lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
 	}
 }
 
@@ -77,24 +83,28 @@ func TestIPInfo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the agent")
 	}
-	r, err := runIPInfo(context.Background(), options{ipinfo: 5}, io.Discard)
-	if errors.Is(err, errNeedRoot) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := kvp.IPInfo{
-		AddrFamily: 3, IPAddr: "192.0.2.10;198.51.100.10;2001:db8::10", SubNet: "255.255.255.0;255.255.255.128;/64",
-		Gateway: "192.0.2.1", DNSAddr: "192.0.2.53;2001:db8::53",
-	}
-	r.info.AdapterID = ""
-	if len(r.times) != 5 || r.info != want {
-		t.Fatalf("%d samples, reply %+v; want 5, %+v", len(r.times), r.info, want)
-	}
-	var out bytes.Buffer
-	printIPInfo(&out, r)
-	if !strings.Contains(out.String(), "GET_IP_INFO end to end") {
-		t.Errorf("report: %s", out.String())
+	for _, p := range []kvp.Protocol{kvp.FreeBSD, kvp.Linux} {
+		t.Run(p.String(), func(t *testing.T) {
+			r, err := runIPInfo(context.Background(), options{ipinfo: 5, protocol: p}, io.Discard)
+			if errors.Is(err, errNeedRoot) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := kvp.IPInfo{
+				AddrFamily: 3, IPAddr: "192.0.2.10;198.51.100.10;2001:db8::10", SubNet: "255.255.255.0;255.255.255.128;/64",
+				Gateway: "192.0.2.1", DNSAddr: "192.0.2.53;2001:db8::53",
+			}
+			r.info.AdapterID = ""
+			if len(r.times) != 5 || r.info != want {
+				t.Fatalf("%d samples, reply %+v; want 5, %+v", len(r.times), r.info, want)
+			}
+			var out bytes.Buffer
+			printIPInfo(&out, r)
+			if !strings.Contains(out.String(), "GET_IP_INFO end to end") {
+				t.Errorf("report: %s", out.String())
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,9 +18,9 @@ const cFloorRatio = 47.0 / 31.0
 
 // printTable writes the figures as a Markdown table the README can show:
 // p50 (p90) per request, and the p50 as a multiple of the floor's p50.
-func printTable(w io.Writer, rs []result) {
+func printTable(w io.Writer, o options, rs []result) {
 	var head, rule strings.Builder
-	head.WriteString("| p50 (p90) per request |")
+	fmt.Fprintf(&head, "| p50 (p90) per request, %s protocol |", o.protocol)
 	rule.WriteString("|---|")
 	for _, r := range rs {
 		fmt.Fprintf(&head, " %s records |", thousands(r.records))
@@ -46,6 +47,14 @@ func printTable(w io.Writer, rs []result) {
 	row("echo, peer thread in the host's process", func(r result) []time.Duration { return r.threadFloor }, true)
 	row("hvagent, GET", func(r result) []time.Duration { return r.get }, true)
 	row("hvagent, enumerate step", func(r result) []time.Duration { return r.enumerate }, true)
+	if !slices.ContainsFunc(rs, func(r result) bool { return !r.cpuOK }) {
+		var b strings.Builder
+		b.WriteString("| CPU time per request, hvagent (echo peer) |")
+		for _, r := range rs {
+			fmt.Fprintf(&b, " %s (%s), %.2f× |", us(r.agentCPU), us(r.echoCPU), float64(r.agentCPU)/float64(r.echoCPU))
+		}
+		fmt.Fprintln(w, b.String())
+	}
 	fmt.Fprintln(w)
 	for _, r := range rs {
 		fmt.Fprintf(w, "%s records: %d + %d echoes, %d GETs, %d enumeration steps (%d whole walks)\n",
