@@ -114,7 +114,7 @@ func runKVP(args []string, stdout, stderr io.Writer) int {
 			return failure(stderr, cmd, err)
 		}
 	}
-	c := &kvpCLI{dir: f.poolDir, stdout: stdout, stderr: stderr}
+	c := &kvpCLI{dir: f.poolDir, proto: kvp.DefaultProtocol(), stdout: stdout, stderr: stderr}
 	if err := c.run(sub, pools, operands, f); err != nil {
 		return failure(stderr, cmd, err)
 	}
@@ -160,7 +160,7 @@ func kvpFlagSet(sub string) (*kvpFlags, *flag.FlagSet) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&f.pool, "pool", "", "pool number (0-4) or name (external, guest, auto, auto_external, auto_internal)")
-	fs.StringVar(&f.poolDir, "pool-dir", "/var/db/hyperv/pool", "directory of the pool files")
+	fs.StringVar(&f.poolDir, "pool-dir", kvp.DefaultPoolDir(), "directory of the pool files (the agent's --kvp.pool-dir)")
 	switch sub {
 	case "list":
 		fs.BoolVar(&f.json, "json", false, "print JSON instead of a table (strings exact, see hvagent(8))")
@@ -204,7 +204,13 @@ func checkPoolDirExists(dir string) error {
 // they create nothing, change no mode and replay no journal on disk.
 // set and delete open the one pool they change, as the agent does.
 type kvpCLI struct {
-	dir            string
+	dir string
+	// proto is the protocol whose auto pool list and get compute: the
+	// agent's default --kvp.protocol, the running system's, so they
+	// show what the agent on this system reports to the host.
+	proto kvp.Protocol
+	// osRoot is where a Linux auto pool reads etc/os-release; "" is "/".
+	osRoot         string
 	stdout, stderr io.Writer
 }
 
@@ -256,7 +262,7 @@ func (c *kvpCLI) records(n int) ([]kvp.Record, error) {
 	if n == kvp.PoolAuto {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return kvp.AutoRecords(kvp.GatherFacts(ctx, agent.Version, nil), cliAddrs), nil
+		return kvp.AutoRecords(c.autoFacts(ctx), cliAddrs), nil
 	}
 	s, err := kvp.ReadPool(c.dir, n)
 	if err != nil {
@@ -279,6 +285,16 @@ func (c *kvpCLI) records(n int) ([]kvp.Record, error) {
 			name, s.Path, s.Size, kvp.MaxKeySize+kvp.MaxValueSize, s.End, s.Size-s.End, s.Path)
 	}
 	return s.Records, nil
+}
+
+// autoFacts gathers the auto pool's facts as the agent does with
+// --kvp.protocol c.proto (kvp.Subsystem's gatherFacts): on Linux, the
+// values the Linux daemon reports.
+func (c *kvpCLI) autoFacts(ctx context.Context) kvp.Facts {
+	if c.proto == kvp.Linux {
+		return kvp.GatherLinuxFacts(ctx, c.osRoot, nil)
+	}
+	return kvp.GatherFacts(ctx, agent.Version, nil)
 }
 
 func (c *kvpCLI) list(pools []int, asJSON bool) error {

@@ -5,12 +5,18 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hvagent/hvagent/agent"
+	"github.com/hvagent/hvagent/kvp"
+	"github.com/hvagent/hvagent/kvp/kvptest"
 )
 
 func TestVisible(t *testing.T) {
@@ -398,5 +404,135 @@ func TestKVPListAligned(t *testing.T) {
 		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
 			t.Errorf("row not aligned at column %d: %q\n%s", col, l, out)
 		}
+	}
+}
+
+// TestKVPPoolDirDefault: the kvp commands' --pool-dir defaults to the
+// directory the agent's --kvp.pool-dir does on this system, so they read
+// and change the pools the agent serves: /var/lib/hyperv on Linux, where
+// the Linux daemon keeps them (tools/hv/hv_kvp_daemon.c, KVP_CONFIG_LOC),
+// /var/db/hyperv/pool elsewhere.
+func TestKVPPoolDirDefault(t *testing.T) {
+	want := "/var/db/hyperv/pool"
+	if runtime.GOOS == "linux" {
+		want = "/var/lib/hyperv"
+	}
+	df, err := parseDaemonFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if df.kvpPoolDir != want {
+		t.Errorf("hvagent run --kvp.pool-dir defaults to %q, want %q", df.kvpPoolDir, want)
+	}
+	for sub := range kvpOperands {
+		_, fs := kvpFlagSet(sub)
+		if got := fs.Lookup("pool-dir").DefValue; got != want {
+			t.Errorf("hvagent kvp %s --pool-dir defaults to %q, want %q", sub, got, want)
+		}
+	}
+}
+
+// autoPool returns the auto pool as c lists it, by key.
+func autoPool(t *testing.T, c *kvpCLI) map[string]string {
+	t.Helper()
+	recs, err := c.records(kvp.PoolAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, r := range recs {
+		m[r.Key] = r.Value
+	}
+	if len(m) != 10 {
+		t.Fatalf("the auto pool has %d keys, want 10: %v", len(m), m)
+	}
+	return m
+}
+
+// TestKVPAutoPoolProtocol: list and get compute the auto pool as the
+// agent does in their protocol. Linux's: os-release's NAME and VERSION_ID
+// (here from a root the test makes), the whole kernel release as
+// OSBuildNumber and its part before the first '-' as OSVersion, no minor
+// version, and the kernel's "3.1" (tools/hv/hv_kvp_daemon.c,
+// kvp_get_os_info); FreeBSD's: uname's sysname and the agent's version.
+func TestKVPAutoPoolProtocol(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	osRelease := "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"
+	if err := os.WriteFile(filepath.Join(root, "etc", "os-release"), []byte(osRelease), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sysname, release, machine, err := kvp.Uname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, _, _ := strings.Cut(release, "-")
+
+	linux := autoPool(t, &kvpCLI{proto: kvp.Linux, osRoot: root, stderr: io.Discard})
+	for key, want := range map[string]string{
+		"OSName":                     "Debian GNU/Linux",
+		"OSMajorVersion":             "12",
+		"OSMinorVersion":             "",
+		"OSVersion":                  cut,
+		"OSBuildNumber":              release,
+		"IntegrationServicesVersion": kvp.LinuxDriverVersion,
+		"ProcessorArchitecture":      machine,
+	} {
+		if linux[key] != want {
+			t.Errorf("Linux protocol: %s = %q, want %q", key, linux[key], want)
+		}
+	}
+
+	freebsd := autoPool(t, &kvpCLI{proto: kvp.FreeBSD, osRoot: root, stderr: io.Discard})
+	for key, want := range map[string]string{
+		"OSName":                     sysname,
+		"OSVersion":                  release,
+		"OSBuildNumber":              cut,
+		"IntegrationServicesVersion": agent.Version,
+		"ProcessorArchitecture":      machine,
+	} {
+		if freebsd[key] != want {
+			t.Errorf("FreeBSD protocol: %s = %q, want %q", key, freebsd[key], want)
+		}
+	}
+}
+
+// TestKVPAutoPoolAsTheAgentReportsIt: 'kvp list --pool auto' shows what
+// the agent, with its default --kvp.protocol, answers the host's
+// ENUMERATE of the auto pool with, on this system. The addresses and the
+// FQDN, read from the live system and DNS by each process on its own,
+// are left out.
+func TestKVPAutoPoolAsTheAgentReportsIt(t *testing.T) {
+	e := newEnv(t, kvptest.KernelOptions{Protocol: kvp.DefaultProtocol()})
+	e.start()
+	items, st, err := e.host.Enumerate(ctxT(t), kvp.PoolAuto)
+	if err != nil || st != kvp.StatusCont || len(items) != 10 {
+		t.Fatalf("enumerate the auto pool: %d items, %v, %v\nagent log:\n%s", len(items), st, err, e.stderr)
+	}
+	e.stop()
+
+	out, errOut, code := hvagent(t, "kvp", "list", "--json", "--pool", "auto")
+	if code != 0 {
+		t.Fatalf("kvp list --pool auto: exit %d: %s", code, errOut)
+	}
+	listed := map[string]string{}
+	for _, r := range decodeJSONRecords(t, out) {
+		listed[exactString(t, r.Key, r.KeyBase64)] = exactString(t, r.Value, r.ValueBase64)
+	}
+	compared := 0
+	for _, it := range items {
+		switch it.Key {
+		case "FullyQualifiedDomainName", "NetworkAddressIPv4", "NetworkAddressIPv6":
+			continue
+		}
+		compared++
+		if got, ok := listed[it.Key]; !ok || got != it.Value {
+			t.Errorf("%s: kvp list shows %q (present %v), the agent reports %q", it.Key, got, ok, it.Value)
+		}
+	}
+	if compared != 7 {
+		t.Errorf("compared %d keys, want 7: %v", compared, items)
 	}
 }
