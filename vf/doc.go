@@ -12,6 +12,13 @@
 // Actions (plan.go, actions.go) are argument vectors run off the event
 // loop through a Runner, rate limited per interface.
 //
+// On Linux (Config.Protocol ProtocolLinux) the kernel's hv_netvsc
+// driver does the failover itself and the subsystem only observes: the
+// links come from an rtnetlink dump and RTM_NEWLINK/RTM_DELLINK events
+// (linux.go, linux_linux.go, linuxrun.go), the kernel log adds its
+// confirmations and failed switches (linuxkmsg.go), and the same Tracker
+// keeps the same state machine and metrics.
+//
 // What rc.conf and the interface names say is package fbsdnet's, shared
 // with netinfo; the commands run through package command.
 package vf

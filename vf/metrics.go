@@ -17,6 +17,8 @@ type Metrics struct {
 	DevdLines      *prometheus.CounterVec
 	DevdConnected  prometheus.Gauge
 	Managing       prometheus.Gauge
+	// KernelEvents counts hv_netvsc's kernel log lines (Linux only).
+	KernelEvents *prometheus.CounterVec
 }
 
 // Transition directions, the direction label.
@@ -30,8 +32,25 @@ const (
 // re-attach, hours for a VF that does not come back.
 var DegradedBuckets = []float64{1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800, 3600, 7200, 14400}
 
-// NewMetrics creates the VF instruments and registers them on reg.
+// NewMetrics creates the VF instruments and registers those of FreeBSD
+// guests on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := newMetrics()
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.DevdConnected, m.Managing)
+	return m
+}
+
+// NewLinuxMetrics creates the VF instruments and registers those of
+// Linux guests on reg: the state machine's families, managing (always 0:
+// the kernel manages) and the kernel log's events. The families of devd
+// and of lagg actions do not apply and are absent, not zero (SPEC §5).
+func NewLinuxMetrics(reg prometheus.Registerer) *Metrics {
+	m := newMetrics()
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.Managing, m.KernelEvents)
+	return m
+}
+
+func newMetrics() *Metrics {
 	const ns, sub = "hvagent", "vf"
 	m := &Metrics{
 		Datapath: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "datapath_vf",
@@ -60,11 +79,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Whether the vf subsystem is connected to devd's event socket (1) or reconnecting (0): VF events are not seen meanwhile."}),
 		Managing: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "managing",
 			Help: "Whether the agent acts on VF events (1, manage mode) or only observes them (0)."}),
+		KernelEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kernel_events_total",
+			Help: "hv_netvsc's kernel log lines about hnN's VF (Linux): vf_registering, vf_unregistering, switched_to_vf, switched_from_vf, and the failed switches switch_to_vf_failed, switch_from_vf_failed."},
+			[]string{"hn", "event"}),
 	}
 	for _, r := range []string{"relevant", "ignored", "malformed"} {
 		m.DevdLines.WithLabelValues(r)
 	}
-	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.LaggActions, m.HeldBack, m.DevdLines, m.DevdConnected, m.Managing)
 	return m
 }
 
@@ -84,4 +105,7 @@ func (m *Metrics) initHN(hn string) {
 	}
 	m.HeldBack.WithLabelValues(hn)
 	m.Degraded.WithLabelValues(hn)
+	for _, e := range kernelEventNames {
+		m.KernelEvents.WithLabelValues(hn, e)
+	}
 }

@@ -86,8 +86,9 @@ func (s *Subsystem) setMode(d decision, log *slog.Logger) {
 // Refresh implements agent.Refresher: on SIGHUP the mode is decided
 // again (the base devd rules may have been commented out) and
 // hyperv_vf_delay re-read. Becoming a manager catches up as at boot.
+// On Linux there is nothing to re-decide: the kernel manages.
 func (s *Subsystem) Refresh(env *agent.Env) {
-	if !s.started {
+	if !s.started || s.cfg.Protocol == ProtocolLinux {
 		return
 	}
 	transparent := s.transparent
@@ -111,7 +112,7 @@ func (s *Subsystem) Refresh(env *agent.Env) {
 func (s *Subsystem) observe(obs []Observation, trig []trigger) {
 	for _, o := range obs {
 		s.tracker.Observe(o)
-		if o.Transparent && o.state() == VFAttached {
+		if o.Transparent && o.state() == VFAttached && s.cfg.Protocol == ProtocolFreeBSD {
 			s.recheckLater(o.HN)
 		}
 	}

@@ -31,6 +31,16 @@ func ParseMode(s string) (Mode, error) {
 
 // Config is what the VF subsystem needs; zero fields take the defaults.
 type Config struct {
+	// Protocol is the kernel followed: FreeBSD's hn(4) through devd (the
+	// zero value) or Linux's hv_netvsc through rtnetlink (linuxrun.go),
+	// where the agent only observes.
+	Protocol Protocol
+	// SysRoot is where sysfs is read on Linux (DefaultSysRoot); Kmsg the
+	// kernel log read there for confirmations and failed switches
+	// (DefaultKmsg), none when empty.
+	SysRoot string
+	Kmsg    string
+
 	DevdSocket  string
 	Mode        Mode
 	BaseRules   string // devd file whose hyperv_vf* rules make the agent observe
@@ -73,6 +83,9 @@ type Subsystem struct {
 	// rechecks holds the hns with a transparent-mode datapath check
 	// pending (loop-owned).
 	rechecks map[string]bool
+	// received, if set, runs after each wake-up of the Linux observer's
+	// rtnetlink receive (a seam for the test that nothing polls).
+	received func()
 }
 
 // New returns the subsystem with cfg's defaults filled in.
@@ -113,15 +126,21 @@ func New(cfg Config) *Subsystem {
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = defaultRecheck
 	}
+	if cfg.SysRoot == "" {
+		cfg.SysRoot = DefaultSysRoot
+	}
 	return &Subsystem{cfg: cfg}
 }
 
 // Name implements agent.Subsystem.
 func (s *Subsystem) Name() string { return "vf" }
 
-// Run implements agent.Subsystem: it follows devd until ctx ends. The
-// per-hn state survives restarts of Run.
+// Run implements agent.Subsystem: it follows devd (on Linux,
+// rtnetlink) until ctx ends. The per-hn state survives restarts of Run.
 func (s *Subsystem) Run(ctx context.Context, env *agent.Env) error {
+	if s.cfg.Protocol == ProtocolLinux {
+		return s.runLinux(ctx, env)
+	}
 	s.once.Do(func() { s.setUp(env) })
 	conn, err := dialDevd(ctx, s.cfg.DevdSocket)
 	if err != nil {

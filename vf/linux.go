@@ -1,0 +1,210 @@
+package vf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Linux guests: the kernel's hv_netvsc driver does the failover itself
+// (drivers/net/hyperv/netvsc_drv.c): it enslaves the VF under the
+// synthetic interface (netvsc_vf_join, netdev_master_upper_dev_link) and
+// switches the data path on the VF's UP/DOWN/CHANGE/GOING_DOWN events
+// (netvsc_netdev_event, netvsc_vf_changed: vf_is_up =
+// netif_running(vf_netdev)). hvagent only observes, through rtnetlink:
+// a VF is present while a link has IFLA_MASTER = a synthetic interface,
+// and the data path is on it while it is IFF_UP (SPEC §9 "VF").
+
+// Protocol is the kernel the subsystem follows: FreeBSD's hn(4) through
+// devd, or Linux's hv_netvsc through rtnetlink. The zero value is
+// FreeBSD.
+type Protocol int
+
+const (
+	ProtocolFreeBSD Protocol = iota
+	ProtocolLinux
+)
+
+func (p Protocol) String() string {
+	if p == ProtocolLinux {
+		return "linux"
+	}
+	return "freebsd"
+}
+
+// DefaultProtocol is the running system's.
+func DefaultProtocol() Protocol {
+	if runtime.GOOS == "linux" {
+		return ProtocolLinux
+	}
+	return ProtocolFreeBSD
+}
+
+// ParseProtocol accepts freebsd and linux.
+func ParseProtocol(s string) (Protocol, error) {
+	switch s {
+	case "freebsd":
+		return ProtocolFreeBSD, nil
+	case "linux":
+		return ProtocolLinux, nil
+	}
+	return 0, fmt.Errorf("unknown VF protocol %q (want freebsd or linux)", s)
+}
+
+// NetvscDriver is the synthetic NIC driver's name as sysfs shows it:
+// drivers/net/hyperv/netvsc_drv.c, netvsc_drv.name = KBUILD_MODNAME
+// ("hv_netvsc", the module built from drivers/net/hyperv/Makefile).
+const NetvscDriver = "hv_netvsc"
+
+// DefaultSysRoot is where sysfs is mounted.
+const DefaultSysRoot = "/sys"
+
+// isNetvsc reports whether interface name is driven by hv_netvsc: the
+// last element of the device's driver link,
+// /sys/class/net/NAME/device/driver (Documentation/ABI/testing/
+// sysfs-class-net; the link points at /sys/bus/vmbus/drivers/hv_netvsc).
+// Interfaces without a device (bridges, veth, lo) are not.
+func isNetvsc(sysRoot, name string) bool {
+	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
+		return false
+	}
+	target, err := os.Readlink(filepath.Join(sysRoot, "class", "net", name, "device", "driver"))
+	return err == nil && filepath.Base(target) == NetvscDriver
+}
+
+// LinkUpdate is what one rtnetlink link message says about a link.
+type LinkUpdate struct {
+	Index   uint32
+	Name    string // IFLA_IFNAME
+	Master  uint32 // IFLA_MASTER, 0 when none
+	Up      bool   // IFF_UP in ifi_flags
+	Deleted bool   // RTM_DELLINK
+}
+
+type linuxLink struct {
+	name   string
+	master uint32
+	up     bool
+}
+
+// linuxTopo is the links the Linux observer knows, learned from a dump
+// and kept current from link events. It belongs to the goroutine that
+// reads rtnetlink.
+type linuxTopo struct {
+	synthetic func(name string) bool
+	links     map[uint32]linuxLink
+	synth     map[uint32]string // synthetic ifindex -> name
+}
+
+func newLinuxTopo(synthetic func(string) bool) *linuxTopo {
+	return &linuxTopo{synthetic: synthetic, links: map[uint32]linuxLink{}, synth: map[uint32]string{}}
+}
+
+// load replaces what t knows with a dump and returns every synthetic
+// interface's observation. A synthetic interface that the dump no
+// longer lists has lost its VF.
+func (t *linuxTopo) load(dump []LinkUpdate, at time.Time) []Observation {
+	old := t.synth
+	t.links, t.synth = map[uint32]linuxLink{}, map[uint32]string{}
+	for _, u := range dump {
+		if !u.Deleted {
+			t.learn(u)
+		}
+	}
+	var out []Observation
+	for _, idx := range t.synthIndexes() {
+		out = append(out, t.observe(idx, at))
+	}
+	for idx, name := range old {
+		if _, ok := t.synth[idx]; !ok {
+			out = append(out, Observation{HN: name, Transparent: true, At: at})
+		}
+	}
+	return out
+}
+
+// learn records u, checking the driver of a link seen for the first
+// time.
+func (t *linuxTopo) learn(u LinkUpdate) {
+	prev, known := t.links[u.Index]
+	t.links[u.Index] = linuxLink{name: u.Name, master: u.Master, up: u.Up}
+	if known && prev.name == u.Name {
+		return
+	}
+	if t.synthetic(u.Name) {
+		t.synth[u.Index] = u.Name
+	} else {
+		delete(t.synth, u.Index)
+	}
+}
+
+// apply records link events and returns the observations of the
+// synthetic interfaces they concern: the link's old and new master and
+// the link itself.
+func (t *linuxTopo) apply(ups []LinkUpdate, at time.Time) []Observation {
+	touched := map[uint32]bool{}
+	var out []Observation
+	for _, u := range ups {
+		prev, known := t.links[u.Index]
+		if known {
+			touched[prev.master] = true
+		}
+		if u.Deleted {
+			delete(t.links, u.Index)
+			if name, ok := t.synth[u.Index]; ok {
+				delete(t.synth, u.Index)
+				delete(touched, u.Index)
+				out = append(out, Observation{HN: name, Transparent: true, At: at})
+			}
+			continue
+		}
+		t.learn(u)
+		touched[u.Master] = true
+		touched[u.Index] = true
+	}
+	for _, idx := range t.synthIndexes() {
+		if touched[idx] {
+			out = append(out, t.observe(idx, at))
+		}
+	}
+	return out
+}
+
+// observe is synthetic interface idx's observation: its VF is the link
+// enslaved to it (the lowest ifindex, should there ever be two), and the
+// data path is on the VF while the VF is up. The VF shares the synthetic
+// interface's MAC; only IFLA_MASTER ties them.
+func (t *linuxTopo) observe(idx uint32, at time.Time) Observation {
+	o := Observation{HN: t.synth[idx], Transparent: true, At: at}
+	var vf uint32
+	for i, l := range t.links {
+		if l.master == idx && i != idx && (vf == 0 || i < vf) {
+			vf = i
+		}
+	}
+	if vf != 0 {
+		o.VF, o.Datapath = t.links[vf].name, t.links[vf].up
+	}
+	return o
+}
+
+func (t *linuxTopo) synthIndexes() []uint32 {
+	var idx []uint32
+	for i := range t.synth {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	return idx
+}
+
+// synthNames are the synthetic interfaces' names, for the log.
+func (t *linuxTopo) synthNames() []string {
+	var names []string
+	for _, i := range t.synthIndexes() {
+		names = append(names, t.synth[i])
+	}
+	return names
+}

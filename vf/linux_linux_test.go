@@ -1,0 +1,379 @@
+package vf
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"golang.org/x/sys/unix"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// needNetns skips without root or ip(8), except in CI, which has both.
+func needNetns(t testing.TB) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "needs root to create a network namespace"
+	} else if _, err := exec.LookPath("ip"); err != nil {
+		why = "needs ip(8) from iproute2: " + err.Error()
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s, and CI must run this test", why)
+	}
+	t.Skip(why)
+}
+
+// ipIn runs ip(8) in namespace ns ("": ip's own netns commands).
+func ipIn(t testing.TB, ns string, args ...string) {
+	t.Helper()
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+const linuxMAC = "00:15:5d:e2:e0:17"
+
+// linuxGuest is a network namespace standing in for a Linux guest:
+// eth0, the synthetic NIC, is a bridge (so that another link can have it
+// as IFLA_MASTER; forward_delay 0, so that no port state change comes
+// later by itself), hv_netvsc by a sysfs tree the test makes; the kernel
+// log is a pipe the test writes. The subsystem runs in the namespace.
+type linuxGuest struct {
+	t      *testing.T
+	ns     string
+	m      *Metrics
+	reg    *prometheus.Registry
+	kmsg   *os.File // the pipe's write end
+	now    atomic.Int64
+	wakes  atomic.Int64 // rtnetlink receives returned
+	logs   *lockedBuf
+	runErr chan error
+}
+
+func newLinuxGuest(t *testing.T, tag string) *linuxGuest {
+	t.Helper()
+	needNetns(t)
+	g := &linuxGuest{t: t, ns: fmt.Sprintf("hvagent-vf%s-%d", tag, os.Getpid()), reg: prometheus.NewRegistry(), logs: &lockedBuf{}}
+	g.m = NewLinuxMetrics(g.reg)
+	g.now.Store(time.Unix(1_800_000_000, 0).UnixNano())
+	ipIn(t, "", "netns", "add", g.ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", g.ns).Run() })
+	ipIn(t, g.ns, "link", "add", "eth0", "type", "bridge", "forward_delay", "0")
+	ipIn(t, g.ns, "link", "set", "eth0", "addrgenmode", "none")
+	ipIn(t, g.ns, "link", "set", "eth0", "address", linuxMAC)
+	ipIn(t, g.ns, "link", "set", "eth0", "up")
+	return g
+}
+
+// start runs the subsystem in g's namespace until the test ends.
+func (g *linuxGuest) start() {
+	t := g.t
+	t.Helper()
+	dir := t.TempDir()
+	fakeNetvsc(t, dir, "eth0")
+	fifo := filepath.Join(dir, "kmsg")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Read-write: the subsystem's open does not wait for a writer.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.kmsg = w
+	s := New(Config{Protocol: ProtocolLinux, SysRoot: dir, Kmsg: fifo, Metrics: g.m,
+		Now: func() time.Time { return time.Unix(0, g.now.Load()) }})
+	s.received = func() { g.wakes.Add(1) }
+	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	loop := agent.NewLoop(log, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	env := &agent.Env{Loop: loop, Log: log}
+	var wg sync.WaitGroup
+	wg.Go(func() { loop.Run(ctx) })
+	g.runErr = make(chan error, 1)
+	nsPath := filepath.Join("/run/netns", g.ns)
+	go func() {
+		// This goroutine's thread enters the namespace and is never
+		// unlocked: it ends with the goroutine, and every socket Run
+		// opens belongs to the namespace.
+		runtime.LockOSThread()
+		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		close(ready)
+		if err != nil {
+			g.runErr <- err
+			return
+		}
+		g.runErr <- s.Run(ctx, env)
+	}()
+	<-ready
+	t.Cleanup(func() {
+		cancel()
+		if err := <-g.runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		wg.Wait()
+		w.Close()
+	})
+	g.waitFor("the first snapshot", func() bool { return testutil.CollectAndCount(g.m.Datapath) == 1 })
+}
+
+func (g *linuxGuest) at(sec int64) { g.now.Store(time.Unix(1_800_000_000+sec, 0).UnixNano()) }
+
+func (g *linuxGuest) ip(args ...string) { g.t.Helper(); ipIn(g.t, g.ns, args...) }
+
+// addVF makes vf0, the VF stand-in: a veth end with eth0's MAC,
+// enslaved to eth0.
+func (g *linuxGuest) addVF() {
+	g.t.Helper()
+	g.ip("link", "add", "vf0", "type", "veth", "peer", "name", "vfpeer")
+	for _, l := range []string{"vf0", "vfpeer"} {
+		g.ip("link", "set", l, "addrgenmode", "none")
+	}
+	g.ip("link", "set", "vf0", "address", linuxMAC)
+	g.ip("link", "set", "vf0", "master", "eth0")
+}
+
+func (g *linuxGuest) waitFor(what string, cond func() bool) {
+	g.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		select {
+		case err := <-g.runErr:
+			g.runErr <- err
+			g.t.Fatalf("Run returned %v while waiting for %s\n%s", err, what, g.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("timed out waiting for %s\n%s", what, g.logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (g *linuxGuest) state(vf string, datapath float64) func() bool {
+	return func() bool {
+		return testutil.ToFloat64(g.m.Info.WithLabelValues("eth0", vf, "transparent")) == 1 &&
+			testutil.CollectAndCount(g.m.Info) == 1 &&
+			testutil.ToFloat64(g.m.Datapath.WithLabelValues("eth0")) == datapath
+	}
+}
+
+func (g *linuxGuest) transitions(dir string) float64 {
+	return testutil.ToFloat64(g.m.Transitions.WithLabelValues("eth0", dir))
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The VF story in a namespace, driven by the kernel's own link events:
+// attach, data path to the VF, away, removal, return; the degraded
+// window measured from the switch away to the return; the kernel log's
+// lines counted; the metrics pass promtool.
+func TestLinuxNetnsVFStory(t *testing.T) {
+	g := newLinuxGuest(t, "story")
+	g.start()
+	g.waitFor("no VF", g.state("", 0))
+
+	g.at(1)
+	g.addVF()
+	g.waitFor("VF attached", g.state("vf0", 0))
+	if g.transitions(DirToVF)+g.transitions(DirToSynthetic) != 0 {
+		t.Fatal("a transition counted for a VF that never carried traffic")
+	}
+
+	g.at(5)
+	g.ip("link", "set", "vf0", "up")
+	g.waitFor("data path on the VF", g.state("vf0", 1))
+	if g.transitions(DirToVF) != 1 {
+		t.Errorf("to_vf = %v, want 1", g.transitions(DirToVF))
+	}
+
+	g.at(10)
+	g.ip("link", "set", "vf0", "down")
+	g.waitFor("data path away from the VF", g.state("vf0", 0))
+	if g.transitions(DirToSynthetic) != 1 || testutil.ToFloat64(g.m.LastTransition.WithLabelValues("eth0")) != 1_800_000_010 {
+		t.Errorf("to_synthetic = %v, last transition %v", g.transitions(DirToSynthetic), testutil.ToFloat64(g.m.LastTransition.WithLabelValues("eth0")))
+	}
+
+	g.at(20)
+	g.ip("link", "del", "vf0")
+	g.waitFor("VF removed", g.state("", 0))
+
+	g.at(40)
+	g.addVF()
+	g.ip("link", "set", "vf0", "up")
+	g.waitFor("VF back with the data path", g.state("vf0", 1))
+	if g.transitions(DirToVF) != 2 || g.transitions(DirToSynthetic) != 1 {
+		t.Errorf("transitions to_vf %v to_synthetic %v, want 2 and 1", g.transitions(DirToVF), g.transitions(DirToSynthetic))
+	}
+	// One degraded window, from the switch away (10 s) to the return (40 s).
+	want := `
+# HELP hvagent_vf_degraded_duration_seconds Length of each window in which hnN's traffic ran on the synthetic path because its VF was gone, observed when the VF is back.
+# TYPE hvagent_vf_degraded_duration_seconds histogram
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="1"} 0
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="2"} 0
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="5"} 0
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="10"} 0
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="20"} 0
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="30"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="45"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="60"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="90"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="120"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="180"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="300"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="600"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="1800"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="3600"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="7200"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="14400"} 1
+hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="+Inf"} 1
+hvagent_vf_degraded_duration_seconds_sum{hn="eth0"} 30
+hvagent_vf_degraded_duration_seconds_count{hn="eth0"} 1
+`
+	if err := testutil.CollectAndCompare(g.m.Degraded, strings.NewReader(want)); err != nil {
+		t.Errorf("degraded duration: %v", err)
+	}
+
+	// The kernel log: confirmations and a failure, counted per
+	// synthetic interface; other lines are not.
+	for _, l := range []string{
+		"6,2001,4370612,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path switched to VF: vf0",
+		" SUBSYSTEM=vmbus",
+		"6,2002,4370700,-;mlx5_core 7830:00:02.0 vf0: joined to eth0",
+		"3,2003,4370800,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path failed to switch from VF: vf0, err: -5",
+	} {
+		if _, err := g.kmsg.WriteString(l + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := func(e string) float64 { return testutil.ToFloat64(g.m.KernelEvents.WithLabelValues("eth0", e)) }
+	g.waitFor("the kernel log's lines", func() bool { return ev(KernelSwitchFromFail) == 1 })
+	if ev(KernelSwitchedToVF) != 1 || ev(KernelVFRegistering) != 0 {
+		t.Errorf("kernel events: switched_to_vf %v vf_registering %v", ev(KernelSwitchedToVF), ev(KernelVFRegistering))
+	}
+	if !strings.Contains(g.logs.String(), "VF data path switch failed") {
+		t.Errorf("no warning for the failed switch:\n%s", g.logs)
+	}
+	checkLinuxExposition(t, g.reg)
+}
+
+// checkLinuxExposition: the Linux families pass promtool check metrics,
+// and the devd and lagg families are absent, not zero.
+func checkLinuxExposition(t *testing.T, reg *prometheus.Registry) {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, f := range fams {
+		switch n := f.GetName(); n {
+		case "hvagent_vf_devd_lines_total", "hvagent_vf_devd_connected", "hvagent_vf_lagg_actions_total", "hvagent_vf_actions_held_back_total":
+			t.Errorf("%s exported on Linux", n)
+		}
+	}
+	promtool := needPromtool(t)
+	for _, f := range fams {
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(b.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s\n%s", err, out, b.String())
+	}
+	if !strings.Contains(b.String(), "hvagent_vf_managing 0") {
+		t.Errorf("hvagent_vf_managing is not 0 on Linux:\n%s", b.String())
+	}
+}
+
+// Netlink events, not polling, drive the observer: over an idle
+// interval the receive never returns (no wake-up at all), and the
+// next link change wakes it at once (so the count can move).
+func TestLinuxNetnsNoPeriodicWork(t *testing.T) {
+	g := newLinuxGuest(t, "idle")
+	g.addVF()
+	g.ip("link", "set", "vf0", "up")
+	g.start()
+	g.waitFor("the VF", g.state("vf0", 1))
+	before := g.wakes.Load()
+	time.Sleep(1500 * time.Millisecond) // idle: nothing changes
+	if idle := g.wakes.Load() - before; idle != 0 {
+		t.Fatalf("%d rtnetlink wake-ups while nothing changed\n%s", idle, g.logs)
+	}
+	g.ip("link", "set", "vf0", "down")
+	g.waitFor("the change", g.state("vf0", 0))
+	if g.wakes.Load() == before {
+		t.Fatal("the change reached the metrics without a wake-up: the counter does not count")
+	}
+}
+
+// A namespace without an hv_netvsc interface: the subsystem is disabled
+// (final), as on FreeBSD without hn(4).
+func TestLinuxNoNetvscIsFinal(t *testing.T) {
+	needNetns(t)
+	ns := fmt.Sprintf("hvagent-vfnone-%d", os.Getpid())
+	ipIn(t, "", "netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	ipIn(t, ns, "link", "add", "eth0", "type", "bridge")
+	s := New(Config{Protocol: ProtocolLinux, SysRoot: t.TempDir(), Metrics: NewLinuxMetrics(prometheus.NewRegistry())})
+	log := slog.New(slog.DiscardHandler)
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open(filepath.Join("/run/netns", ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		if err != nil {
+			errc <- err
+			return
+		}
+		errc <- s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
+	}()
+	if err := <-errc; !agent.IsFinal(err) || !strings.Contains(err.Error(), NetvscDriver) {
+		t.Fatalf("Run = %v, want a final error naming %s", err, NetvscDriver)
+	}
+}

@@ -1,0 +1,184 @@
+package vf
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// The Linux topology: the VF is the link whose IFLA_MASTER is a
+// synthetic interface, never one that merely shares its MAC; the data
+// path is on it while it is up.
+func TestLinuxTopo(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	synthetic := func(name string) bool { return strings.HasPrefix(name, "eth") }
+	obs := func(hn, vf string, dp bool) Observation {
+		return Observation{HN: hn, VF: vf, Datapath: dp, Transparent: true, At: at}
+	}
+	tp := newLinuxTopo(synthetic)
+	got := tp.load([]LinkUpdate{
+		{Index: 1, Name: "lo", Up: true},
+		{Index: 2, Name: "enP1s1", Master: 3, Up: true}, // listed before its master
+		{Index: 3, Name: "eth0", Up: true},
+		{Index: 4, Name: "eth1", Up: true},
+		{Index: 5, Name: "br0"},
+		{Index: 6, Name: "veth0", Master: 5, Up: true}, // a bridge port, not a VF
+	}, at)
+	if want := []Observation{obs("eth0", "enP1s1", true), obs("eth1", "", false)}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("load:\n got %+v\nwant %+v", got, want)
+	}
+	steps := []struct {
+		name string
+		ups  []LinkUpdate
+		want []Observation
+	}{
+		{"VF down", []LinkUpdate{{Index: 2, Name: "enP1s1", Master: 3}}, []Observation{obs("eth0", "enP1s1", false)}},
+		{"unrelated link", []LinkUpdate{{Index: 6, Name: "veth0", Master: 5}}, nil},
+		{"VF removed", []LinkUpdate{{Index: 2, Name: "enP1s1", Master: 3, Deleted: true}}, []Observation{obs("eth0", "", false)}},
+		{"VF back, not yet enslaved", []LinkUpdate{{Index: 7, Name: "enP1s1"}}, nil},
+		{"VF enslaved and up", []LinkUpdate{{Index: 7, Name: "enP1s1", Master: 3}, {Index: 7, Name: "enP1s1", Master: 3, Up: true}},
+			[]Observation{obs("eth0", "enP1s1", true)}},
+		{"VF moves to eth1", []LinkUpdate{{Index: 7, Name: "enP1s1", Master: 4, Up: true}},
+			[]Observation{obs("eth0", "", false), obs("eth1", "enP1s1", true)}},
+		{"eth1 removed", []LinkUpdate{{Index: 4, Name: "eth1", Deleted: true}}, []Observation{obs("eth1", "", false)}},
+	}
+	for _, s := range steps {
+		if got := tp.apply(s.ups, at); !reflect.DeepEqual(got, s.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", s.name, got, s.want)
+		}
+	}
+	// A dump that no longer lists eth0 says its VF is gone.
+	if got, want := tp.load([]LinkUpdate{{Index: 1, Name: "lo"}}, at), []Observation{obs("eth0", "", false)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("reload:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// The driver check reads the sysfs driver link.
+func TestIsNetvsc(t *testing.T) {
+	root := t.TempDir()
+	fakeNetvsc(t, root, "eth0")
+	mk := filepath.Join(root, "class", "net", "enP1s1", "device")
+	if err := os.MkdirAll(mk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../../bus/pci/drivers/mlx5_core", filepath.Join(mk, "driver")); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"eth0": true, "enP1s1": false, "br0": false, "": false, "..": false, "a/b": false} {
+		if got := isNetvsc(root, name); got != want {
+			t.Errorf("isNetvsc(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// fakeNetvsc makes sysfs under root say that name's driver is hv_netvsc.
+func fakeNetvsc(t testing.TB, root, name string) {
+	t.Helper()
+	dev := filepath.Join(root, "class", "net", name, "device")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../../../bus/vmbus/drivers/"+NetvscDriver, filepath.Join(dev, "driver")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var kmsgCases = []struct {
+	line string
+	want kernelEvent
+	ok   bool
+}{
+	{"6,1093,4370612,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: VF registering: enP30832s1",
+		kernelEvent{"eth0", "enP30832s1", KernelVFRegistering}, true},
+	{"6,1094,4370700,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path switched to VF: enP30832s1",
+		kernelEvent{"eth0", "enP30832s1", KernelSwitchedToVF}, true},
+	{"6,1200,94370700,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path switched from VF: enP30832s1",
+		kernelEvent{"eth0", "enP30832s1", KernelSwitchedFromVF}, true},
+	{"3,1201,94370800,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth1: Data path failed to switch to VF: enP2s1, err: -110",
+		kernelEvent{"eth1", "enP2s1", KernelSwitchToFailed}, true},
+	{"3,1202,94370900,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth1: Data path failed to switch from VF: enP2s1, err: -5",
+		kernelEvent{"eth1", "enP2s1", KernelSwitchFromFail}, true},
+	{"6,1203,94371000,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0 (unregistering): VF unregistering: enP30832s1",
+		kernelEvent{"eth0", "enP30832s1", KernelVFUnregistering}, true},
+	// Without the /dev/kmsg header (dmesg's text).
+	{"hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path switched to VF: enP1s1",
+		kernelEvent{"eth0", "enP1s1", KernelSwitchedToVF}, true},
+	// Not events: the VF's own line, another driver, continuation
+	// lines, a truncated line.
+	{"6,1095,4370800,-;mlx5_core 7830:00:02.0 enP30832s1: joined to eth0", kernelEvent{}, false},
+	{"6,1096,4370900,-;e1000 0000:00:03.0 eth0: Data path switched to VF: eth9", kernelEvent{}, false},
+	{" SUBSYSTEM=net", kernelEvent{}, false},
+	{" DEVICE=n3", kernelEvent{}, false},
+	{"6,1097,4371000,-;hv_netvsc eth0: Data path switched to VF: x", kernelEvent{}, false},
+	{"6,1098,4371100,-;hv_netvsc 6045 eth0: Data path switched to VF: ", kernelEvent{}, false},
+	{"", kernelEvent{}, false},
+}
+
+func TestParseKmsg(t *testing.T) {
+	for _, c := range kmsgCases {
+		got, ok := parseKmsg([]byte(c.line))
+		if ok != c.ok || got != c.want {
+			t.Errorf("parseKmsg(%q) = %+v, %v; want %+v, %v", c.line, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func FuzzParseKmsg(f *testing.F) {
+	for _, c := range kmsgCases {
+		f.Add([]byte(c.line))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, ok := parseKmsg(b)
+		if !ok {
+			return
+		}
+		if e.HN == "" || e.VF == "" || strings.ContainsAny(e.HN+e.VF, " ,\n") {
+			t.Fatalf("parseKmsg(%q) = %+v", b, e)
+		}
+	})
+}
+
+// readKmsg reassembles lines however the reads split them, and goes on
+// after EPIPE (records overwritten).
+func TestReadKmsg(t *testing.T) {
+	var in bytes.Buffer
+	var want []string
+	for i := range 50 {
+		l := fmt.Sprintf("6,%d,0,-;line %d", i, i)
+		want = append(want, l)
+		in.WriteString(l + "\n")
+	}
+	for name, r := range map[string]io.Reader{
+		"one byte":   iotest.OneByteReader(bytes.NewReader(in.Bytes())),
+		"half":       iotest.HalfReader(bytes.NewReader(in.Bytes())),
+		"with EPIPE": io.MultiReader(&epipeOnce{}, bytes.NewReader(in.Bytes())),
+	} {
+		var got []string
+		if err := readKmsg(r, func(b []byte) { got = append(got, string(b)) }); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %d lines %q…", name, len(got), got[:min(3, len(got))])
+		}
+	}
+}
+
+type epipeOnce struct{ done bool }
+
+func (e *epipeOnce) Read([]byte) (int, error) {
+	if e.done {
+		return 0, io.EOF
+	}
+	e.done = true
+	return 0, syscallEPIPE
+}
+
+var syscallEPIPE error = syscall.EPIPE

@@ -1,0 +1,124 @@
+package vf
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"syscall"
+)
+
+// The kernel log (/dev/kmsg) confirms what rtnetlink says and is the
+// only place a failed data path switch shows. hv_netvsc prints these on
+// the synthetic device with netdev_info/netdev_err, whose prefix is
+// "DRIVER BUSID NAME: " (net/core/dev.c, __netdev_printk: the parent's
+// dev_driver_string and dev_name, then netdev_name and
+// netdev_reg_state, "" or e.g. " (unregistering)"):
+//
+//	drivers/net/hyperv/netvsc_drv.c, netvsc_register_vf:   "VF registering: %s"
+//	drivers/net/hyperv/netvsc_drv.c, netvsc_unregister_vf: "VF unregistering: %s"
+//	drivers/net/hyperv/netvsc_drv.c, netvsc_vf_changed:    "Data path switched %s VF: %s" (to, from)
+//	drivers/net/hyperv/netvsc_drv.c, netvsc_vf_changed:    "Data path failed to switch %s VF: %s, err: %d" (since 5.13)
+//
+// Each is counted per synthetic interface; the VF's name is logged.
+
+// Kernel events, the event label of hvagent_vf_kernel_events_total.
+const (
+	KernelVFRegistering   = "vf_registering"
+	KernelVFUnregistering = "vf_unregistering"
+	KernelSwitchedToVF    = "switched_to_vf"
+	KernelSwitchedFromVF  = "switched_from_vf"
+	KernelSwitchToFailed  = "switch_to_vf_failed"
+	KernelSwitchFromFail  = "switch_from_vf_failed"
+)
+
+var kernelEventNames = []string{KernelVFRegistering, KernelVFUnregistering, KernelSwitchedToVF,
+	KernelSwitchedFromVF, KernelSwitchToFailed, KernelSwitchFromFail}
+
+// kernelPhrases map the text after the prefix to an event.
+var kernelPhrases = []struct{ text, event string }{
+	{"VF registering: ", KernelVFRegistering},
+	{"VF unregistering: ", KernelVFUnregistering},
+	{"Data path switched to VF: ", KernelSwitchedToVF},
+	{"Data path switched from VF: ", KernelSwitchedFromVF},
+	{"Data path failed to switch to VF: ", KernelSwitchToFailed},
+	{"Data path failed to switch from VF: ", KernelSwitchFromFail},
+}
+
+// kernelEvent is one hv_netvsc line about a VF.
+type kernelEvent struct {
+	HN, VF, Event string
+}
+
+// parseKmsg reads one line of /dev/kmsg: a record's first line,
+// "PRIO,SEQ,USEC,FLAGS[,…];MESSAGE" (Documentation/ABI/testing/
+// dev-kmsg; kernel/printk/printk.c, info_print_ext_header), or, for a
+// source without the header, the message alone. Continuation lines
+// (" KEY=VALUE") and other drivers' lines are not events.
+func parseKmsg(line []byte) (kernelEvent, bool) {
+	s := strings.TrimRight(string(line), "\r\n")
+	if h, msg, ok := strings.Cut(s, ";"); ok && h != "" && strings.Count(h, ",") >= 3 && !strings.Contains(h, " ") {
+		s = msg
+	}
+	if !strings.HasPrefix(s, NetvscDriver+" ") {
+		return kernelEvent{}, false
+	}
+	for _, p := range kernelPhrases {
+		i := strings.Index(s, ": "+p.text)
+		if i < 0 {
+			continue
+		}
+		// "hv_netvsc BUSID NAME[ (state)]"
+		head := strings.Fields(s[:i])
+		vf, _, _ := strings.Cut(s[i+2+len(p.text):], ",")
+		vf = strings.TrimSpace(vf)
+		if len(head) < 3 || vf == "" {
+			return kernelEvent{}, false
+		}
+		return kernelEvent{HN: head[2], VF: vf, Event: p.event}, true
+	}
+	return kernelEvent{}, false
+}
+
+// kmsgBufSize holds the longest record /dev/kmsg returns: a read
+// shorter than the record fails with EINVAL (kernel/printk/printk.c,
+// devkmsg_read), and records are at most CONSOLE_EXT_LOG_MAX = 8192
+// bytes (include/linux/printk.h).
+const kmsgBufSize = 8192
+
+// readKmsg passes each line r yields to fn until r ends. /dev/kmsg
+// returns one record per read; other sources (a pipe in tests) may
+// split or join lines, so lines are reassembled. EPIPE means records
+// were overwritten before they were read (devkmsg_read): reading goes
+// on from the oldest left.
+func readKmsg(r io.Reader, fn func([]byte)) error {
+	buf := make([]byte, kmsgBufSize)
+	var pending []byte
+	for {
+		n, err := r.Read(buf)
+		data := buf[:n]
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				if len(pending)+len(data) <= kmsgBufSize {
+					pending = append(pending, data...)
+				}
+				break
+			}
+			if len(pending) > 0 {
+				fn(append(pending, data[:i]...))
+				pending = pending[:0]
+			} else {
+				fn(data[:i])
+			}
+			data = data[i+1:]
+		}
+		switch {
+		case err == nil, errors.Is(err, syscall.EPIPE):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
+	}
+}

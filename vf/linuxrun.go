@@ -1,0 +1,139 @@
+package vf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// DefaultKmsg is the kernel log device (Documentation/ABI/testing/dev-kmsg).
+const DefaultKmsg = "/dev/kmsg"
+
+// linkSource is rtnetlink as the Linux observer uses it
+// (linux_linux.go).
+type linkSource interface {
+	// dump lists every link.
+	dump() ([]LinkUpdate, error)
+	// receive waits for link events; errOverrun when some were lost.
+	receive() ([]LinkUpdate, error)
+	Close() error
+}
+
+// errOverrun: link events were lost, a dump must resynchronise.
+var errOverrun = errors.New("rtnetlink: receive queue overrun, events lost")
+
+// runLinux follows hv_netvsc through rtnetlink until ctx ends: a dump
+// at start, then the kernel's link events; nothing runs between events.
+// The kernel log, when readable, adds its confirmations and failures.
+func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
+	s.once.Do(func() { s.setUp(env) })
+	src, err := dialLinks()
+	if err != nil {
+		return agent.FinalIfUnavailable(fmt.Errorf("vf: rtnetlink: %w", err))
+	}
+	defer src.Close()
+	stop := context.AfterFunc(ctx, func() { src.Close() })
+	defer stop()
+
+	topo := newLinuxTopo(func(name string) bool { return isNetvsc(s.cfg.SysRoot, name) })
+	dump, err := src.dump()
+	if err != nil {
+		return fmt.Errorf("vf: rtnetlink link dump: %w", err)
+	}
+	first := topo.load(dump, s.cfg.Now())
+	if len(topo.synth) == 0 {
+		return agent.Final(fmt.Errorf("vf: no %s network interfaces (no %s/class/net/*/device/driver is %s): not a Hyper-V guest with synthetic NICs",
+			NetvscDriver, s.cfg.SysRoot, NetvscDriver))
+	}
+	if !env.Loop.Post(func() { s.applyLinux(env.Log, first) }) {
+		return ctx.Err()
+	}
+	env.Log.Info("following rtnetlink link events", "synthetic", topo.synthNames())
+	env.Ready()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if k := s.openKmsg(env.Log); k != nil {
+		stopK := context.AfterFunc(ctx, func() { k.Close() })
+		defer stopK()
+		defer k.Close() // before wg.Wait, on any return
+		wg.Go(func() { s.followKmsg(k, env.Log) })
+	}
+
+	for {
+		var obs []Observation
+		ups, err := src.receive()
+		if s.received != nil {
+			s.received()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case errors.Is(err, errOverrun):
+			env.Log.Warn("rtnetlink events lost; reading the links again", "err", err)
+			if dump, err = src.dump(); err != nil {
+				return fmt.Errorf("vf: rtnetlink link dump: %w", err)
+			}
+			obs = topo.load(dump, s.cfg.Now())
+		case err != nil:
+			return fmt.Errorf("vf: rtnetlink receive: %w", err)
+		default:
+			obs = topo.apply(ups, s.cfg.Now())
+		}
+		if len(obs) > 0 {
+			env.Loop.Post(func() { s.observe(obs, nil) })
+		}
+	}
+}
+
+// applyLinux sets observe mode and the first snapshot. Runs on the loop.
+func (s *Subsystem) applyLinux(log *slog.Logger, obs []Observation) {
+	s.started = true
+	s.setMode(decision{why: "Linux: the kernel's " + NetvscDriver + " driver switches the data path itself"}, log)
+	s.observe(obs, nil)
+}
+
+// openKmsg opens the kernel log at its end (SEEK_END: only records
+// from now on, kernel/printk/printk.c devkmsg_llseek; a pipe cannot
+// seek and starts where it is). Without it the observer still works
+// from rtnetlink alone, so failure is logged, not returned.
+func (s *Subsystem) openKmsg(log *slog.Logger) io.ReadCloser {
+	if s.cfg.Kmsg == "" {
+		return nil
+	}
+	f, err := os.Open(s.cfg.Kmsg)
+	if err != nil {
+		log.Info("kernel log not readable: VF data path switches are followed without its confirmations and failure counts",
+			"path", s.cfg.Kmsg, "err", err)
+		return nil
+	}
+	_, _ = f.Seek(0, io.SeekEnd)
+	return f
+}
+
+// followKmsg counts hv_netvsc's lines until k is closed.
+func (s *Subsystem) followKmsg(k io.Reader, log *slog.Logger) {
+	err := readKmsg(k, func(line []byte) {
+		e, ok := parseKmsg(line)
+		if !ok {
+			return
+		}
+		s.cfg.Metrics.KernelEvents.WithLabelValues(e.HN, e.Event).Inc()
+		switch e.Event {
+		case KernelSwitchToFailed, KernelSwitchFromFail:
+			log.Warn("kernel: VF data path switch failed", "hn", e.HN, "vf", e.VF, "event", e.Event)
+		default:
+			log.Debug("kernel: VF event", "hn", e.HN, "vf", e.VF, "event", e.Event)
+		}
+	})
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		log.Info("kernel log reading ended", "path", s.cfg.Kmsg, "err", err)
+	}
+}
