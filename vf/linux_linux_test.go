@@ -377,3 +377,32 @@ func TestLinuxNoNetvscIsFinal(t *testing.T) {
 		t.Fatalf("Run = %v, want a final error naming %s", err, NetvscDriver)
 	}
 }
+
+// The Linux facts the observer relies on, with their sources.
+func TestContractLinuxVF(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		// include/uapi/linux/rtnetlink.h: RTNLGRP_LINK = 1, and the legacy
+		// bind mask RTMGRP_LINK = 1 << (RTNLGRP_LINK - 1).
+		{"RTMGRP_LINK", unix.RTMGRP_LINK, 1},
+		// include/uapi/linux/if.h, enum net_device_flags: IFF_UP = 1<<0.
+		{"IFF_UP", unix.IFF_UP, 1},
+		// include/uapi/linux/rtnetlink.h: RTM_NEWLINK 16, RTM_DELLINK 17.
+		{"RTM_NEWLINK", unix.RTM_NEWLINK, 16},
+		{"RTM_DELLINK", unix.RTM_DELLINK, 17},
+		// include/uapi/linux/if_link.h: IFLA_MASTER = 10.
+		{"IFLA_MASTER", unix.IFLA_MASTER, 10},
+		// drivers/net/hyperv/netvsc_drv.c: netvsc_drv.name = KBUILD_MODNAME.
+		{"driver", NetvscDriver, "hv_netvsc"},
+		// include/linux/printk.h: CONSOLE_EXT_LOG_MAX = 8192.
+		{"kmsg buffer", kmsgBufSize, 8192},
+		{"kmsg path", DefaultKmsg, "/dev/kmsg"},
+		{"sysfs", DefaultSysRoot, "/sys"},
+	} {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

@@ -45,12 +45,13 @@ func TestAlertRules(t *testing.T) {
 }
 
 // Every hvagent_vf_* name the alert rules and the dashboard use is a
-// family the agent exports (or a series of a histogram), so a rename
-// cannot silently blind them.
+// family the agent exports on FreeBSD or on Linux (or a series of a
+// histogram), so a rename cannot silently blind them.
 func TestPackagingUsesRealFamilies(t *testing.T) {
-	reg := prometheus.NewRegistry()
+	reg, lreg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	NewMetrics(reg)
-	described := describedNames(reg)
+	NewLinuxMetrics(lreg)
+	described := append(describedNames(reg), describedNames(lreg)...)
 	names := regexp.MustCompile(`hvagent_vf_[a-z_]+`)
 	for _, f := range []string{alertRules, dashboard} {
 		b, err := os.ReadFile(f)
