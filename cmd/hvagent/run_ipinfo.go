@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,14 +20,37 @@ type ipFlags struct {
 	resolvConf string
 	runDir     string
 	setIPHook  string
+	hookFile   string // not a flag: the file handed to the hook, by system
 	netRoot    string
 }
 
+// Linux's set-ip hook and the file handed to it, where the FHS puts a
+// package's helper programs and its variable state; FreeBSD's are the
+// port's, under /usr/local and /var/db (netinfo.DefaultHook,
+// netinfo.DefaultHookFile). hvagent.service sets up no mount namespace,
+// so /var/lib is writable to the agent.
+const (
+	linuxSetIPHook     = "/usr/libexec/hvagent/set-ip-hook"
+	linuxSetIPHookFile = "/var/lib/hvagent/set-ip.conf"
+)
+
+// setIPHookPaths returns the default set-ip hook and the file handed to
+// it on goos. They follow the system, not --kvp.protocol, as the pool
+// directory does.
+func setIPHookPaths(goos string) (hook, file string) {
+	if goos == "linux" {
+		return linuxSetIPHook, linuxSetIPHookFile
+	}
+	return netinfo.DefaultHook, netinfo.DefaultHookFile
+}
+
 func (f *ipFlags) register(fs *flag.FlagSet) {
+	var hook string
+	hook, f.hookFile = setIPHookPaths(runtime.GOOS)
 	fs.StringVar(&f.rcConf, "kvp.rc-conf", netinfo.DefaultRCConf, "rc.conf read for GET_IP_INFO and changed through sysrc -f by SET_IP_INFO")
 	fs.StringVar(&f.resolvConf, "kvp.resolv-conf", netinfo.DefaultResolvConf, "resolv.conf read for GET_IP_INFO and rewritten by SET_IP_INFO")
 	fs.StringVar(&f.runDir, "kvp.run-dir", netinfo.DefaultRunDir, "run-time state: dhclient pidfiles and resolvconf records (resolvconf/interfaces)")
-	fs.StringVar(&f.setIPHook, "kvp.set-ip-hook", netinfo.DefaultHook, "program handed a SET_IP_INFO instead of applying it, if it exists")
+	fs.StringVar(&f.setIPHook, "kvp.set-ip-hook", hook, "program handed a SET_IP_INFO instead of applying it, if it exists")
 	fs.StringVar(&f.netRoot, "kvp.net-root", "/", "with --kvp.protocol linux: the root under which sysfs and the network managers' files (/run, /etc) are read and written")
 }
 
@@ -40,6 +64,7 @@ func ipConfig(f ipFlags, reg prometheus.Registerer, log *slog.Logger) netinfo.Co
 		RunDir:       f.runDir,
 		ResolvconfDB: filepath.Join(f.runDir, "resolvconf"),
 		Hook:         f.setIPHook,
+		HookFile:     f.hookFile,
 		Root:         f.netRoot,
 		Log:          log,
 		Metrics:      netinfo.NewMetrics(reg),

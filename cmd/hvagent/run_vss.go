@@ -24,6 +24,16 @@ type vssFlags struct {
 	exclude   []string
 }
 
+// defaultHooksDir is the default --vss.hooks-dir on goos: the FreeBSD
+// port's configuration directory under /usr/local/etc, and /etc on
+// Linux, where a distribution's configuration lives.
+func defaultHooksDir(goos string) string {
+	if goos == "linux" {
+		return "/etc/hvagent/vss.d"
+	}
+	return "/usr/local/etc/hvagent/vss.d"
+}
+
 func (v *vssFlags) register(fs *flag.FlagSet) {
 	// The device's default follows the protocol, whichever flag comes
 	// first; an explicit --vss.device wins.
@@ -43,7 +53,7 @@ func (v *vssFlags) register(fs *flag.FlagSet) {
 			}
 			return nil
 		})
-	fs.StringVar(&v.hooksDir, "vss.hooks-dir", "/usr/local/etc/hvagent/vss.d", "directory of freeze/thaw hook executables")
+	fs.StringVar(&v.hooksDir, "vss.hooks-dir", defaultHooksDir(runtime.GOOS), "directory of freeze/thaw hook executables")
 	checkedVar(fs, &v.maxFrozen, "vss.max-frozen", vss.DefaultMaxFrozen.String(), "thaw by itself if no THAW arrives within this time (at most "+vss.MaxMaxFrozen.String()+")", parseMaxFrozen)
 	checkedVar(fs, &v.zfs, "vss.zfs", string(vss.ZFSSync), "ZFS policy: sync (zpool sync), fail (refuse the backup), ignore", vss.ParseZFSPolicy)
 	checkedVar(fs, &v.include, "vss.include", "", "comma-separated mount points: when set, only these are ever frozen", parseMountPoints)
