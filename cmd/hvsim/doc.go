@@ -1,15 +1,28 @@
-// Command hvsim runs the real hvagent against a simulated Hyper-V host and
-// FreeBSD kernel, so hvagent can be watched working on any Linux or
-// FreeBSD machine with Go:
+// Command hvsim runs the real hvagent against a simulated Hyper-V host
+// and FreeBSD (or Linux) kernel, so hvagent can be watched working on any
+// Linux or FreeBSD machine with Go:
 //
 //	go run ./cmd/hvsim
+//	go run ./cmd/hvsim -protocol linux
 //
 // It builds hvagent, starts it on the socket transport (hvagent(8),
 // --kvp.device), plays the host (pushes host parameters and admin items,
-// enumerates the auto and guest pools, runs VSS backup cycles, removes and
-// re-adds the network VF as host servicing does), prints what the host saw
-// and what landed in the pool files, and leaves the agent's /metrics up
-// until interrupted.
+// enumerates the auto and guest pools, asks GET_IP_INFO about this
+// machine's adapters, runs VSS backup cycles, removes and re-adds the
+// network VF as host servicing does), prints what the host saw and what
+// landed in the pool files, and leaves the agent's /metrics up until
+// interrupted.
+//
+// -protocol chooses the kernel simulated: freebsd (the default, on any
+// system) or linux, whose KVP and VSS wire formats the demo then speaks
+// (a 7,432-byte KVP message after a REGISTER1 handshake; the 12-byte VSS
+// message, where HOT_BACKUP takes CHECK's place and a refused FREEZE is
+// HV_E_FAIL). The demo always passes the agent --kvp.protocol and
+// --vss.protocol (and --vf.protocol freebsd with its VF side), whose
+// defaults follow the running system. The VF story is FreeBSD's only (a
+// simulated devd and hn(4)): with -protocol linux the demo disables the
+// agent's vf subsystem and says so, as it simulates no Linux hv_netvsc
+// for the agent's Linux VF observer to follow.
 //
 // The agent serves its metrics on 127.0.0.1:9855, or on a free port the
 // demo names if another process holds that one; -listen chooses the

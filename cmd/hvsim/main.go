@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/hvagent/hvagent/kvp"
 )
 
 func main() {
@@ -18,6 +20,8 @@ func main() {
 	flag.StringVar(&o.agent, "agent", "", "hvagent binary to run (default: build ./cmd/hvagent)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for sockets and pool files (default: a new temporary one)")
 	flag.DurationVar(&o.every, "every", 15*time.Second, "how often the host enumerates the pools and runs a backup")
+	flag.Func("protocol", "the kernel simulated, and the agent's --kvp.protocol and --vss.protocol: freebsd or linux (default freebsd, whatever system the demo runs on)",
+		func(v string) (err error) { o.protocol, err = kvp.ParseProtocol(v); return err })
 	flag.Parse()
 	o.defaultListen = defaultListen
 
@@ -40,6 +44,7 @@ type options struct {
 	agent         string
 	dir           string
 	every         time.Duration
+	protocol      kvp.Protocol // -protocol; the zero value is FreeBSD
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -65,7 +70,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		bin = b
 	}
-	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: listen, every: o.every, out: out})
+	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: listen, every: o.every, protocol: o.protocol, out: out})
 	if err != nil {
 		return err
 	}
@@ -85,9 +90,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.once {
 		return s.shutdown()
 	}
-	s.wg.Go(func() { s.vfLoop(ctx) })
-	s.printf("hvsim: the agent keeps running, the host polls and backs up every %v and services the VF every %v; "+
-		"press Ctrl-C to stop.\n", o.every, servicingEvery)
+	if s.vf != nil {
+		s.wg.Go(func() { s.vfLoop(ctx) })
+		s.printf("hvsim: the agent keeps running, the host polls and backs up every %v and services the VF every %v; "+
+			"press Ctrl-C to stop.\n", o.every, servicingEvery)
+	} else {
+		s.printf("hvsim: the agent keeps running, the host polls and backs up every %v; press Ctrl-C to stop.\n", o.every)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nhvsim: stopping")
 	return s.shutdown()

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/hvagent/hvagent/vss/vsstest"
-
 	"bytes"
 	"context"
 	"net"
@@ -11,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hvagent/hvagent/kvp"
+	"github.com/hvagent/hvagent/vss/vsstest"
 )
 
 type syncBuffer struct {
@@ -30,88 +31,126 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// The README's first command, in its scripted form: the host receives the
-// ten auto-pool items, the pushed items land in the pool files, /metrics
-// answers, and the agent stops cleanly.
+// The README's first command, in its scripted form, on each protocol
+// (-protocol): the host receives the ten auto-pool items, the pushed
+// items land in the pool files, a backup cycle is answered in the
+// protocol's terms, /metrics answers, and the agent stops cleanly. The VF
+// story is FreeBSD's only; on Linux the demo says it has none.
 func TestDemoOnce(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out syncBuffer
-	// The pace of the real demo (main's -every), so that what is counted
-	// below is what a newcomer sees.
-	if err := run(ctx, options{once: true, listen: addr, every: 15 * time.Second}, &out); err != nil {
-		t.Fatalf("demo failed: %v\n%s", err, out.String())
-	}
-	got := out.String()
-	wants := []string{
-		"host: enumerated pool 2 (auto): 10 items, ended with HV_S_CONT",
-		"IntegrationServicesVersion=",
-		"host: pushed 11 items into pool 3 (auto_external)",
-		"external       BackupWindow",
-		"host: GET_IP_INFO ",
-		"guest          GuestNote",
-		"(21 rows of the auto pools not shown)",
-		`hvagent_kvp_requests_total{operation="set",pool="auto_external",result="ok"} 11`,
-		"host: servicing: removing VF mce0 from hn0",
-		"VF state changed: subsystem=vf hn=hn0 vf=mce0 from=datapath_on_vf to=no_vf",
-		"VF datapath restored",
-		`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
-		`hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`,
-		"hvagent stopped cleanly",
-	}
-	if why := vsstest.CanMountLoopFS(); why == "" {
-		// Root with loop devices: a real cycle on the demo's own image.
-		wants = append(wants,
-			"a 16 MiB ext4 image of the demo's own",
-			"THAW): CHECK ok in",
-			"FREEZE ok",
-			"THAW ok",
-			"INFO frozen: subsystem=vss filesystems=",
-			"INFO thawed: subsystem=vss why=\"thaw requested\"",
-			"the agent holds its log while filesystems are frozen",
-			`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
-			`hvagent_vss_operations_total{operation="thaw",result="success"} 1`,
-		)
-	} else {
-		// Nothing of this machine may be frozen: the agent says so.
-		wants = append(wants,
-			"THAW): CHECK refused in",
-			"nothing to freeze or sync under the policy",
-			`hvagent_vss_operations_total{operation="check",result="failure"} 1`,
-		)
-	}
-	if macs := machineMACs(); len(macs) > 0 {
-		// The host asked about this machine's real adapter and got its
-		// real addresses back.
-		wants = append(wants, "host: GET_IP_INFO "+macs[0]+": HV_S_OK", "addresses")
-	}
-	for _, want := range wants {
-		if !strings.Contains(got, want) {
-			t.Errorf("demo output lacks %q", want)
-		}
-	}
-	// No attribute without a value, and the story on about one screen.
-	for _, line := range strings.Split(got, "\n") {
-		if !strings.Contains(line, "agent |") {
-			continue // metric lines may carry an empty label (pool="" for GET_IP_INFO)
-		}
-		for _, empty := range []string{"=<nil>", "=[]", `=""`} {
-			if strings.Contains(line, empty) {
-				t.Errorf("an agent log line has an empty attribute %q: %s", empty, line)
+	loop := vsstest.CanMountLoopFS() == "" // root with loop devices: a real cycle on the demo's own image
+	for _, tt := range []struct {
+		proto kvp.Protocol
+		wants []string
+		// loopWants and refusedWants are the VSS lines with a demo image
+		// to freeze and without one.
+		loopWants, refusedWants []string
+		lacks                   []string
+	}{
+		{
+			proto: kvp.FreeBSD,
+			wants: []string{
+				"on simulated FreeBSD kernel devices",
+				"host: servicing: removing VF mce0 from hn0",
+				"VF state changed: subsystem=vf hn=hn0 vf=mce0 from=datapath_on_vf to=no_vf",
+				"VF datapath restored",
+				`hvagent_vf_transitions_total{direction="to_vf",hn="hn0"} 1`,
+				`hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`,
+			},
+			loopWants:    []string{"THAW): CHECK ok in"},
+			refusedWants: []string{"THAW): CHECK refused in", `hvagent_vss_operations_total{operation="check",result="failure"} 1`},
+			lacks:        []string{"HOT_BACKUP", "no VF servicing"},
+		},
+		{
+			proto: kvp.Linux,
+			wants: []string{
+				"on simulated Linux kernel devices",
+				"no VF servicing on the linux protocol",
+				"Linux's VSS protocol has no CHECK",
+			},
+			loopWants: []string{"(HOT_BACKUP, FREEZE, a 2s snapshot, THAW): HOT_BACKUP ok in"},
+			refusedWants: []string{"HOT_BACKUP ok in", "FREEZE refused in", "THAW ok in", "the guest refused the FREEZE",
+				`hvagent_vss_operations_total{operation="freeze",result="failure"} 1`},
+			lacks: []string{"CHECK ok", "CHECK refused", "removing VF", "hvagent_vf_"},
+		},
+	} {
+		t.Run(tt.proto.String(), func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if n := storyLines(got); n > 50 {
-		t.Errorf("the story took %d lines; it should fit about one screen (≈ 40)", n)
-	}
-	if t.Failed() {
-		t.Logf("demo output:\n%s", got)
+			addr := l.Addr().String()
+			l.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			var out syncBuffer
+			// The pace of the real demo (main's -every), so that what is
+			// counted below is what a newcomer sees.
+			if err := run(ctx, options{once: true, listen: addr, every: 15 * time.Second, protocol: tt.proto}, &out); err != nil {
+				t.Fatalf("demo failed: %v\n%s", err, out.String())
+			}
+			got := out.String()
+			wants := append([]string{
+				"host: enumerated pool 2 (auto): 10 items, ended with HV_S_CONT",
+				"IntegrationServicesVersion=",
+				"host: pushed 11 items into pool 3 (auto_external)",
+				"external       BackupWindow",
+				"host: GET_IP_INFO ",
+				"guest          GuestNote",
+				"(21 rows of the auto pools not shown)",
+				`hvagent_kvp_requests_total{operation="set",pool="auto_external",result="ok"} 11`,
+				"hvagent stopped cleanly",
+			}, tt.wants...)
+			if loop {
+				wants = append(wants, tt.loopWants...)
+				wants = append(wants,
+					"a 16 MiB ext4 image of the demo's own",
+					"FREEZE ok",
+					"THAW ok",
+					"INFO frozen: subsystem=vss filesystems=",
+					"INFO thawed: subsystem=vss why=\"thaw requested\"",
+					"the agent holds its log while filesystems are frozen",
+					`hvagent_vss_operations_total{operation="freeze",result="success"} 1`,
+					`hvagent_vss_operations_total{operation="thaw",result="success"} 1`,
+				)
+			} else {
+				// Nothing of this machine may be frozen: the agent says so.
+				wants = append(wants, tt.refusedWants...)
+				wants = append(wants, "nothing to freeze or sync under the policy")
+			}
+			if macs := machineMACs(); len(macs) > 0 {
+				// The host asked about this machine's real adapter and
+				// got its real addresses back.
+				wants = append(wants, "host: GET_IP_INFO "+macs[0]+": HV_S_OK", "addresses")
+			}
+			for _, want := range wants {
+				if !strings.Contains(got, want) {
+					t.Errorf("demo output lacks %q", want)
+				}
+			}
+			for _, lack := range tt.lacks {
+				if strings.Contains(got, lack) {
+					t.Errorf("demo output has %q, which is not this protocol's", lack)
+				}
+			}
+			// No attribute without a value, and the story on about one
+			// screen.
+			for _, line := range strings.Split(got, "\n") {
+				if !strings.Contains(line, "agent |") {
+					continue // metric lines may carry an empty label (pool="" for GET_IP_INFO)
+				}
+				for _, empty := range []string{"=<nil>", "=[]", `=""`} {
+					if strings.Contains(line, empty) {
+						t.Errorf("an agent log line has an empty attribute %q: %s", empty, line)
+					}
+				}
+			}
+			if n := storyLines(got); n > 50 {
+				t.Errorf("the story took %d lines; it should fit about one screen (≈ 40)", n)
+			}
+			if t.Failed() {
+				t.Logf("demo output:\n%s", got)
+			}
+		})
 	}
 }
 

@@ -22,8 +22,12 @@ import (
 type simConfig struct {
 	dir, agent, listen string
 	every              time.Duration
+	protocol           kvp.Protocol // the simulated kernels' and the agent's
 	out                io.Writer
 }
+
+// systemName is each protocol's system, as the demo names it.
+var systemName = map[kvp.Protocol]string{kvp.FreeBSD: "FreeBSD", kvp.Linux: "Linux"}
 
 // sim is one running simulation: the fake kernel and host, and the agent.
 type sim struct {
@@ -34,7 +38,7 @@ type sim struct {
 	events chan kvptest.Event
 	vss    *vssDemo          // nil where the agent cannot read a mount table
 	macs   []string          // this machine's adapters, asked about with GET_IP_INFO
-	vf     *vfSim            // the VF side (vf.go)
+	vf     *vfSim            // the VF side (vf.go); nil on the Linux protocol
 	web    chan webStatus    // the agent's first word on its metrics server (relay)
 	shown  map[string]string // what report last printed of each pool and adapter
 	cancel context.CancelFunc
@@ -63,37 +67,56 @@ func buildAgent(ctx context.Context, dir string) (string, error) {
 }
 
 func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
-	k, err := kvptest.NewKernel(filepath.Join(cfg.dir, "kvp.sock"), kvptest.KernelOptions{})
+	k, err := kvptest.NewKernel(filepath.Join(cfg.dir, "kvp.sock"), kvptest.KernelOptions{Protocol: cfg.protocol})
 	if err != nil {
 		return nil, err
 	}
 	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs(),
 		web: make(chan webStatus, 1), shown: map[string]string{}}
-	if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
-		k.Close()
-		return nil, err
+	if cfg.protocol == kvp.FreeBSD {
+		if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
+			k.Close()
+			return nil, err
+		}
 	}
-	if s.vss, err = newVSSDemo(cfg.dir, s.printf); err != nil {
+	if s.vss, err = newVSSDemo(cfg.dir, cfg.protocol, s.printf); err != nil {
 		k.Close()
 		s.vf.close()
 		return nil, err
 	}
-	args := append([]string{"run",
+	// The protocol always named: the agent's default is the system's.
+	args := []string{"run",
+		"--kvp.protocol", cfg.protocol.String(),
+		"--vss.protocol", cfg.protocol.String(),
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
-		"--web.listen-address", cfg.listen}, s.vf.agentArgs()...)
+		"--web.listen-address", cfg.listen}
+	var disable []string
+	if s.vf != nil {
+		args = append(args, s.vf.agentArgs()...)
+	} else {
+		disable = append(disable, "vf")
+	}
 	if s.vss != nil {
 		args = append(args, s.vss.agentArgs()...)
 	} else {
-		args = append(args, "--disable", "vss")
+		disable = append(disable, "vss")
+	}
+	if len(disable) > 0 {
+		args = append(args, "--disable", strings.Join(disable, ","))
 	}
 	s.agent = exec.Command(cfg.agent, args...)
-	s.agent.Env = s.vf.World.Env() // the fake sysctl first on PATH
+	if s.vf != nil {
+		s.agent.Env = s.vf.World.Env() // the fake sysctl first on PATH
+	}
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()
 	if err != nil {
 		k.Close()
+		if s.vss != nil {
+			s.vss.close()
+		}
 		s.vf.close()
 		return nil, err
 	}
@@ -109,8 +132,12 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
-	s.printf("hvsim: started hvagent (pid %d) on simulated devices in %s; metrics at http://%s/metrics\n",
-		s.agent.Process.Pid, cfg.dir, cfg.listen)
+	s.printf("hvsim: started hvagent (pid %d) on simulated %s kernel devices in %s; metrics at http://%s/metrics\n",
+		s.agent.Process.Pid, systemName[cfg.protocol], cfg.dir, cfg.listen)
+	if s.vf == nil {
+		s.printf("hvsim: no VF servicing on the %s protocol: the demo's VF is a simulated FreeBSD one (devd, hn(4)), "+
+			"and hv_netvsc, which the agent follows on Linux, is not simulated (-protocol freebsd shows the VF story)\n", cfg.protocol)
+	}
 	s.wg.Go(func() { s.relay(stderr) })
 
 	hctx, cancel := context.WithCancel(ctx)
