@@ -93,6 +93,7 @@ func (e *vfEnv) start(mode string) {
 	e.t.Helper()
 	e.cmd = exec.Command(agentBin, "run",
 		"--disable", "kvp,vss",
+		"--vf.protocol", "freebsd", // the simulated kernel is FreeBSD's
 		"--vf.devd-socket", e.devd.Path(),
 		"--vf.mode", mode,
 		"--vf.base-rules", e.baseRules(),

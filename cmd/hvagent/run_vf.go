@@ -11,6 +11,8 @@ import (
 // vfFlags are the vf subsystem's flags of 'hvagent run' (hvagent(8),
 // Options of run).
 type vfFlags struct {
+	protocol    vf.Protocol
+	kmsg        string
 	devdSocket  string
 	mode        vf.Mode
 	baseRules   string
@@ -19,6 +21,9 @@ type vfFlags struct {
 }
 
 func (f *vfFlags) register(fs *flag.FlagSet) {
+	checkedVar(fs, &f.protocol, "vf.protocol", vf.DefaultProtocol().String(),
+		"the kernel whose VF is followed: freebsd (hn(4) through devd) or linux (hv_netvsc through rtnetlink, observe only) (default: the running system's)", vf.ParseProtocol)
+	fs.StringVar(&f.kmsg, "vf.kmsg", vf.DefaultKmsg, "with --vf.protocol linux: the kernel log read for hv_netvsc's data path switches and their failures (empty: none)")
 	fs.StringVar(&f.devdSocket, "vf.devd-socket", vf.DefaultDevdSocket, "devd's SOCK_SEQPACKET event socket")
 	checkedVar(fs, &f.mode, "vf.mode", string(vf.ModeAuto), "VF handling: auto (manage in non-transparent mode unless the base devd rules are active), observe, manage", vf.ParseMode)
 	fs.StringVar(&f.baseRules, "vf.base-rules", vf.DefaultBaseRules, "devd file whose active hyperv_vfattach/hyperv_vfup rules keep hvagent from acting")
@@ -33,12 +38,18 @@ func vfConfig(f *vfFlags, reg prometheus.Registerer) vf.Config {
 	if f.sysctlCmd {
 		sc = vf.CommandSysctl{Runner: vf.ExecRunner{}}
 	}
+	m := vf.NewMetrics
+	if f.protocol == vf.ProtocolLinux {
+		m = vf.NewLinuxMetrics
+	}
 	return vf.Config{
+		Protocol:    f.protocol,
+		Kmsg:        f.kmsg,
 		Sysctl:      sc,
 		DevdSocket:  f.devdSocket,
 		Mode:        f.mode,
 		BaseRules:   f.baseRules,
 		OverrideDir: f.overrideDir,
-		Metrics:     vf.NewMetrics(reg),
+		Metrics:     m(reg),
 	}
 }
