@@ -7,6 +7,14 @@
 // Linux's driver is drivers/hv/hv_snapshot.c), and on Linux plans the
 // freeze by the Linux daemon's rule (linuxplan.go, linuxmounts.go).
 //
+// On Linux the device is /dev/vmbus/hv_vss, opened through package
+// chardev (device_linux.go, linuxdevice.go), and the freezer child
+// freezes with FIFREEZE and thaws with FITHAW (freezer_linux.go,
+// child_linux.go). A Linux filesystem stays frozen when its freezer
+// dies, so the child (child.go) blocks every signal, leaves the agent's
+// process group and thaws when its pipe to the agent closes: only a
+// SIGKILL of the child itself leaves a freeze.
+//
 // The character-device life cycle is package chardev's, the socket
 // transport package seqpacket's, the trust of the hooks directory package
 // fstrust's, and the hooks' processes run through package command.
