@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hvagent/hvagent/kvp"
 )
 
 type options struct {
@@ -20,6 +22,7 @@ type options struct {
 	rate     float64
 	vfRate   float64
 	vssRate  float64
+	protocol kvp.Protocol // -protocol; the zero value is FreeBSD
 }
 
 func main() {
@@ -29,8 +32,11 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring starts")
 	flag.DurationVar(&o.sample, "sample", 5*time.Second, "how often to sample memory")
 	flag.Float64Var(&o.rate, "rate", 200, "host KVP requests per second")
-	flag.Float64Var(&o.vssRate, "vss-rate", 1.5, "VSS operations per second (a backup cycle is 3: CHECK, FREEZE, THAW)")
+	flag.Float64Var(&o.vssRate, "vss-rate", 1.5, "VSS operations per second (a backup cycle is 3: CHECK or Linux's HOT_BACKUP, FREEZE, THAW)")
 	flag.Float64Var(&o.vfRate, "vf-rate", 2, "devd lines per second about the VF (a removal and return is 4 lines)")
+	flag.Func("protocol", "the simulated kernels' protocol, and the agent's --kvp.protocol and --vss.protocol: freebsd or linux "+
+		"(default freebsd, whatever system hvload runs on; linux has no VF simulator)",
+		func(v string) (err error) { o.protocol, err = kvp.ParseProtocol(v); return err })
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -44,6 +50,7 @@ func main() {
 
 // report holds the figures of one run.
 type report struct {
+	protocol         kvp.Protocol
 	subsystems       []string
 	duration         time.Duration
 	ready, metricsUp time.Duration
@@ -60,7 +67,7 @@ type report struct {
 
 func (r *report) print(w io.Writer) {
 	const mib = 1 << 20
-	fmt.Fprintf(w, "hvload: subsystems %v, %v of steady load after the warm-up\n", r.subsystems, r.duration.Round(time.Second))
+	fmt.Fprintf(w, "hvload: %s protocol, subsystems %v, %v of steady load after the warm-up\n", r.protocol, r.subsystems, r.duration.Round(time.Second))
 	fmt.Fprintf(w, "start to ready (registered with every device): %.1f ms (target < 100 ms)\n", ms(r.ready))
 	fmt.Fprintf(w, "start to first metrics scrape:                 %.1f ms\n", ms(r.metricsUp))
 	fmt.Fprintf(w, "host requests and devd lines: %d (%.0f/s: %s), failed: %d\n", r.requests,

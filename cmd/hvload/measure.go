@@ -43,7 +43,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return nil, err
 		}
 	}
-	sims, err := simulators(ctx, dir)
+	sims, err := simulators(ctx, dir, o.protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +56,11 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"run", "--web.listen-address", listen, "--log.level", "warn"}
-	r := &report{duration: o.duration, perSubsystem: map[string]int{}}
+	// The protocols always named: the agent's defaults are the running
+	// system's. (The VF simulator names its own, FreeBSD's.)
+	args := []string{"run", "--web.listen-address", listen, "--log.level", "warn",
+		"--kvp.protocol", o.protocol.String(), "--vss.protocol", o.protocol.String()}
+	r := &report{protocol: o.protocol, duration: o.duration, perSubsystem: map[string]int{}}
 	disabled := slices.Clone(allSubsystems)
 	for _, s := range sims {
 		args = append(args, s.agentArgs()...)

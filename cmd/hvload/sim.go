@@ -32,8 +32,11 @@ type simulator interface {
 }
 
 // simulators starts one simulator per subsystem, with its sockets and
-// files in dir. A new subsystem's simulator is one more entry here.
-func simulators(ctx context.Context, dir string) ([]simulator, error) {
+// files in dir, its kernel speaking proto. A new subsystem's simulator is
+// one more entry here. The VF simulator is a FreeBSD guest (devd, hn(4)),
+// so the Linux protocol runs without one and the agent's vf subsystem is
+// disabled: hv_netvsc, which the agent follows on Linux, is not simulated.
+func simulators(ctx context.Context, dir string, proto kvp.Protocol) ([]simulator, error) {
 	var sims []simulator
 	fail := func(err error) ([]simulator, error) {
 		for _, s := range sims {
@@ -41,17 +44,20 @@ func simulators(ctx context.Context, dir string) ([]simulator, error) {
 		}
 		return nil, err
 	}
-	k, err := newKVPSim(dir)
+	k, err := newKVPSim(dir, proto)
 	if err != nil {
 		return fail(err)
 	}
 	sims = append(sims, k)
-	vs, err := newVSSSim(dir)
+	vs, err := newVSSSim(dir, proto)
 	if err != nil {
 		return fail(err)
 	}
 	if vs != nil {
 		sims = append(sims, vs)
+	}
+	if proto != kvp.FreeBSD {
+		return sims, nil
 	}
 	v, err := newVFSim(ctx, dir)
 	if err != nil {
@@ -67,8 +73,8 @@ type kvpSim struct {
 	host   *kvptest.Host
 }
 
-func newKVPSim(dir string) (*kvpSim, error) {
-	k, err := kvptest.NewKernel(filepath.Join(dir, "kvp.sock"), kvptest.KernelOptions{})
+func newKVPSim(dir string, proto kvp.Protocol) (*kvpSim, error) {
+	k, err := kvptest.NewKernel(filepath.Join(dir, "kvp.sock"), kvptest.KernelOptions{Protocol: proto})
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,11 @@ func newVFSim(ctx context.Context, dir string) (*vfSim, error) {
 
 func (v *vfSim) subsystem() string { return "vf" }
 
-func (v *vfSim) agentArgs() []string { return v.g.AgentArgs() }
+// agentArgs point the agent at the simulated FreeBSD guest, whatever
+// system hvload runs on (--vf.protocol defaults to the running system's).
+func (v *vfSim) agentArgs() []string {
+	return append([]string{"--vf.protocol", "freebsd"}, v.g.AgentArgs()...)
+}
 
 func (v *vfSim) agentEnv() []string { return v.g.Env() }
 

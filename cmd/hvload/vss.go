@@ -7,28 +7,82 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/vss/vsstest"
 )
 
 // vssSim drives the agent's VSS subsystem through vsstest: a simulated
-// VSS kernel device and a host running backup cycles (CHECK, FREEZE,
-// THAW). Like the demo, it never freezes this machine's filesystems. As
-// root on Linux with loop devices the agent may freeze only a small ext4
-// image of the measurement's own, so every cycle is a real freeze and
-// thaw. Elsewhere it runs with --vss.include naming only a pseudo
-// filesystem (/proc on Linux, /dev on FreeBSD): the agent then refuses
-// each CHECK, which is the right answer and still exercises the protocol,
-// the policy and the metrics.
+// VSS kernel of the run's protocol and a host running backup cycles
+// (CHECK, FREEZE, THAW; on Linux HOT_BACKUP, FREEZE, THAW). Like the
+// demo, it never freezes this machine's filesystems. As root on Linux
+// with loop devices the agent may freeze only a small ext4 image of the
+// measurement's own, so every cycle is a real freeze and thaw. Elsewhere
+// it runs with --vss.include naming only a pseudo filesystem (/proc on
+// Linux, /dev on FreeBSD): the agent then refuses each backup, which is
+// the right answer and still exercises the protocol, the policy and the
+// metrics. It refuses at CHECK on the FreeBSD protocol; on the Linux one
+// it answers HOT_BACKUP with success, as Linux's daemon does, and fails
+// the FREEZE.
 type vssSim struct {
-	kernel         *vsstest.Kernel
-	host           *vsstest.Host
+	kernel         vssKernel
 	hooks, include string
 	loop           bool         // include is the loop-mounted image
 	unmount        func() error // nil without one
 }
 
+// vssKernel is a simulated VSS kernel with its host's backup cycle.
+type vssKernel interface {
+	Path() string
+	WaitConnected(context.Context) error
+	Close() error
+	backup(ctx context.Context) []vssOp
+}
+
+// vssOp is one operation of a backup cycle, in its protocol's terms.
+type vssOp struct {
+	name    string // CHECK, HOT_BACKUP, FREEZE, THAW
+	ok      bool   // answered success
+	refused bool   // the protocol's "no" before a freeze: CHECK's VSS_FAIL, or Linux's FREEZE HV_E_FAIL
+	err     error  // not answered
+}
+
+// bsdVSS is FreeBSD's /dev/hv_fsvss_dev, driven by vsstest.Host.
+type bsdVSS struct{ *vsstest.Kernel }
+
+func (k bsdVSS) backup(ctx context.Context) []vssOp {
+	names := map[uint32]string{vsstest.OpCheck: "CHECK", vsstest.OpFreeze: "FREEZE", vsstest.OpThaw: "THAW"}
+	var out []vssOp
+	for _, s := range (&vsstest.Host{K: k.Kernel}).Backup(ctx) {
+		ok := s.Err == nil && s.Status == vsstest.StatusSuccess
+		out = append(out, vssOp{name: names[s.Op], ok: ok, refused: s.Err == nil && !ok && s.Op == vsstest.OpCheck, err: s.Err})
+	}
+	return out
+}
+
+// linuxVSS is Linux's /dev/vmbus/hv_vss (vsstest.LinuxKernel): HOT_BACKUP,
+// FREEZE, THAW; like vsstest.Host it stops after a HOT_BACKUP that fails
+// and sends THAW even after a failed FREEZE.
+type linuxVSS struct{ *vsstest.LinuxKernel }
+
+func (k linuxVSS) backup(ctx context.Context) []vssOp {
+	var ops []vssOp
+	do := func(name string, op byte) vssOp {
+		e, err := k.Transact(ctx, op)
+		o := vssOp{name: name, ok: err == nil && e == vsstest.HVSOK, err: err,
+			refused: err == nil && op == vsstest.LinuxOpFreeze && e == vsstest.HVEFail}
+		ops = append(ops, o)
+		return o
+	}
+	if !do("HOT_BACKUP", vsstest.LinuxOpHotBackup).ok {
+		return ops
+	}
+	do("FREEZE", vsstest.LinuxOpFreeze)
+	do("THAW", vsstest.LinuxOpThaw)
+	return ops
+}
+
 // newVSSSim returns nil on systems without a known pseudo filesystem.
-func newVSSSim(dir string) (*vssSim, error) {
+func newVSSSim(dir string, proto kvp.Protocol) (*vssSim, error) {
 	include := map[string]string{"linux": "/proc", "freebsd": "/dev"}[runtime.GOOS]
 	if include == "" {
 		return nil, nil
@@ -49,12 +103,23 @@ func newVSSSim(dir string) (*vssSim, error) {
 		}
 		v.include, v.loop, v.unmount = mnt, true, unmount
 	}
-	k, err := vsstest.NewKernel(filepath.Join(dir, "vss.sock"), vsstest.KernelOptions{})
+	sock := filepath.Join(dir, "vss.sock")
+	var err error
+	if proto == kvp.Linux {
+		var k *vsstest.LinuxKernel
+		if k, err = vsstest.NewLinuxKernel(sock, vsstest.LinuxKernelOptions{}); err == nil {
+			v.kernel = linuxVSS{k}
+		}
+	} else {
+		var k *vsstest.Kernel
+		if k, err = vsstest.NewKernel(sock, vsstest.KernelOptions{}); err == nil {
+			v.kernel = bsdVSS{k}
+		}
+	}
 	if err != nil {
 		v.close()
 		return nil, err
 	}
-	v.kernel, v.host = k, &vsstest.Host{K: k}
 	return v, nil
 }
 
@@ -86,25 +151,29 @@ func (v *vssSim) close() error {
 	return err
 }
 
-// step runs one backup cycle; each operation is one request.
+// step runs one backup cycle; each operation is one request. Without a
+// loop image the refusal is the answer: a cycle that stops at the refused
+// CHECK, or (Linux) a refused FREEZE between a HOT_BACKUP and a THAW
+// answered success.
 func (v *vssSim) step(ctx context.Context, _ int) (requests int, problems []string) {
-	steps := v.host.Backup(ctx)
-	if !v.loop && len(steps) == 1 && steps[0].Op == vsstest.OpCheck && steps[0].Err == nil {
-		// Nothing the agent may freeze: refusing the CHECK is the answer.
-		return 1, nil
+	ops := v.kernel.backup(ctx)
+	want := 3
+	if !v.loop && len(ops) > 0 && ops[0].refused {
+		want = 1
 	}
-	names := map[uint32]string{vsstest.OpCheck: "CHECK", vsstest.OpFreeze: "FREEZE", vsstest.OpThaw: "THAW"}
-	for _, s := range steps {
+	for _, o := range ops {
 		requests++
 		switch {
-		case s.Err != nil:
-			problems = append(problems, fmt.Sprintf("vss %s: %v", names[s.Op], s.Err))
-		case s.Status != vsstest.StatusSuccess:
-			problems = append(problems, fmt.Sprintf("vss %s: status %d", names[s.Op], s.Status))
+		case o.err != nil:
+			problems = append(problems, fmt.Sprintf("vss %s: %v", o.name, o.err))
+		case o.refused && v.loop:
+			problems = append(problems, fmt.Sprintf("vss %s: refused", o.name))
+		case !o.ok && !o.refused:
+			problems = append(problems, fmt.Sprintf("vss %s: failed", o.name))
 		}
 	}
-	if len(steps) != 3 && ctx.Err() == nil {
-		problems = append(problems, fmt.Sprintf("vss: backup cycle stopped after %d operations", len(steps)))
+	if len(ops) != want && ctx.Err() == nil {
+		problems = append(problems, fmt.Sprintf("vss: backup cycle stopped after %d operations", len(ops)))
 	}
 	return requests, problems
 }
