@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -31,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.mtime, "mtime", 0, "modification time of the entries, in Unix seconds (SOURCE_DATE_EPOCH)")
 	fs.StringVar(&o.outDir, "o", "dist", "output directory; the package goes into its ABI's directory below it")
 	verify := fs.Bool("verify", false, "check the packages named as arguments instead of building one")
+	linux := fs.Bool("linux", false, "build the .deb and the .rpm of a binary built for Linux on -arch, instead of the FreeBSD package")
+	changelog := fs.String("changelog", "", "with -linux: the packages' changelog (default packaging/linux/changelog.yml under -root)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -43,6 +46,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 || o.bin == "" || o.goarch == "" || o.version == "" {
 		fmt.Fprintln(stderr, "mkpkg: -bin, -arch and -version are required, and no operands")
 		return 2
+	}
+	if *linux {
+		outs, err := buildLinux(linuxOptions{root: o.root, bin: o.bin, goarch: o.goarch, version: o.version,
+			outDir: o.outDir, changelog: *changelog, mtime: o.mtime})
+		if err != nil {
+			fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, strings.Join(outs, "\n"))
+		return 0
 	}
 	out, err := build(o)
 	if err != nil {

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// needTool skips the test without the command, except under CI=true,
+// where .ci/run installs the Debian package that has it.
+func needTool(t *testing.T, tool, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not on PATH, and CI must install it (Debian package %s): %v", tool, pkg, err)
+		}
+		t.Skipf("%s is not on PATH (Debian package %s): %v", tool, pkg, err)
+	}
+}
+
+// buildLinuxAgent cross-builds the agent for Linux as "make package" does.
+func buildLinuxAgent(t *testing.T, goarch, version string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hvagent")
+	build := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-s -w -X github.com/hvagent/hvagent/agent.Version="+version, "-o", bin, "./cmd/hvagent")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// mkLinux runs mkpkg -linux and returns the .deb and the .rpm it wrote.
+func mkLinux(t *testing.T, bin, goarch, version, changelog, outDir string) (debPath, rpmPath string) {
+	t.Helper()
+	args := []string{"-linux", "-root", root, "-bin", bin, "-arch", goarch, "-version", version,
+		"-mtime", "1700000000", "-o", outDir}
+	if changelog != "" {
+		args = append(args, "-changelog", changelog)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("mkpkg %q: exit %d\n%s", args, code, stderr.String())
+	}
+	outs := strings.Fields(stdout.String())
+	if len(outs) != 2 {
+		t.Fatalf("mkpkg -linux printed %q, want the .deb and the .rpm", outs)
+	}
+	return outs[0], outs[1]
+}
+
+func command(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// wantLinuxFiles are the files both packages install, beside the
+// format's own licence file.
+var wantLinuxFiles = []string{
+	"/etc/default/hvagent",
+	"/usr/lib/systemd/system/hvagent.service",
+	"/usr/sbin/hvagent",
+	"/usr/share/doc/hvagent/examples/grafana/hvagent-dashboard.json",
+	"/usr/share/doc/hvagent/examples/prometheus/hvagent-alerts.yml",
+	"/usr/share/doc/hvagent/examples/vss.d/50-postgresql-checkpoint.sample",
+	"/usr/share/doc/hvagent/examples/web-config.yml.sample",
+	"/usr/share/man/man8/hvagent.8.gz",
+}
+
+// TestLinuxPackages builds the .deb and the .rpm for each architecture
+// twice, as "make package" does, and checks that the two builds are the
+// same bytes, what dpkg-deb, rpm and lintian read in them.
+func TestLinuxPackages(t *testing.T) {
+	needTool(t, "dpkg-deb", "dpkg")
+	needTool(t, "rpm", "rpm")
+	needTool(t, "lintian", "lintian")
+	for _, tt := range []struct{ goarch, debArch, rpmArch string }{
+		{"amd64", "amd64", "x86_64"},
+		{"arm64", "arm64", "aarch64"},
+	} {
+		t.Run(tt.goarch, func(t *testing.T) {
+			bin := buildLinuxAgent(t, tt.goarch, agent.Version)
+			deb1, rpm1 := mkLinux(t, bin, tt.goarch, agent.Version, "", t.TempDir())
+			deb2, rpm2 := mkLinux(t, bin, tt.goarch, agent.Version, "", t.TempDir())
+			version := agent.Version + "-" + linuxRelease
+			if want := "hvagent_" + version + "_" + tt.debArch + ".deb"; filepath.Base(deb1) != want {
+				t.Errorf(".deb is %s, want %s", filepath.Base(deb1), want)
+			}
+			if want := "hvagent-" + version + "." + tt.rpmArch + ".rpm"; filepath.Base(rpm1) != want {
+				t.Errorf(".rpm is %s, want %s", filepath.Base(rpm1), want)
+			}
+			for _, pair := range [][2]string{{deb1, deb2}, {rpm1, rpm2}} {
+				a, _ := os.ReadFile(pair[0])
+				b, _ := os.ReadFile(pair[1])
+				if len(a) == 0 || !bytes.Equal(a, b) {
+					t.Errorf("two builds of %s differ (%d and %d bytes): not reproducible", filepath.Base(pair[0]), len(a), len(b))
+				}
+			}
+			checkDeb(t, deb1, tt.debArch, version)
+			checkRPM(t, rpm1, tt.rpmArch)
+			// --fail-on warning: every warning is fixed or overridden,
+			// with its reason, in packaging/linux/lintian-overrides.
+			out, err := exec.Command("lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", deb1).CombinedOutput()
+			if err != nil {
+				t.Errorf("lintian %s: %v\n%s", deb1, err, out)
+			}
+		})
+	}
+}
+
+func checkDeb(t *testing.T, path, arch, version string) {
+	t.Helper()
+	info := command(t, "dpkg-deb", "--info", path)
+	for _, field := range []string{"Package: hvagent", "Version: " + version, "Architecture: " + arch,
+		"Section: admin", "Maintainer: ", "Homepage: https://github.com/hvagent/hvagent"} {
+		if !strings.Contains(info, "\n "+field) {
+			t.Errorf("dpkg-deb --info: no %q\n%s", field, info)
+		}
+	}
+	// Nothing to conflict with, replace or suggest; a static binary
+	// depends on nothing.
+	for _, field := range []string{"Conflicts:", "Replaces:", "Suggests:", "Breaks:", "Depends:"} {
+		if strings.Contains(info, "\n "+field) {
+			t.Errorf("dpkg-deb --info has %s\n%s", field, info)
+		}
+	}
+	for _, script := range []string{"preinst", "postinst", "prerm", "postrm", "conffiles"} {
+		if !strings.Contains(info, " "+script+" ") {
+			t.Errorf("dpkg-deb --info: no %s\n%s", script, info)
+		}
+	}
+	conffiles := command(t, "sh", "-c", `dpkg-deb --ctrl-tarfile "$1" | tar -xOf - ./conffiles`, "sh", path)
+	if strings.TrimSpace(conffiles) != "/etc/default/hvagent" {
+		t.Errorf("conffiles = %q, want /etc/default/hvagent", conffiles)
+	}
+	var got []string
+	for _, line := range strings.Split(command(t, "dpkg-deb", "--contents", path), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || strings.HasPrefix(f[0], "d") {
+			continue
+		}
+		if !strings.HasPrefix(f[1], "root/root") && f[1] != "0/0" {
+			t.Errorf("%s is owned by %s, want root", f[5], f[1])
+		}
+		got = append(got, strings.TrimPrefix(f[5], "."))
+	}
+	want := append(slices.Clone(wantLinuxFiles),
+		"/usr/share/doc/hvagent/changelog.Debian.gz",
+		"/usr/share/doc/hvagent/copyright",
+		"/usr/share/lintian/overrides/hvagent")
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("dpkg-deb --contents:\n got %q\nwant %q", got, want)
+	}
+}
+
+func checkRPM(t *testing.T, path, arch string) {
+	t.Helper()
+	info := command(t, "rpm", "-qip", path)
+	for _, field := range []string{"Name        : hvagent", "Version     : " + agent.Version,
+		"Release     : " + linuxRelease, "Architecture: " + arch, "License     : BSD-2-Clause", "Build Host  : reproducible"} {
+		if !strings.Contains(info, field) {
+			t.Errorf("rpm -qip: no %q\n%s", field, info)
+		}
+	}
+	got := strings.Fields(command(t, "rpm", "-qlp", path))
+	want := append(slices.Clone(wantLinuxFiles), "/usr/share/licenses/hvagent/LICENSE")
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rpm -qlp:\n got %q\nwant %q", got, want)
+	}
+	if lic := command(t, "rpm", "-qp", "--licensefiles", path); strings.TrimSpace(lic) != "/usr/share/licenses/hvagent/LICENSE" {
+		t.Errorf("rpm --licensefiles = %q", lic)
+	}
+	if conf := command(t, "rpm", "-qcp", path); strings.TrimSpace(conf) != "/etc/default/hvagent" {
+		t.Errorf("rpm -qcp = %q, want /etc/default/hvagent", conf)
+	}
+	scripts := command(t, "rpm", "-qp", "--scripts", path)
+	for _, s := range []string{"preinstall scriptlet", "postinstall scriptlet", "preuninstall scriptlet",
+		"postuninstall scriptlet", "hypervkvpd.service hypervvssd.service"} {
+		if !strings.Contains(scripts, s) {
+			t.Errorf("rpm --scripts: no %q", s)
+		}
+	}
+	if deps := command(t, "rpm", "-qp", "--conflicts", "--obsoletes", path); strings.TrimSpace(deps) != "" {
+		t.Errorf("rpm: conflicts or obsoletes %q", deps)
+	}
+}
+
+// TestDebInstallUpgradePurge installs 0.1.0, upgrades to a newer
+// version and removes and purges it with the real dpkg into a root the
+// test makes (its own admin directory; DPKG_ROOT for the maintainer
+// scripts, which run outside a chroot, as dpkg --force-script-chrootless
+// runs them): the takeover's symlinks come and go, the administrator's
+// changes survive the upgrade, and nothing is left behind but the kept
+// configuration, then nothing.
+func TestDebInstallUpgradePurge(t *testing.T) {
+	needTool(t, "dpkg", "dpkg")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dpkg --root needs root, and CI runs as root")
+		}
+		t.Skip("dpkg --root needs root")
+	}
+	goarch := runtime.GOARCH
+	oldBin := buildLinuxAgent(t, goarch, agent.Version)
+	newVersion := "0.1.1"
+	newBin := buildLinuxAgent(t, goarch, newVersion)
+	oldDeb, _ := mkLinux(t, oldBin, goarch, agent.Version, "", t.TempDir())
+
+	// The newer version's changelog: an entry above the current ones.
+	cl, err := os.ReadFile(filepath.Join(root, linuxDir, "changelog.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := "- semver: " + newVersion + "-" + linuxRelease + "\n  date: 2027-01-01T00:00:00Z\n" +
+		"  packager: Test <test@example.org>\n  changes:\n    - note: A newer version.\n"
+	newChangelog := filepath.Join(t.TempDir(), "changelog.yml")
+	if err := os.WriteFile(newChangelog, []byte(entry+string(cl)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	newDeb, _ := mkLinux(t, newBin, goarch, newVersion, newChangelog, t.TempDir())
+
+	r := t.TempDir()
+	admin := filepath.Join(r, "var/lib/dpkg")
+	// A system with systemd has /etc/systemd/system; dpkg needs its
+	// database.
+	for _, d := range []string{"etc/systemd/system", "var/lib/dpkg/info", "var/lib/dpkg/updates"} {
+		if err := os.MkdirAll(filepath.Join(r, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(admin, "status"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, r)
+	dpkg := func(args ...string) {
+		t.Helper()
+		args = append([]string{"--root=" + r, "--admindir=" + admin, "--force-script-chrootless", "--force-not-root"}, args...)
+		cmd := exec.Command("dpkg", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("dpkg %q: %v\n%s", args, err, out)
+		}
+	}
+	status := func() string {
+		out, _ := exec.Command("dpkg-query", "--admindir="+admin, "-W", "-f=${Status} ${Version}", "hvagent").Output()
+		return string(out)
+	}
+
+	dpkg("-i", oldDeb)
+	if got, want := status(), "install ok installed "+agent.Version+"-"+linuxRelease; got != want {
+		t.Fatalf("after install: %q, want %q", got, want)
+	}
+	links := map[string]string{
+		"etc/systemd/system/multi-user.target.wants/hvagent.service": "/usr/lib/systemd/system/hvagent.service",
+		"etc/systemd/system/hv-kvp-daemon.service":                   "/dev/null",
+		"etc/systemd/system/hv-vss-daemon.service":                   "/dev/null",
+	}
+	for link, target := range links {
+		if got, err := os.Readlink(filepath.Join(r, link)); err != nil || got != target {
+			t.Errorf("after install: %s -> %q (%v), want -> %s", link, got, err, target)
+		}
+	}
+	for _, f := range wantLinuxFiles {
+		if _, err := os.Stat(filepath.Join(r, f)); err != nil {
+			t.Errorf("after install: %v", err)
+		}
+	}
+
+	// The administrator edits the flags and gives VSS back.
+	conf := filepath.Join(r, "etc/default/hvagent")
+	edited := []byte("HVAGENT_FLAGS=\"--disable=vss\"\n")
+	if err := os.WriteFile(conf, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(r, "etc/systemd/system/hv-vss-daemon.service")); err != nil {
+		t.Fatal(err)
+	}
+
+	dpkg("-i", newDeb)
+	if got, want := status(), "install ok installed "+newVersion+"-"+linuxRelease; got != want {
+		t.Fatalf("after upgrade: %q, want %q", got, want)
+	}
+	if got, _ := os.ReadFile(conf); !bytes.Equal(got, edited) {
+		t.Errorf("after upgrade, /etc/default/hvagent = %q, want the administrator's %q", got, edited)
+	}
+	if _, err := os.Lstat(filepath.Join(r, "etc/systemd/system/hv-vss-daemon.service")); err == nil {
+		t.Error("the upgrade masked hv-vss-daemon.service again, which the administrator had unmasked")
+	}
+	if got, _ := os.ReadFile(filepath.Join(r, "usr/sbin/hvagent")); !bytes.Equal(got, mustRead(t, newBin)) {
+		t.Error("after upgrade, /usr/sbin/hvagent is not the new version's binary")
+	}
+
+	dpkg("-r", "hvagent")
+	wantAfterRemove := append(slices.Clone(before), "etc/default", "etc/default/hvagent")
+	slices.Sort(wantAfterRemove)
+	if got := snapshot(t, r); !slices.Equal(got, wantAfterRemove) {
+		t.Errorf("after remove:\n got %q\nwant %q (only the configuration is kept)", got, wantAfterRemove)
+	}
+
+	dpkg("-P", "hvagent")
+	if got := snapshot(t, r); !slices.Equal(got, before) {
+		t.Errorf("after purge:\n got %q\nwant %q", got, before)
+	}
+	if got := status(); got != "" {
+		t.Errorf("after purge dpkg still knows hvagent: %q", got)
+	}
+}
+
+// snapshot lists what is in the root outside dpkg's database, symlinks
+// with their targets.
+func snapshot(t *testing.T, r string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(r, p)
+		if rel == "var/lib/dpkg" {
+			return filepath.SkipDir
+		}
+		if rel == "." || rel == "var" || rel == "var/lib" {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			rel += " -> " + target
+		}
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
