@@ -9,7 +9,7 @@ DIST    := dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 FREEBSD_MAJOR     ?= 14
 
-.PHONY: build test lint cross package demo man-lint fuzz bench bench-e2e bench-ipinfo load clean
+.PHONY: build test lint cross package package-linux demo man-lint fuzz bench bench-e2e bench-ipinfo load clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/hvagent ./cmd/hvagent
@@ -37,6 +37,17 @@ package: cross
 			-version $(VERSION) -freebsd $(FREEBSD_MAJOR) -mtime $(SOURCE_DATE_EPOCH) -o $(DIST) || exit 1; \
 	done
 	$(GO) run ./cmd/mkpkg -verify $(foreach abi,$(PKG_ABIS),'$(DIST)/$(abi)/hvagent-$(VERSION).pkg')
+	$(MAKE) package-linux
+
+# dist/hvagent_$(VERSION)-1_{amd64,arm64}.deb and
+# dist/hvagent-$(VERSION)-1.{x86_64,aarch64}.rpm (cmd/mkpkg -linux, nfpm),
+# from packaging/linux; the changelog's newest entry must be $(VERSION)-1.
+package-linux:
+	for arch in amd64 arm64; do \
+		GOOS=linux GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-$$arch/hvagent ./cmd/hvagent || exit 1; \
+		$(GO) run ./cmd/mkpkg -linux -bin $(DIST)/linux-$$arch/hvagent -arch $$arch \
+			-version $(VERSION) -mtime $(SOURCE_DATE_EPOCH) -o $(DIST) || exit 1; \
+	done
 
 demo:
 	$(GO) build -o $(DIST)/hvsim ./cmd/hvsim && exec $(DIST)/hvsim
