@@ -13,6 +13,14 @@
 // the rc.d script of USE_RC_SUBR. "make package" runs it for amd64 and
 // arm64.
 //
+// With -linux it builds the Linux packages instead, with nfpm as a
+// library: hvagent_<version>-1_<arch>.deb and
+// hvagent-<version>-1.<rpmarch>.rpm, from packaging/linux (the unit,
+// /etc/default/hvagent, the copyright file, changelog.yml, the maintainer
+// scripts in scripts/) and the man page and examples of the tree:
+//
+//	mkpkg -linux -bin dist/linux-amd64/hvagent -arch amd64 -version 0.1.0 -o dist
+//
 // The pkg(8) archive format itself (manifests, plist, compression) is
 // package pkgbuild's; this command only gathers what goes in.
 package main

@@ -361,3 +361,52 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestLinuxCopyright: the .deb's copyright file carries the licence of
+// LICENSE, word for word, in the machine-readable format.
+func TestLinuxCopyright(t *testing.T) {
+	license := strings.Fields(string(mustRead(t, filepath.Join(root, "LICENSE"))))
+	copyright := string(mustRead(t, filepath.Join(root, linuxDir, "copyright")))
+	if !strings.HasPrefix(copyright, "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n") {
+		t.Error("copyright: not in the machine-readable format (DEP-5)")
+	}
+	_, text, ok := strings.Cut(copyright, "\nLicense: BSD-2-clause\n")
+	_, text, ok2 := strings.Cut(text, "\nLicense: BSD-2-clause\n")
+	if !ok || !ok2 {
+		t.Fatal("copyright: no Files stanza's License: BSD-2-clause and stand-alone License paragraph")
+	}
+	var words []string
+	for _, w := range strings.Fields(text) {
+		if w != "." { // DEP-5's empty line
+			words = append(words, w)
+		}
+	}
+	// LICENSE: title and copyright line, then the text.
+	_, body, _ := strings.Cut(strings.Join(license, " "), "The hvagent authors ")
+	if got := strings.Join(words, " "); got != body {
+		t.Errorf("copyright's licence text differs from LICENSE's:\n got %q\nwant %q", got, body)
+	}
+	if !strings.Contains(strings.Join(license, " "), "Copyright (c) 2026, The hvagent authors") ||
+		!strings.Contains(copyright, "Copyright: 2026, The hvagent authors") {
+		t.Error("copyright: the holder and year differ from LICENSE's")
+	}
+}
+
+// TestLinuxScriptsShellcheck runs shellcheck on every maintainer script
+// as mkpkg makes it. Info-level findings are left out: each script
+// holds every function of lib.sh and calls only some of them (SC2317).
+func TestLinuxScriptsShellcheck(t *testing.T) {
+	needTool(t, "shellcheck", "shellcheck")
+	for _, format := range []string{formatDeb, formatRPM} {
+		dir := t.TempDir()
+		s, err := writeScripts(root, dir, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{s.PreInstall, s.PostInstall, s.PreRemove, s.PostRemove} {
+			if out, err := exec.Command("shellcheck", "-s", "sh", "-S", "warning", p).CombinedOutput(); err != nil {
+				t.Errorf("shellcheck %s: %v\n%s", filepath.Base(p), err, out)
+			}
+		}
+	}
+}

@@ -7,4 +7,9 @@
 // hyperv-daemons is documented where an administrator looks;
 // verify_test.go runs systemd-analyze verify on the unit as shipped and
 // the agent's own flag parser on the default file.
+//
+// The .deb and .rpm packages (cmd/mkpkg -linux) also take from here
+// the copyright file, the changelog (changelog.yml), the description,
+// the lintian overrides and the maintainer scripts (scripts/); their
+// tests are cmd/mkpkg's.
 package linuxunit
