@@ -14,11 +14,12 @@ func TestVSSFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The device follows the protocol, which follows the system.
-	wantProto, wantDev := "freebsd", "/dev/hv_fsvss_dev"
+	// The hooks directory follows the system: /etc on Linux.
+	wantProto, wantDev, wantHooks := "freebsd", "/dev/hv_fsvss_dev", "/usr/local/etc/hvagent/vss.d"
 	if runtime.GOOS == "linux" {
-		wantProto, wantDev = "linux", "/dev/vmbus/hv_vss"
+		wantProto, wantDev, wantHooks = "linux", "/dev/vmbus/hv_vss", "/etc/hvagent/vss.d"
 	}
-	if f.vss.protocol.String() != wantProto || f.vss.device != wantDev || f.vss.hooksDir != "/usr/local/etc/hvagent/vss.d" ||
+	if f.vss.protocol.String() != wantProto || f.vss.device != wantDev || f.vss.hooksDir != wantHooks ||
 		f.vss.maxFrozen != time.Minute || f.vss.zfs != "sync" || f.vss.include != nil || f.vss.exclude != nil {
 		t.Errorf("defaults differ from hvagent(8): %+v", f.vss)
 	}
