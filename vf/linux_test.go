@@ -120,6 +120,14 @@ var kmsgCases = []struct {
 	{"6,1097,4371000,-;hv_netvsc eth0: Data path switched to VF: x", kernelEvent{}, false},
 	{"6,1098,4371100,-;hv_netvsc 6045 eth0: Data path switched to VF: ", kernelEvent{}, false},
 	{"", kernelEvent{}, false},
+	// Names no interface can have: a space (found by FuzzParseKmsg), more
+	// than IFNAMSIZ-1 bytes, a '/'.
+	{"hv_netvsc 0 00000e0000000000000: VF registering: 00) V", kernelEvent{}, false},
+	{"hv_netvsc 0 eth0: VF registering: enP1s1enP1s1enP1s1", kernelEvent{}, false},
+	{"hv_netvsc 0 eth0: VF registering: a/b", kernelEvent{}, false},
+	// The failure line's ", err: N" is not part of the name.
+	{"hv_netvsc 0 eth0: Data path failed to switch to VF: enP1s1, err: -5",
+		kernelEvent{"eth0", "enP1s1", KernelSwitchToFailed}, true},
 }
 
 func TestParseKmsg(t *testing.T) {
@@ -140,7 +148,8 @@ func FuzzParseKmsg(f *testing.F) {
 		if !ok {
 			return
 		}
-		if e.HN == "" || e.VF == "" || strings.ContainsAny(e.HN+e.VF, " ,\n") {
+		if e.HN == "" || e.VF == "" || len(e.HN) > 15 || len(e.VF) > 15 ||
+			strings.ContainsAny(e.HN+e.VF, " ,/:\t\n") {
 			t.Fatalf("parseKmsg(%q) = %+v", b, e)
 		}
 	})

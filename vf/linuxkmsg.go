@@ -68,16 +68,25 @@ func parseKmsg(line []byte) (kernelEvent, bool) {
 		if i < 0 {
 			continue
 		}
-		// "hv_netvsc BUSID NAME[ (state)]"
+		// "hv_netvsc BUSID NAME[ (state)]: PHRASE VF[, err: N]"
 		head := strings.Fields(s[:i])
 		vf, _, _ := strings.Cut(s[i+2+len(p.text):], ",")
-		vf = strings.TrimSpace(vf)
-		if len(head) < 3 || vf == "" {
+		if len(head) < 3 || !kmsgIfName(head[2]) || !kmsgIfName(vf) {
 			return kernelEvent{}, false
 		}
 		return kernelEvent{HN: head[2], VF: vf, Event: p.event}, true
 	}
 	return kernelEvent{}, false
+}
+
+// kmsgIfName reports whether s can be the interface name the kernel
+// printed: 1 to IFNAMSIZ-1 (15) bytes without '/', ':' or white space
+// (net/core/dev.c, dev_valid_name; include/uapi/linux/if.h, IFNAMSIZ),
+// and without ',', which ends the name in the "err" lines. A line whose
+// names fail this is not hv_netvsc's and counts nothing.
+func kmsgIfName(s string) bool {
+	return s != "" && len(s) < 16 && s != "." && s != ".." &&
+		!strings.ContainsAny(s, "/:, \t\n\r\v\f")
 }
 
 // kmsgBufSize holds the longest record /dev/kmsg returns: a read
