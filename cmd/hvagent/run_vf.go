@@ -13,6 +13,7 @@ import (
 type vfFlags struct {
 	protocol    vf.Protocol
 	kmsg        string
+	sysRoot     string
 	devdSocket  string
 	mode        vf.Mode
 	baseRules   string
@@ -24,6 +25,7 @@ func (f *vfFlags) register(fs *flag.FlagSet) {
 	checkedVar(fs, &f.protocol, "vf.protocol", vf.DefaultProtocol().String(),
 		"the kernel whose VF is followed: freebsd (hn(4) through devd) or linux (hv_netvsc through rtnetlink, observe only) (default: the running system's)", vf.ParseProtocol)
 	fs.StringVar(&f.kmsg, "vf.kmsg", vf.DefaultKmsg, "with --vf.protocol linux: the kernel log read for hv_netvsc's data path switches and their failures (empty: none)")
+	fs.StringVar(&f.sysRoot, "vf.sys-root", vf.DefaultSysRoot, "with --vf.protocol linux: the sysfs root where the hv_netvsc check reads class/net/NAME/device/driver (for tests and the demo)")
 	fs.StringVar(&f.devdSocket, "vf.devd-socket", vf.DefaultDevdSocket, "devd's SOCK_SEQPACKET event socket")
 	checkedVar(fs, &f.mode, "vf.mode", string(vf.ModeAuto), "VF handling: auto (manage in non-transparent mode unless the base devd rules are active), observe, manage", vf.ParseMode)
 	fs.StringVar(&f.baseRules, "vf.base-rules", vf.DefaultBaseRules, "devd file whose active hyperv_vfattach/hyperv_vfup rules keep hvagent from acting")
@@ -45,6 +47,7 @@ func vfConfig(f *vfFlags, reg prometheus.Registerer) vf.Config {
 	return vf.Config{
 		Protocol:    f.protocol,
 		Kmsg:        f.kmsg,
+		SysRoot:     f.sysRoot,
 		Sysctl:      sc,
 		DevdSocket:  f.devdSocket,
 		Mode:        f.mode,
