@@ -125,6 +125,10 @@ var kmsgCases = []struct {
 	{"hv_netvsc 0 00000e0000000000000: VF registering: 00) V", kernelEvent{}, false},
 	{"hv_netvsc 0 eth0: VF registering: enP1s1enP1s1enP1s1", kernelEvent{}, false},
 	{"hv_netvsc 0 eth0: VF registering: a/b", kernelEvent{}, false},
+	// Written from user space: facility LOG_USER (PRIO 14 = 1<<3 | 6),
+	// which the kernel enforces on every write to /dev/kmsg.
+	{"14,1099,4371200,-;hv_netvsc 0 eth0: VF registering: enP1s1", kernelEvent{}, false},
+	{"x,1099,4371200,-;hv_netvsc 0 eth0: VF registering: enP1s1", kernelEvent{}, false},
 	// The failure line's ", err: N" is not part of the name.
 	{"hv_netvsc 0 eth0: Data path failed to switch to VF: enP1s1, err: -5",
 		kernelEvent{"eth0", "enP1s1", KernelSwitchToFailed}, true},

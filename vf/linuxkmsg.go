@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -58,6 +59,15 @@ type kernelEvent struct {
 func parseKmsg(line []byte) (kernelEvent, bool) {
 	s := strings.TrimRight(string(line), "\r\n")
 	if h, msg, ok := strings.Cut(s, ";"); ok && h != "" && strings.Count(h, ",") >= 3 && !strings.Contains(h, " ") {
+		// PRIO is facility<<3 | level. Lines written into /dev/kmsg
+		// from user space never carry the kernel's facility 0
+		// (kernel/printk/printk.c, devkmsg_write enforces LOG_USER "to
+		// be able to reliably distinguish kernel-generated messages"),
+		// so another facility cannot be hv_netvsc's.
+		prio, _, _ := strings.Cut(h, ",")
+		if n, err := strconv.Atoi(prio); err != nil || n < 0 || n>>3 != 0 {
+			return kernelEvent{}, false
+		}
 		s = msg
 	}
 	if !strings.HasPrefix(s, NetvscDriver+" ") {
