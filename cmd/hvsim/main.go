@@ -44,7 +44,8 @@ type options struct {
 	agent         string
 	dir           string
 	every         time.Duration
-	protocol      kvp.Protocol // -protocol; the zero value is FreeBSD
+	protocol      kvp.Protocol  // -protocol; the zero value is FreeBSD
+	linuxVF       func() string // simConfig.linuxVF: nil in main, a stand-in in tests
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -70,7 +71,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		bin = b
 	}
-	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: listen, every: o.every, protocol: o.protocol, out: out})
+	s, err := startSim(ctx, simConfig{dir: dir, agent: bin, listen: listen, every: o.every, protocol: o.protocol, out: out,
+		linuxVF: o.linuxVF})
 	if err != nil {
 		return err
 	}
@@ -93,7 +95,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if s.vf != nil {
 		s.wg.Go(func() { s.vfLoop(ctx) })
 		s.printf("hvsim: the agent keeps running, the host polls and backs up every %v and services the VF every %v; "+
-			"press Ctrl-C to stop.\n", o.every, servicingEvery)
+			"press Ctrl-C to stop.\n", o.every, s.vf.every())
 	} else {
 		s.printf("hvsim: the agent keeps running, the host polls and backs up every %v; press Ctrl-C to stop.\n", o.every)
 	}

@@ -24,6 +24,9 @@ type simConfig struct {
 	every              time.Duration
 	protocol           kvp.Protocol // the simulated kernels' and the agent's
 	out                io.Writer
+	// linuxVF says why the Linux protocol's VF side cannot run here, or
+	// "" when it can; nil means linuxVFUnavailable.
+	linuxVF func() string
 }
 
 // systemName is each protocol's system, as the demo names it.
@@ -38,7 +41,7 @@ type sim struct {
 	events chan kvptest.Event
 	vss    *vssDemo          // nil where the agent cannot read a mount table
 	macs   []string          // this machine's adapters, asked about with GET_IP_INFO
-	vf     *vfSim            // the VF side (vf.go); nil on the Linux protocol
+	vf     vfSide            // the VF side (vf.go); nil where it cannot run
 	web    chan webStatus    // the agent's first word on its metrics server (relay)
 	shown  map[string]string // what report last printed of each pool and adapter
 	cancel context.CancelFunc
@@ -66,23 +69,39 @@ func buildAgent(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
+func startSim(ctx context.Context, cfg simConfig) (_ *sim, err error) {
 	k, err := kvptest.NewKernel(filepath.Join(cfg.dir, "kvp.sock"), kvptest.KernelOptions{Protocol: cfg.protocol})
 	if err != nil {
 		return nil, err
 	}
 	s := &sim{cfg: cfg, kernel: k, host: kvptest.NewHost(k), events: make(chan kvptest.Event, 64), macs: machineMACs(),
 		web: make(chan webStatus, 1), shown: map[string]string{}}
-	if cfg.protocol == kvp.FreeBSD {
-		if s.vf, err = newVFSim(ctx, cfg.dir); err != nil {
+	defer func() {
+		if err != nil {
 			k.Close()
-			return nil, err
+			if s.vss != nil {
+				s.vss.close()
+			}
+			if s.vf != nil {
+				s.vf.close()
+			}
 		}
+	}()
+	noVF := ""
+	if s.vf, noVF, err = newVFSide(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if s.vf != nil && s.vf.macs() != nil {
+		s.macs = s.vf.macs()
 	}
 	if s.vss, err = newVSSDemo(cfg.dir, cfg.protocol, s.printf); err != nil {
-		k.Close()
-		s.vf.close()
 		return nil, err
+	}
+	agentListen := cfg.listen
+	if s.vf != nil {
+		if agentListen, err = s.vf.listen(cfg.listen); err != nil {
+			return nil, err
+		}
 	}
 	// The protocol always named: the agent's default is the system's.
 	args := []string{"run",
@@ -90,7 +109,7 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		"--vss.protocol", cfg.protocol.String(),
 		"--kvp.device", k.Path(),
 		"--kvp.pool-dir", s.poolDir(),
-		"--web.listen-address", cfg.listen}
+		"--web.listen-address", agentListen}
 	var disable []string
 	if s.vf != nil {
 		args = append(args, s.vf.agentArgs()...)
@@ -106,37 +125,31 @@ func startSim(ctx context.Context, cfg simConfig) (*sim, error) {
 		args = append(args, "--disable", strings.Join(disable, ","))
 	}
 	s.agent = exec.Command(cfg.agent, args...)
-	if s.vf != nil {
-		s.agent.Env = s.vf.World.Env() // the fake sysctl first on PATH
-	}
 	// A plain pipe rather than StderrPipe: relay reads to EOF, which
 	// comes when the agent exits, so no log line is lost to Wait.
 	stderr, w, err := os.Pipe()
 	if err != nil {
-		k.Close()
-		if s.vss != nil {
-			s.vss.close()
-		}
-		s.vf.close()
 		return nil, err
 	}
 	s.agent.Stderr = w
-	err = s.agent.Start()
+	if s.vf != nil {
+		err = s.vf.start(s.agent)
+	} else {
+		err = s.agent.Start()
+	}
 	w.Close()
 	if err != nil {
 		stderr.Close()
-		k.Close()
-		if s.vss != nil {
-			s.vss.close()
-		}
-		s.vf.close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.agent, err)
 	}
 	s.printf("hvsim: started hvagent (pid %d) on simulated %s kernel devices in %s; metrics at http://%s/metrics\n",
 		s.agent.Process.Pid, systemName[cfg.protocol], cfg.dir, cfg.listen)
-	if s.vf == nil {
-		s.printf("hvsim: no VF servicing on the %s protocol: the demo's VF is a simulated FreeBSD one (devd, hn(4)), "+
-			"and hv_netvsc, which the agent follows on Linux, is not simulated (-protocol freebsd shows the VF story)\n", cfg.protocol)
+	switch {
+	case noVF != "":
+		s.printf("hvsim: no VF servicing on the %s protocol: %s; to see hv_netvsc's VF story, "+
+			"run the demo as root on Linux with ip(8) (iproute2)\n", cfg.protocol, noVF)
+	default:
+		s.printf("%s", s.vf.describe())
 	}
 	s.wg.Go(func() { s.relay(stderr) })
 
@@ -394,6 +407,8 @@ func (s *sim) stop() {
 	if s.vss != nil {
 		s.vss.close()
 	}
-	s.vf.close()
+	if s.vf != nil {
+		s.vf.close()
+	}
 	s.wg.Wait()
 }

@@ -5,19 +5,70 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hvagent/hvagent/kvp"
 	"github.com/hvagent/hvagent/vf/vftest"
 )
 
-// vfSim is the VF side of the demo: a simulated Azure guest
+// vfSide is the VF half of the demo: a guest whose synthetic NIC's VF
+// the host removes and returns (servicing), and the agent following it.
+// On the FreeBSD protocol it is vfSim, a simulated devd and hn(4); on
+// the Linux protocol netvscSim, a network namespace standing in for
+// hv_netvsc (netvsc.go).
+type vfSide interface {
+	hn() string     // the synthetic NIC, the hn label of the agent's metrics
+	vfName() string // its VF
+	agentArgs() []string
+	// macs are the adapters the host asks GET_IP_INFO about; nil: this
+	// machine's own.
+	macs() []string
+	// listen prepares the agent's metrics address addr and returns the
+	// address the agent is to listen on.
+	listen(addr string) (string, error)
+	start(cmd *exec.Cmd) error // starts the agent
+	describe() string          // the demo's line about the side, or ""
+	counted() []string         // series besides the degraded window's that one servicing moves to 1
+	remove(ctx context.Context) error
+	restore(ctx context.Context) error
+	every() time.Duration // how often the host services the VF after the first round
+	close()
+}
+
+// newVFSide returns the protocol's VF side, or nil and why it cannot run
+// here (the Linux protocol's needs root, ip(8) and a network
+// namespace); an error stops the demo.
+func newVFSide(ctx context.Context, cfg simConfig) (vfSide, string, error) {
+	if cfg.protocol == kvp.FreeBSD {
+		v, err := newVFSim(ctx, cfg.dir)
+		if err != nil {
+			return nil, "", err
+		}
+		return v, "", nil
+	}
+	check := cfg.linuxVF
+	if check == nil {
+		check = linuxVFUnavailable
+	}
+	if why := check(); why != "" {
+		return nil, why, nil
+	}
+	n, err := newNetvscSim(ctx, cfg.dir)
+	if err != nil {
+		// Root, and still no namespace (a container without
+		// CAP_SYS_ADMIN): ip's own words, on the demo's one line.
+		return nil, strings.ReplaceAll(err.Error(), "\n", "; "), nil
+	}
+	return n, "", nil
+}
+
+// vfSim is the VF side on the FreeBSD protocol: a simulated Azure guest
 // (vftest.Guest) whose devd and kernel the agent observes, so nothing on
 // this machine is reconfigured. The guest is a FreeBSD one (devd, hn(4),
-// mce(4)), so the demo has a VF side only on the FreeBSD protocol: the
-// agent's Linux VF observer follows hv_netvsc through rtnetlink, which the
-// demo does not simulate, and the demo says so rather than play FreeBSD's
-// story under the Linux name.
+// mce(4)), whatever system the demo runs on.
 type vfSim struct{ *vftest.Guest }
 
 func newVFSim(ctx context.Context, dir string) (*vfSim, error) {
@@ -35,15 +86,37 @@ func (v *vfSim) agentArgs() []string {
 	return append([]string{"--vf.protocol", "freebsd"}, v.AgentArgs()...)
 }
 
-// close stops the fakes; a nil vfSim (no VF side) has none.
-func (v *vfSim) close() {
-	if v != nil {
-		v.Close()
-	}
+func (v *vfSim) hn() string                         { return "hn0" }
+func (v *vfSim) vfName() string                     { return "mce0" }
+func (v *vfSim) macs() []string                     { return nil }
+func (v *vfSim) listen(addr string) (string, error) { return addr, nil }
+func (v *vfSim) describe() string                   { return "" }
+func (v *vfSim) counted() []string                  { return nil }
+func (v *vfSim) every() time.Duration               { return servicingEvery }
+
+// start starts the agent with the fake sysctl first on its PATH.
+func (v *vfSim) start(cmd *exec.Cmd) error {
+	cmd.Env = v.World.Env()
+	return cmd.Start()
 }
 
-// servicing plays host servicing: the host removes hn0's VF for gap and
-// adds it back; hn(4) switches the datapath to it again.
+// remove: the host takes hn0's VF away.
+func (v *vfSim) remove(context.Context) error {
+	_, err := v.RemoveVF()
+	return err
+}
+
+// restore: the host gives it back; hn(4) switches the datapath to it
+// again.
+func (v *vfSim) restore(context.Context) error {
+	_, err := v.ReturnVF()
+	return err
+}
+
+func (v *vfSim) close() { v.Close() }
+
+// servicing plays host servicing: the host removes the VF for gap and
+// adds it back; the kernel switches the datapath to it again.
 func (s *sim) servicing(ctx context.Context, gap time.Duration) error {
 	v := s.vf
 	// Up means the agent has read the topology: changes from now on are
@@ -60,8 +133,8 @@ func (s *sim) servicing(ctx context.Context, gap time.Duration) error {
 		}
 	}
 	// Said first, so that it comes before the agent's word on it.
-	s.printf("host: servicing: removing VF mce0 from hn0 for %v (Azure: typically ~30 s)\n", gap)
-	if _, err := v.RemoveVF(); err != nil {
+	s.printf("host: servicing: removing VF %s from %s for %v (Azure: typically ~30 s)\n", v.vfName(), v.hn(), gap)
+	if err := v.remove(ctx); err != nil {
 		return err
 	}
 	select {
@@ -69,9 +142,8 @@ func (s *sim) servicing(ctx context.Context, gap time.Duration) error {
 		return ctx.Err()
 	case <-time.After(gap):
 	}
-	s.printf("host: servicing done: VF mce0 returns to hn0\n")
-	_, err := v.ReturnVF()
-	return err
+	s.printf("host: servicing done: VF %s returns to %s\n", v.vfName(), v.hn())
+	return v.restore(ctx)
 }
 
 // vfRound runs one servicing cycle and waits for the agent to count it;
@@ -87,8 +159,9 @@ func (s *sim) vfRound(ctx context.Context) error {
 	}
 	for {
 		body, err := s.scrape(ctx)
-		if err == nil && containsLine(body, `hvagent_vf_degraded_duration_seconds_count{hn="hn0"} 1`) &&
-			containsLine(body, `hvagent_vf_datapath_vf{hn="hn0"} 1`) {
+		if err == nil && containsLine(body, `hvagent_vf_degraded_duration_seconds_count{hn="`+s.vf.hn()+`"} 1`) &&
+			containsLine(body, `hvagent_vf_datapath_vf{hn="`+s.vf.hn()+`"} 1`) &&
+			!slices.ContainsFunc(s.vf.counted(), func(series string) bool { return !containsLine(body, series+" 1") }) {
 			return nil
 		}
 		select {
@@ -99,8 +172,8 @@ func (s *sim) vfRound(ctx context.Context) error {
 	}
 }
 
-// servicingEvery is how often the demo's host services the VF after the
-// first round. A servicing is three state changes of hn0 (the VF
+// servicingEvery is how often the demo's host services the FreeBSD
+// guest's VF after the first round. A servicing is three state changes of hn0 (the VF
 // leaves, returns, carries the datapath again); more than 6 within a
 // minute is a flap storm to the agent (stormChanges and stormWindow in
 // vf/state.go), which then logs the changes at DEBUG. Two servicings a
@@ -117,7 +190,7 @@ func (s *sim) vfLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(servicingEvery - servicingGap):
+		case <-time.After(s.vf.every() - servicingGap):
 		}
 		if err := s.servicing(ctx, servicingGap); err != nil {
 			return
