@@ -24,16 +24,19 @@ func (k *Kernel) serve(c *net.UnixConn) {
 			"protocol", k.proto.String(), "size", n, "want_size", k.proto.MsgSize(), "op", buf[0])
 		return
 	}
+	// The answer is written under the lock that counts the registration,
+	// so a daemon that has read the answer finds it in Stats.
+	k.mu.Lock()
 	if k.proto == kvp.Linux {
 		// hv_kvp.c, kvp_handle_handshake -> kvp_register: the kernel
 		// answers REGISTER1 with REGISTER1 and HV_DRV_VERSION, and posts
 		// no request before the daemon has read it (the datagram order
 		// gives the same here).
 		if _, err := c.Write(kvp.Linux.EncodeRegister(kvp.LinuxDriverVersion)); err != nil {
+			k.mu.Unlock()
 			return
 		}
 	}
-	k.mu.Lock()
 	k.registered, k.busy = true, false
 	k.stats.Registrations++
 	close(k.regCh)
