@@ -126,12 +126,14 @@ func (t *linuxTopo) load(dump []LinkUpdate, at time.Time) []Observation {
 	return out
 }
 
-// learn records u, checking the driver of a link seen for the first
-// time.
+// learn records u. A synthetic interface stays one while its name
+// does not change; any other link's driver is checked at each of its
+// events, since hv_netvsc may be loaded, and an interface renamed,
+// after the link was first seen.
 func (t *linuxTopo) learn(u LinkUpdate) {
 	prev, known := t.links[u.Index]
 	t.links[u.Index] = linuxLink{name: u.Name, master: u.Master, up: u.Up}
-	if known && prev.name == u.Name {
+	if _, synth := t.synth[u.Index]; known && synth && prev.name == u.Name {
 		return
 	}
 	if t.synthetic(u.Name) {

@@ -64,6 +64,7 @@ type linuxGuest struct {
 	m      *Metrics
 	reg    *prometheus.Registry
 	kmsg   *os.File // the pipe's write end
+	sys    string   // the sysfs stand-in
 	now    atomic.Int64
 	wakes  atomic.Int64 // rtnetlink receives returned
 	logs   *lockedBuf
@@ -85,12 +86,25 @@ func newLinuxGuest(t *testing.T, tag string) *linuxGuest {
 	return g
 }
 
-// start runs the subsystem in g's namespace until the test ends.
+// start runs the subsystem in g's namespace until the test ends, with
+// eth0 marked hv_netvsc in the sysfs stand-in, and waits for the first
+// snapshot.
 func (g *linuxGuest) start() {
+	g.t.Helper()
+	g.startWith(true)
+	g.waitFor("the first snapshot", func() bool { return testutil.CollectAndCount(g.m.Datapath) == 1 })
+}
+
+// startWith runs the subsystem; eth0 is hv_netvsc's if mark is set
+// (g.markNetvsc does it later).
+func (g *linuxGuest) startWith(mark bool) {
 	t := g.t
 	t.Helper()
 	dir := t.TempDir()
-	fakeNetvsc(t, dir, "eth0")
+	g.sys = dir
+	if mark {
+		g.markNetvsc()
+	}
 	fifo := filepath.Join(dir, "kmsg")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -139,7 +153,13 @@ func (g *linuxGuest) start() {
 		wg.Wait()
 		w.Close()
 	})
-	g.waitFor("the first snapshot", func() bool { return testutil.CollectAndCount(g.m.Datapath) == 1 })
+}
+
+// markNetvsc makes the sysfs stand-in say that eth0's driver is
+// hv_netvsc.
+func (g *linuxGuest) markNetvsc() {
+	g.t.Helper()
+	fakeNetvsc(g.t, g.sys, "eth0")
 }
 
 func (g *linuxGuest) at(sec int64) { g.now.Store(time.Unix(1_800_000_000+sec, 0).UnixNano()) }
@@ -349,32 +369,33 @@ func TestLinuxNetnsNoPeriodicWork(t *testing.T) {
 	}
 }
 
-// A namespace without an hv_netvsc interface: the subsystem is disabled
-// (final), as on FreeBSD without hn(4).
-func TestLinuxNoNetvscIsFinal(t *testing.T) {
-	needNetns(t)
-	ns := fmt.Sprintf("hvagent-vfnone-%d", os.Getpid())
-	ipIn(t, "", "netns", "add", ns)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	ipIn(t, ns, "link", "add", "eth0", "type", "bridge")
-	s := New(Config{Protocol: ProtocolLinux, SysRoot: t.TempDir(), Metrics: NewLinuxMetrics(prometheus.NewRegistry())})
-	log := slog.New(slog.DiscardHandler)
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		fd, err := unix.Open(filepath.Join("/run/netns", ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			err = unix.Setns(fd, unix.CLONE_NEWNET)
-			unix.Close(fd)
-		}
-		if err != nil {
-			errc <- err
-			return
-		}
-		errc <- s.Run(context.Background(), &agent.Env{Loop: agent.NewLoop(log, 1), Log: log})
-	}()
-	if err := <-errc; !agent.IsFinal(err) || !strings.Contains(err.Error(), NetvscDriver) {
-		t.Fatalf("Run = %v, want a final error naming %s", err, NetvscDriver)
+// A guest whose hv_netvsc is not loaded yet when the agent starts (the
+// unit runs early): the subsystem is not disabled, says so once, and
+// follows eth0 from its next link event once sysfs names hv_netvsc its
+// driver.
+func TestLinuxNetnsNetvscLater(t *testing.T) {
+	g := newLinuxGuest(t, "later")
+	g.startWith(false)
+	const msg = "no hv_netvsc interface yet; following link events"
+	g.waitFor("the start without hv_netvsc", func() bool { return strings.Contains(g.logs.String(), "following rtnetlink link events") })
+	if n := strings.Count(g.logs.String(), msg); n != 1 {
+		t.Errorf("%q logged %d times, want once\n%s", msg, n, g.logs)
+	}
+	if n := testutil.CollectAndCount(g.m.Datapath); n != 0 {
+		t.Errorf("%d datapath series before any hv_netvsc interface", n)
+	}
+
+	g.markNetvsc()
+	g.ip("link", "set", "eth0", "alias", "synthetic") // a link event for eth0
+	g.waitFor("eth0 as the synthetic interface", g.state("", 0))
+	g.addVF()
+	g.ip("link", "set", "vf0", "up")
+	g.waitFor("the data path on the VF", g.state("vf0", 1))
+	select {
+	case err := <-g.runErr:
+		g.runErr <- err
+		t.Fatalf("Run returned %v", err)
+	default:
 	}
 }
 

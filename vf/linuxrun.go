@@ -47,12 +47,17 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 		return fmt.Errorf("vf: rtnetlink link dump: %w", err)
 	}
 	first := topo.load(dump, s.cfg.Now())
-	if len(topo.synth) == 0 {
-		return agent.Final(fmt.Errorf("vf: no %s network interfaces (no %s/class/net/*/device/driver is %s): not a Hyper-V guest with synthetic NICs",
-			NetvscDriver, s.cfg.SysRoot, NetvscDriver))
-	}
 	if !env.Loop.Post(func() { s.applyLinux(env.Log, first) }) {
 		return ctx.Err()
+	}
+	// No synthetic interface is not final: the unit starts early
+	// (SPEC §9, Packaging), possibly before udev has loaded hv_netvsc,
+	// and SIGHUP would not bring the subsystem back. An interface that
+	// appears later is learnt from its link event like any other.
+	if len(topo.synth) == 0 && !s.noNetvscLogged {
+		s.noNetvscLogged = true
+		env.Log.Info("no "+NetvscDriver+" interface yet; following link events",
+			"driver_links", s.cfg.SysRoot+"/class/net/*/device/driver")
 	}
 	env.Log.Info("following rtnetlink link events", "synthetic", topo.synthNames())
 	env.Ready()

@@ -86,6 +86,10 @@ type Subsystem struct {
 	// received, if set, runs after each wake-up of the Linux observer's
 	// rtnetlink receive (a seam for the test that nothing polls).
 	received func()
+	// noNetvscLogged: the Linux observer said once that it started
+	// without an hv_netvsc interface (Run's goroutine; Run restarts
+	// only after it returned).
+	noNetvscLogged bool
 }
 
 // New returns the subsystem with cfg's defaults filled in.
