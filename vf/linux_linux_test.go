@@ -207,23 +207,6 @@ func (g *linuxGuest) transitions(dir string) float64 {
 	return testutil.ToFloat64(g.m.Transitions.WithLabelValues("eth0", dir))
 }
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The VF story in a namespace, driven by the kernel's own link events:
 // attach, data path to the VF, away, removal, return; the degraded
 // window measured from the switch away to the return; the kernel log's

@@ -33,13 +33,15 @@ var errOverrun = errors.New("rtnetlink: receive queue overrun, events lost")
 // The kernel log, when readable, adds its confirmations and failures.
 func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 	s.once.Do(func() { s.setUp(env) })
-	src, err := dialLinks()
+	src, err := s.openLinks(ctx)
 	if err != nil {
 		return agent.FinalIfUnavailable(fmt.Errorf("vf: rtnetlink: %w", err))
 	}
-	defer src.Close()
-	stop := context.AfterFunc(ctx, func() { src.Close() })
-	defer stop()
+	defer func() { // the current source, at return
+		if src != nil {
+			src.Close()
+		}
+	}()
 
 	topo := newLinuxTopo(func(name string) bool { return isNetvsc(s.cfg.SysRoot, name) })
 	dump, err := src.dump()
@@ -82,7 +84,14 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 		}
 		switch {
 		case errors.Is(err, errOverrun):
-			env.Log.Warn("rtnetlink events lost; reading the links again", "err", err)
+			// The socket still holds messages older than a dump would
+			// be, which would then be applied over it: start afresh, a
+			// new subscription and then a dump, as at start.
+			env.Log.Warn("rtnetlink events lost; subscribing again and reading the links again", "err", err)
+			src.Close()
+			if src, err = s.openLinks(ctx); err != nil {
+				return fmt.Errorf("vf: rtnetlink: subscribe again: %w", err)
+			}
 			if dump, err = src.dump(); err != nil {
 				return fmt.Errorf("vf: rtnetlink link dump: %w", err)
 			}
@@ -96,6 +105,27 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 			env.Loop.Post(func() { s.observe(obs, nil) })
 		}
 	}
+}
+
+// openLinks subscribes to link events; the source is closed when ctx
+// ends, which ends a receive in progress.
+func (s *Subsystem) openLinks(ctx context.Context) (linkSource, error) {
+	src, err := s.dialLinks()
+	if err != nil {
+		return nil, err
+	}
+	return &ctxLinks{linkSource: src, stop: context.AfterFunc(ctx, func() { src.Close() })}, nil
+}
+
+// ctxLinks is a source closed by its context's end or by Close.
+type ctxLinks struct {
+	linkSource
+	stop func() bool
+}
+
+func (c *ctxLinks) Close() error {
+	c.stop()
+	return c.linkSource.Close()
 }
 
 // applyLinux sets observe mode and the first snapshot. Runs on the loop.

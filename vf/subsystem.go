@@ -86,6 +86,9 @@ type Subsystem struct {
 	// received, if set, runs after each wake-up of the Linux observer's
 	// rtnetlink receive (a seam for the test that nothing polls).
 	received func()
+	// dialLinks subscribes to rtnetlink's link events (linux_linux.go;
+	// a fake in tests).
+	dialLinks func() (linkSource, error)
 	// noNetvscLogged: the Linux observer said once that it started
 	// without an hv_netvsc interface (Run's goroutine; Run restarts
 	// only after it returned).
@@ -133,7 +136,7 @@ func New(cfg Config) *Subsystem {
 	if cfg.SysRoot == "" {
 		cfg.SysRoot = DefaultSysRoot
 	}
-	return &Subsystem{cfg: cfg}
+	return &Subsystem{cfg: cfg, dialLinks: dialLinks}
 }
 
 // Name implements agent.Subsystem.

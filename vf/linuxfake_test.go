@@ -1,0 +1,228 @@
+package vf
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/hvagent/hvagent/agent"
+)
+
+// fakeKernel stands in for rtnetlink: a dump lists links, now; each
+// subscription (fakeLinks) has its own queue of receives, as each
+// netlink socket has its own receive queue.
+type fakeKernel struct {
+	mu    sync.Mutex
+	links []LinkUpdate
+	subs  []*fakeLinks
+	dials chan *fakeLinks // each new subscription
+	dumps int
+}
+
+func newFakeKernel(links ...LinkUpdate) *fakeKernel {
+	return &fakeKernel{links: links, dials: make(chan *fakeLinks, 16)}
+}
+
+// dial is Subsystem.dialLinks. The first subscription's queue holds
+// first; later ones start empty.
+func (k *fakeKernel) dial(first ...linkRecv) func() (linkSource, error) {
+	return func() (linkSource, error) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		l := &fakeLinks{k: k, q: make(chan linkRecv, 16), closed: make(chan struct{}), receiving: make(chan struct{})}
+		if len(k.subs) == 0 {
+			for _, r := range first {
+				l.q <- r
+			}
+		}
+		k.subs = append(k.subs, l)
+		k.dials <- l
+		return l, nil
+	}
+}
+
+type linkRecv struct {
+	ups []LinkUpdate
+	err error
+}
+
+type fakeLinks struct {
+	k         *fakeKernel
+	q         chan linkRecv
+	closed    chan struct{}
+	once      sync.Once
+	receiving chan struct{} // closed at the first receive
+	recvOnce  sync.Once
+}
+
+func (l *fakeLinks) dump() ([]LinkUpdate, error) {
+	l.k.mu.Lock()
+	defer l.k.mu.Unlock()
+	l.k.dumps++
+	return append([]LinkUpdate(nil), l.k.links...), nil
+}
+
+func (l *fakeLinks) receive() ([]LinkUpdate, error) {
+	l.recvOnce.Do(func() { close(l.receiving) })
+	select {
+	case <-l.closed:
+		return nil, os.ErrClosed
+	default:
+	}
+	select {
+	case r := <-l.q:
+		return r.ups, r.err
+	case <-l.closed:
+		return nil, os.ErrClosed
+	}
+}
+
+func (l *fakeLinks) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *fakeLinks) isClosed() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// fakeGuest runs the Linux observer against a fakeKernel, with eth0
+// (ifindex 3) marked hv_netvsc in a sysfs stand-in.
+type fakeGuest struct {
+	t    *testing.T
+	s    *Subsystem
+	m    *Metrics
+	reg  *prometheus.Registry
+	loop *agent.Loop
+	logs *lockedBuf
+	errc chan error
+}
+
+func startFake(t *testing.T, k *fakeKernel, first ...linkRecv) *fakeGuest {
+	t.Helper()
+	sys := t.TempDir()
+	fakeNetvsc(t, sys, "eth0")
+	g := &fakeGuest{t: t, reg: prometheus.NewRegistry(), logs: &lockedBuf{}, errc: make(chan error, 1)}
+	g.m = NewLinuxMetrics(g.reg)
+	g.s = New(Config{Protocol: ProtocolLinux, SysRoot: sys, Kmsg: "", Metrics: g.m,
+		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	g.s.dialLinks = k.dial(first...)
+	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g.loop = agent.NewLoop(log, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { g.loop.Run(ctx) })
+	go func() { g.errc <- g.s.Run(ctx, &agent.Env{Loop: g.loop, Log: log}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-g.errc; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		wg.Wait()
+	})
+	return g
+}
+
+// sync returns once the loop has done what was posted before.
+func (g *fakeGuest) sync() {
+	g.t.Helper()
+	done := make(chan struct{})
+	if !g.loop.Post(func() { close(done) }) {
+		g.t.Fatal("loop stopped")
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		g.t.Fatalf("loop stuck\n%s", g.logs)
+	}
+}
+
+// next waits for the next subscription.
+func (g *fakeGuest) next(k *fakeKernel) *fakeLinks {
+	g.t.Helper()
+	select {
+	case l := <-k.dials:
+		return l
+	case err := <-g.errc:
+		g.errc <- err
+		g.t.Fatalf("Run returned %v\n%s", err, g.logs)
+	case <-time.After(10 * time.Second):
+		g.t.Fatalf("timed out waiting for a subscription\n%s", g.logs)
+	}
+	return nil
+}
+
+// waitReceiving waits until Run receives from l: what it read before
+// is posted to the loop.
+func (g *fakeGuest) waitReceiving(l *fakeLinks) {
+	g.t.Helper()
+	select {
+	case <-l.receiving:
+	case <-time.After(10 * time.Second):
+		g.t.Fatalf("timed out waiting for a receive\n%s", g.logs)
+	}
+	g.sync()
+}
+
+var (
+	fakeEth0 = LinkUpdate{Index: 3, Name: "eth0", Up: true}
+	fakeVFUp = LinkUpdate{Index: 7, Name: "enP1s1", Master: 3, Up: true}
+)
+
+// After an overrun the observer subscribes afresh before it dumps: the
+// messages still queued on the old socket are older than the dump and
+// must not be applied over it. Here the old queue holds the VF going
+// down, which the dump (VF up) already supersedes.
+func TestLinuxOverrunResubscribes(t *testing.T) {
+	k := newFakeKernel(fakeEth0, fakeVFUp)
+	stale := LinkUpdate{Index: 7, Name: "enP1s1", Master: 3}
+	g := startFake(t, k, linkRecv{err: errOverrun}, linkRecv{ups: []LinkUpdate{stale}})
+	first := g.next(k)
+	second := g.next(k)
+	if !first.isClosed() {
+		t.Error("the overrun socket was not closed")
+	}
+	g.waitReceiving(second)
+	if got := testutil.ToFloat64(g.m.Datapath.WithLabelValues("eth0")); got != 1 {
+		t.Errorf("datapath_vf = %v after the fresh dump, want 1 (a stale event was applied)", got)
+	}
+	if got := testutil.ToFloat64(g.m.Transitions.WithLabelValues("eth0", DirToSynthetic)); got != 0 {
+		t.Errorf("to_synthetic = %v, want 0", got)
+	}
+	k.mu.Lock()
+	dumps := k.dumps
+	k.mu.Unlock()
+	if dumps != 2 {
+		t.Errorf("%d dumps, want 2 (start, after the overrun)", dumps)
+	}
+}
+
+// lockedBuf is a log sink safe for the loop and the test.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
