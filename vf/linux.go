@@ -2,11 +2,15 @@ package vf
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Linux guests: the kernel's hv_netvsc driver does the failover itself
@@ -95,12 +99,46 @@ type linuxLink struct {
 // reads rtnetlink.
 type linuxTopo struct {
 	synthetic func(name string) bool
+	log       *slog.Logger
 	links     map[uint32]linuxLink
 	synth     map[uint32]string // synthetic ifindex -> name
+	bad       map[uint32]string // links skipped for their name, as last logged
 }
 
-func newLinuxTopo(synthetic func(string) bool) *linuxTopo {
-	return &linuxTopo{synthetic: synthetic, links: map[uint32]linuxLink{}, synth: map[uint32]string{}}
+func newLinuxTopo(synthetic func(string) bool, log *slog.Logger) *linuxTopo {
+	return &linuxTopo{synthetic: synthetic, log: log, links: map[uint32]linuxLink{}, synth: map[uint32]string{},
+		bad: map[uint32]string{}}
+}
+
+// linkName reports whether name can stand in a label: 1 to IFNAMSIZ-1
+// (15) bytes (include/uapi/linux/if.h) of valid, printable UTF-8. The
+// kernel's own rule is looser (net/core/dev.c, dev_valid_name: any
+// bytes but '/', ':' and white space), and client_golang panics on a
+// label value that is not valid UTF-8.
+func linkName(name string) bool {
+	if name == "" || len(name) > 15 || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// usable reports whether u's name passes linkName, logging a link it
+// skips once for each name it has.
+func (t *linuxTopo) usable(u LinkUpdate) bool {
+	if linkName(u.Name) {
+		delete(t.bad, u.Index)
+		return true
+	}
+	if name, ok := t.bad[u.Index]; !ok || name != u.Name {
+		t.bad[u.Index] = u.Name
+		t.log.Warn("skipping a link whose name is not 1-15 bytes of printable UTF-8", "ifindex", u.Index, "name", strconv.Quote(u.Name))
+	}
+	return false
 }
 
 // load replaces what t knows with a dump and returns every synthetic
@@ -110,7 +148,7 @@ func (t *linuxTopo) load(dump []LinkUpdate, at time.Time) []Observation {
 	old := t.synth
 	t.links, t.synth = map[uint32]linuxLink{}, map[uint32]string{}
 	for _, u := range dump {
-		if !u.Deleted {
+		if !u.Deleted && t.usable(u) {
 			t.learn(u)
 		}
 	}
@@ -154,7 +192,11 @@ func (t *linuxTopo) apply(ups []LinkUpdate, at time.Time) []Observation {
 		if known {
 			touched[prev.master] = true
 		}
-		if u.Deleted {
+		// A link whose name cannot be a label is as good as gone.
+		if u.Deleted || !t.usable(u) {
+			if u.Deleted {
+				delete(t.bad, u.Index)
+			}
 			delete(t.links, u.Index)
 			if name, ok := t.synth[u.Index]; ok {
 				delete(t.synth, u.Index)

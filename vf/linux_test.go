@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,7 +24,7 @@ func TestLinuxTopo(t *testing.T) {
 	obs := func(hn, vf string, dp bool) Observation {
 		return Observation{HN: hn, VF: vf, Datapath: dp, Transparent: true, At: at}
 	}
-	tp := newLinuxTopo(synthetic)
+	tp := newLinuxTopo(synthetic, slog.New(slog.DiscardHandler))
 	got := tp.load([]LinkUpdate{
 		{Index: 1, Name: "lo", Up: true},
 		{Index: 2, Name: "enP1s1", Master: 3, Up: true}, // listed before its master

@@ -2,10 +2,12 @@ package vf
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +62,7 @@ type fakeLinks struct {
 	once      sync.Once
 	receiving chan struct{} // closed at the first receive
 	recvOnce  sync.Once
+	calls     atomic.Int64 // receives begun
 }
 
 func (l *fakeLinks) dump() ([]LinkUpdate, error) {
@@ -70,6 +73,7 @@ func (l *fakeLinks) dump() ([]LinkUpdate, error) {
 }
 
 func (l *fakeLinks) receive() ([]LinkUpdate, error) {
+	l.calls.Add(1)
 	l.recvOnce.Do(func() { close(l.receiving) })
 	select {
 	case <-l.closed:
@@ -176,6 +180,57 @@ func (g *fakeGuest) waitReceiving(l *fakeLinks) {
 	g.sync()
 }
 
+// push hands Run link events on l and returns once they are applied:
+// Run is back in receive and the loop has done what Run posted.
+func (g *fakeGuest) push(l *fakeLinks, ups ...LinkUpdate) {
+	g.t.Helper()
+	before := l.calls.Load()
+	l.q <- linkRecv{ups: ups}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.calls.Load() == before {
+		if time.Now().After(deadline) {
+			g.t.Fatalf("timed out waiting for the events to be read\n%s", g.logs)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.sync()
+}
+
+// series lists family's series, each as its label values joined by
+// spaces, "=" and the value.
+func (g *fakeGuest) series(family string) []string {
+	g.t.Helper()
+	fams, err := g.reg.Gather()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fams {
+		if f.GetName() != family {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var vals []string
+			for _, l := range m.GetLabel() {
+				vals = append(vals, l.GetValue())
+			}
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			out = append(out, fmt.Sprintf("%s=%v", strings.Join(vals, " "), v))
+		}
+	}
+	return out
+}
+
+// info is hvagent_vf_info's series as "hn vf", comma-separated.
+func (g *fakeGuest) info() string {
+	var out []string
+	for _, s := range g.series("hvagent_vf_info") { // labels hn, mode, vf
+		s = strings.TrimSuffix(s, "=1")
+		out = append(out, strings.Replace(s, " transparent", "", 1))
+	}
+	return strings.Join(out, ",")
+}
+
 var (
 	fakeEth0 = LinkUpdate{Index: 3, Name: "eth0", Up: true}
 	fakeVFUp = LinkUpdate{Index: 7, Name: "enP1s1", Master: 3, Up: true}
@@ -225,4 +280,37 @@ func (l *lockedBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// A link name that is not printable UTF-8 of 1-15 bytes never reaches
+// a label (client_golang panics on invalid UTF-8): the link is skipped
+// with a log line quoting its name, and a link renamed to such a name
+// is as good as gone.
+func TestLinuxBadLinkNames(t *testing.T) {
+	k := newFakeKernel(fakeEth0,
+		LinkUpdate{Index: 7, Name: "\xffvf", Master: 3, Up: true}, // a VF whose name is not UTF-8
+		LinkUpdate{Index: 8, Name: "a\x01b"},
+		LinkUpdate{Index: 9, Name: "eth0-with-a-long-name"})
+	g := startFake(t, k)
+	l := g.next(k)
+	g.waitReceiving(l)
+	if got := g.info(); got != "eth0 " {
+		t.Errorf("info after the dump: %q, want eth0 without a VF", got)
+	}
+	for _, want := range []string{`\\xffvf`, `\\x01`} {
+		if !strings.Contains(g.logs.String(), want) {
+			t.Errorf("no log line quoting %s:\n%s", want, g.logs)
+		}
+	}
+	g.push(l, LinkUpdate{Index: 7, Name: "vf1", Master: 3, Up: true})
+	if got := g.info(); got != "eth0 vf1" {
+		t.Errorf("info after the rename to vf1: %q", got)
+	}
+	g.push(l, LinkUpdate{Index: 7, Name: "vf\xc0", Master: 3, Up: true})
+	if got := g.info(); got != "eth0 " {
+		t.Errorf("info after the rename to an invalid name: %q", got)
+	}
+	if n := strings.Count(g.logs.String(), "skipping a link"); n != 4 {
+		t.Errorf("%d log lines about skipped links, want 4 (one per name)\n%s", n, g.logs)
+	}
 }
