@@ -250,7 +250,7 @@ func TestLinuxNetnsVFStory(t *testing.T) {
 	}
 	// One degraded window, from the switch away (10 s) to the return (40 s).
 	want := `
-# HELP hvagent_vf_degraded_duration_seconds Length of each window in which hnN's traffic ran on the synthetic path because its VF was gone, observed when the VF is back.
+# HELP hvagent_vf_degraded_duration_seconds Length of each window in which the traffic of the synthetic interface (hnN on FreeBSD, ethN on Linux) ran on the synthetic path because its VF was gone, observed when the VF is back.
 # TYPE hvagent_vf_degraded_duration_seconds histogram
 hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="1"} 0
 hvagent_vf_degraded_duration_seconds_bucket{hn="eth0",le="2"} 0
@@ -407,6 +407,49 @@ func TestContractLinuxVF(t *testing.T) {
 	} {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// With the kernel log open the family is there, at zero for each
+// synthetic interface, and counts lines only for the synthetic
+// interfaces the observer follows: a name in kernel text makes no
+// series of its own.
+func TestLinuxKernelEventsOnlyKnownHNs(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kmsg")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	k := newFakeKernel(fakeEth0, fakeVFUp)
+	g := startFakeKmsg(t, k, fifo)
+	g.waitReceiving(g.next(k))
+	for _, l := range []string{
+		"6,1,0,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth9: Data path switched to VF: enP1s1",
+		"6,2,0,-;hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: Data path switched to VF: enP1s1",
+	} {
+		if _, err := w.WriteString(l + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(g.m.KernelEvents.WithLabelValues("eth0", KernelSwitchedToVF)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("eth0's line not counted\n%s", g.logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := g.series("hvagent_vf_kernel_events_total")
+	if len(got) != len(kernelEventNames) {
+		t.Errorf("kernel event series: %q, want eth0's %d", got, len(kernelEventNames))
+	}
+	for _, s := range got {
+		if !strings.HasPrefix(s, "switched_to_vf eth0=") && !strings.Contains(s, " eth0=0") {
+			t.Errorf("unexpected series %q", s)
 		}
 	}
 }

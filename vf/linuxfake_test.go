@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,11 +117,17 @@ type fakeGuest struct {
 
 func startFake(t *testing.T, k *fakeKernel, first ...linkRecv) *fakeGuest {
 	t.Helper()
+	return startFakeKmsg(t, k, "", first...)
+}
+
+// startFakeKmsg is startFake with kmsg as --vf.kmsg.
+func startFakeKmsg(t *testing.T, k *fakeKernel, kmsg string, first ...linkRecv) *fakeGuest {
+	t.Helper()
 	sys := t.TempDir()
 	fakeNetvsc(t, sys, "eth0")
 	g := &fakeGuest{t: t, reg: prometheus.NewRegistry(), logs: &lockedBuf{}, errc: make(chan error, 1)}
 	g.m = NewLinuxMetrics(g.reg)
-	g.s = New(Config{Protocol: ProtocolLinux, SysRoot: sys, Kmsg: "", Metrics: g.m,
+	g.s = New(Config{Protocol: ProtocolLinux, SysRoot: sys, Kmsg: kmsg, Metrics: g.m,
 		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 	g.s.dialLinks = k.dial(first...)
 	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -312,5 +319,22 @@ func TestLinuxBadLinkNames(t *testing.T) {
 	}
 	if n := strings.Count(g.logs.String(), "skipping a link"); n != 4 {
 		t.Errorf("%d log lines about skipped links, want 4 (one per name)\n%s", n, g.logs)
+	}
+}
+
+// Without a kernel log (--vf.kmsg "" or a path that cannot be opened)
+// hvagent_vf_kernel_events_total is absent, "not observed", rather than
+// zero, "no failures".
+func TestLinuxKernelEventsAbsentWithoutKmsg(t *testing.T) {
+	for _, kmsg := range []string{"", filepath.Join(t.TempDir(), "no-such-kmsg")} {
+		k := newFakeKernel(fakeEth0, fakeVFUp)
+		g := startFakeKmsg(t, k, kmsg)
+		g.waitReceiving(g.next(k))
+		if got := g.series("hvagent_vf_kernel_events_total"); got != nil {
+			t.Errorf("--vf.kmsg %q: kernel events exported: %q", kmsg, got)
+		}
+		if got := g.info(); got != "eth0 enP1s1" {
+			t.Errorf("--vf.kmsg %q: info %q", kmsg, got)
+		}
 	}
 }

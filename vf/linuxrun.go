@@ -70,7 +70,9 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 		stopK := context.AfterFunc(ctx, func() { k.Close() })
 		defer stopK()
 		defer k.Close() // before wg.Wait, on any return
-		wg.Go(func() { s.followKmsg(k, env.Log) })
+		// Before any line: the loop runs what is posted in order.
+		env.Loop.Post(func() { s.cfg.Metrics.setKernelLog(true, s.tracker.HNs()) })
+		wg.Go(func() { s.followKmsg(k, env) })
 	}
 
 	for {
@@ -154,21 +156,31 @@ func (s *Subsystem) openKmsg(log *slog.Logger) io.ReadCloser {
 }
 
 // followKmsg counts hv_netvsc's lines until k is closed.
-func (s *Subsystem) followKmsg(k io.Reader, log *slog.Logger) {
+func (s *Subsystem) followKmsg(k io.Reader, env *agent.Env) {
 	err := readKmsg(k, func(line []byte) {
-		e, ok := parseKmsg(line)
-		if !ok {
-			return
-		}
-		s.cfg.Metrics.KernelEvents.WithLabelValues(e.HN, e.Event).Inc()
-		switch e.Event {
-		case KernelSwitchToFailed, KernelSwitchFromFail:
-			log.Warn("kernel: VF data path switch failed", "hn", e.HN, "vf", e.VF, "event", e.Event)
-		default:
-			log.Debug("kernel: VF event", "hn", e.HN, "vf", e.VF, "event", e.Event)
+		if e, ok := parseKmsg(line); ok {
+			env.Loop.Post(func() { s.kernelEvent(e, env.Log) })
 		}
 	})
 	if err != nil && !errors.Is(err, os.ErrClosed) {
-		log.Info("kernel log reading ended", "path", s.cfg.Kmsg, "err", err)
+		env.Log.Info("kernel log reading ended; its events are not counted any more", "path", s.cfg.Kmsg, "err", err)
+		env.Loop.Post(func() { s.cfg.Metrics.setKernelLog(false, nil) })
+	}
+}
+
+// kernelEvent counts e if its interface is a synthetic one the tracker
+// knows: a name from kernel text never makes a series of its own. Runs
+// on the loop.
+func (s *Subsystem) kernelEvent(e kernelEvent, log *slog.Logger) {
+	if _, known := s.tracker.Get(e.HN); !known || !s.cfg.Metrics.kernelLog {
+		log.Debug("kernel: VF event of an interface not followed", "hn", e.HN, "vf", e.VF, "event", e.Event)
+		return
+	}
+	s.cfg.Metrics.KernelEvents.WithLabelValues(e.HN, e.Event).Inc()
+	switch e.Event {
+	case KernelSwitchToFailed, KernelSwitchFromFail:
+		log.Warn("kernel: VF data path switch failed", "hn", e.HN, "vf", e.VF, "event", e.Event)
+	default:
+		log.Debug("kernel: VF event", "hn", e.HN, "vf", e.VF, "event", e.Event)
 	}
 }

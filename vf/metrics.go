@@ -1,6 +1,8 @@
 package vf
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,8 +19,13 @@ type Metrics struct {
 	DevdLines      *prometheus.CounterVec
 	DevdConnected  prometheus.Gauge
 	Managing       prometheus.Gauge
-	// KernelEvents counts hv_netvsc's kernel log lines (Linux only).
+	// KernelEvents counts hv_netvsc's kernel log lines (Linux only). It
+	// is registered only while the kernel log is read (setKernelLog):
+	// without it the family is absent, "not observed", not zero.
 	KernelEvents *prometheus.CounterVec
+
+	reg       prometheus.Registerer // where KernelEvents goes, on Linux
+	kernelLog bool                  // KernelEvents registered (loop-owned)
 }
 
 // Transition directions, the direction label.
@@ -41,30 +48,60 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // NewLinuxMetrics creates the VF instruments and registers those of
-// Linux guests on reg: the state machine's families, managing (always 0:
-// the kernel manages) and the kernel log's events. The families of devd
-// and of lagg actions do not apply and are absent, not zero (SPEC §5).
+// Linux guests on reg: the state machine's families and managing
+// (always 0: the kernel manages); the kernel log's events follow once
+// the log is open. The families of devd and of lagg actions do not
+// apply and are absent, not zero (SPEC §5).
 func NewLinuxMetrics(reg prometheus.Registerer) *Metrics {
 	m := newMetrics()
-	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.Managing, m.KernelEvents)
+	m.reg = reg
+	reg.MustRegister(m.Datapath, m.Info, m.Transitions, m.LastTransition, m.Degraded, m.Managing)
 	return m
+}
+
+// setKernelLog registers KernelEvents, with every event of hns at zero,
+// when the kernel log is open, and unregisters it when reading it ended
+// with an error. Runs on the loop.
+func (m *Metrics) setKernelLog(open bool, hns []string) {
+	if m.reg == nil || open == m.kernelLog {
+		return
+	}
+	m.kernelLog = open
+	if !open {
+		m.reg.Unregister(m.KernelEvents)
+		return
+	}
+	if err := m.reg.Register(m.KernelEvents); err != nil {
+		if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			panic(err) // a family of another name or type: a programming error, as MustRegister
+		}
+	}
+	for _, hn := range hns {
+		m.initKernel(hn)
+	}
+}
+
+func (m *Metrics) initKernel(hn string) {
+	for _, e := range kernelEventNames {
+		m.KernelEvents.WithLabelValues(hn, e)
+	}
 }
 
 func newMetrics() *Metrics {
 	const ns, sub = "hvagent", "vf"
 	m := &Metrics{
 		Datapath: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "datapath_vf",
-			Help: "Whether hnN's traffic runs on its VF (1) or on the synthetic path (0)."}, []string{"hn"}),
+			Help: "Whether the traffic of the synthetic interface (hnN on FreeBSD, ethN on Linux) runs on its VF (1) or on the synthetic path (0)."}, []string{"hn"}),
 		Info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "info",
-			Help: "Constant 1 labelled with hnN's current VF interface (empty when none) and VF mode (transparent or non_transparent)."},
+			Help: "Constant 1 labelled with the current VF interface (empty when none) of the synthetic interface (hnN on FreeBSD, ethN on Linux) and the VF mode (transparent or non_transparent)."},
 			[]string{"hn", "vf", "mode"}),
 		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "transitions_total",
-			Help: "Datapath transitions of hnN: to_synthetic when the VF went away, to_vf when traffic went back to it."},
+			Help: "Datapath transitions of the synthetic interface (hnN on FreeBSD, ethN on Linux): to_synthetic when the VF went away, to_vf when traffic went back to it."},
 			[]string{"hn", "direction"}),
 		LastTransition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "last_transition_timestamp_seconds",
-			Help: "Unix time of hnN's last datapath transition."}, []string{"hn"}),
+			Help: "Unix time of the last datapath transition of the synthetic interface (hnN on FreeBSD, ethN on Linux)."}, []string{"hn"}),
 		Degraded: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "degraded_duration_seconds",
-			Help:    "Length of each window in which hnN's traffic ran on the synthetic path because its VF was gone, observed when the VF is back.",
+			Help:    "Length of each window in which the traffic of the synthetic interface (hnN on FreeBSD, ethN on Linux) ran on the synthetic path because its VF was gone, observed when the VF is back.",
 			Buckets: DegradedBuckets}, []string{"hn"}),
 		LaggActions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "lagg_actions_total",
 			Help: "Manage-mode actions by kind (vf_up, create, add_port, override) and result (success, failure)."},
@@ -80,7 +117,7 @@ func newMetrics() *Metrics {
 		Managing: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "managing",
 			Help: "Whether the agent acts on VF events (1, manage mode) or only observes them (0)."}),
 		KernelEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kernel_events_total",
-			Help: "hv_netvsc's kernel log lines about hnN's VF (Linux): vf_registering, vf_unregistering, switched_to_vf, switched_from_vf, and the failed switches switch_to_vf_failed, switch_from_vf_failed."},
+			Help: "hv_netvsc's kernel log lines about the VF of the synthetic interface (ethN; Linux only, present while the kernel log is read): vf_registering, vf_unregistering, switched_to_vf, switched_from_vf, and the failed switches switch_to_vf_failed, switch_from_vf_failed."},
 			[]string{"hn", "event"}),
 	}
 	for _, r := range []string{"relevant", "ignored", "malformed"} {
@@ -105,7 +142,7 @@ func (m *Metrics) initHN(hn string) {
 	}
 	m.HeldBack.WithLabelValues(hn)
 	m.Degraded.WithLabelValues(hn)
-	for _, e := range kernelEventNames {
-		m.KernelEvents.WithLabelValues(hn, e)
+	if m.kernelLog {
+		m.initKernel(hn)
 	}
 }

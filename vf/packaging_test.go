@@ -50,7 +50,7 @@ func TestAlertRules(t *testing.T) {
 func TestPackagingUsesRealFamilies(t *testing.T) {
 	reg, lreg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	NewMetrics(reg)
-	NewLinuxMetrics(lreg)
+	NewLinuxMetrics(lreg).setKernelLog(true, nil) // as once the kernel log is open
 	described := append(describedNames(reg), describedNames(lreg)...)
 	names := regexp.MustCompile(`hvagent_vf_[a-z_]+`)
 	for _, f := range []string{alertRules, dashboard} {
