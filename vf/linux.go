@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -142,8 +143,8 @@ func (t *linuxTopo) usable(u LinkUpdate) bool {
 }
 
 // load replaces what t knows with a dump and returns every synthetic
-// interface's observation. A synthetic interface that the dump no
-// longer lists has lost its VF.
+// interface's observation, after a Gone one for each synthetic
+// interface the dump no longer lists under the same ifindex and name.
 func (t *linuxTopo) load(dump []LinkUpdate, at time.Time) []Observation {
 	old := t.synth
 	t.links, t.synth = map[uint32]linuxLink{}, map[uint32]string{}
@@ -153,32 +154,43 @@ func (t *linuxTopo) load(dump []LinkUpdate, at time.Time) []Observation {
 		}
 	}
 	var out []Observation
+	for idx, name := range old {
+		if t.synth[idx] != name {
+			out = append(out, gone(name, at))
+		}
+	}
+	slices.SortFunc(out, func(a, b Observation) int { return strings.Compare(a.HN, b.HN) })
 	for _, idx := range t.synthIndexes() {
 		out = append(out, t.observe(idx, at))
 	}
-	for idx, name := range old {
-		if _, ok := t.synth[idx]; !ok {
-			out = append(out, Observation{HN: name, Transparent: true, At: at})
-		}
-	}
 	return out
+}
+
+func gone(hn string, at time.Time) Observation {
+	return Observation{HN: hn, Transparent: true, At: at, Gone: true}
 }
 
 // learn records u. A synthetic interface stays one while its name
 // does not change; any other link's driver is checked at each of its
 // events, since hv_netvsc may be loaded, and an interface renamed,
 // after the link was first seen.
-func (t *linuxTopo) learn(u LinkUpdate) {
+// It returns the old name of a synthetic interface renamed.
+func (t *linuxTopo) learn(u LinkUpdate) (renamed string) {
 	prev, known := t.links[u.Index]
 	t.links[u.Index] = linuxLink{name: u.Name, master: u.Master, up: u.Up}
-	if _, synth := t.synth[u.Index]; known && synth && prev.name == u.Name {
-		return
+	old, synth := t.synth[u.Index]
+	if known && synth && prev.name == u.Name {
+		return ""
 	}
 	if t.synthetic(u.Name) {
 		t.synth[u.Index] = u.Name
 	} else {
 		delete(t.synth, u.Index)
 	}
+	if synth && old != u.Name {
+		return old
+	}
+	return ""
 }
 
 // apply records link events and returns the observations of the
@@ -201,11 +213,13 @@ func (t *linuxTopo) apply(ups []LinkUpdate, at time.Time) []Observation {
 			if name, ok := t.synth[u.Index]; ok {
 				delete(t.synth, u.Index)
 				delete(touched, u.Index)
-				out = append(out, Observation{HN: name, Transparent: true, At: at})
+				out = append(out, gone(name, at))
 			}
 			continue
 		}
-		t.learn(u)
+		if old := t.learn(u); old != "" {
+			out = append(out, gone(old, at))
+		}
 		touched[u.Master] = true
 		touched[u.Index] = true
 	}

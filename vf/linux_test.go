@@ -49,15 +49,16 @@ func TestLinuxTopo(t *testing.T) {
 			[]Observation{obs("eth0", "enP1s1", true)}},
 		{"VF moves to eth1", []LinkUpdate{{Index: 7, Name: "enP1s1", Master: 4, Up: true}},
 			[]Observation{obs("eth0", "", false), obs("eth1", "enP1s1", true)}},
-		{"eth1 removed", []LinkUpdate{{Index: 4, Name: "eth1", Deleted: true}}, []Observation{obs("eth1", "", false)}},
+		{"eth1 removed", []LinkUpdate{{Index: 4, Name: "eth1", Deleted: true}}, []Observation{gone("eth1", at)}},
+		{"eth0 renamed eth2", []LinkUpdate{{Index: 3, Name: "eth2", Up: true}}, []Observation{gone("eth0", at), obs("eth2", "", false)}},
 	}
 	for _, s := range steps {
 		if got := tp.apply(s.ups, at); !reflect.DeepEqual(got, s.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", s.name, got, s.want)
 		}
 	}
-	// A dump that no longer lists eth0 says its VF is gone.
-	if got, want := tp.load([]LinkUpdate{{Index: 1, Name: "lo"}}, at), []Observation{obs("eth0", "", false)}; !reflect.DeepEqual(got, want) {
+	// A dump that no longer lists eth2 says it is gone.
+	if got, want := tp.load([]LinkUpdate{{Index: 1, Name: "lo"}}, at), []Observation{gone("eth2", at)}; !reflect.DeepEqual(got, want) {
 		t.Errorf("reload:\n got %+v\nwant %+v", got, want)
 	}
 }

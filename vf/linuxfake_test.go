@@ -124,7 +124,9 @@ func startFake(t *testing.T, k *fakeKernel, first ...linkRecv) *fakeGuest {
 func startFakeKmsg(t *testing.T, k *fakeKernel, kmsg string, first ...linkRecv) *fakeGuest {
 	t.Helper()
 	sys := t.TempDir()
-	fakeNetvsc(t, sys, "eth0")
+	for _, n := range []string{"eth0", "eth1", "eth2"} {
+		fakeNetvsc(t, sys, n)
+	}
 	g := &fakeGuest{t: t, reg: prometheus.NewRegistry(), logs: &lockedBuf{}, errc: make(chan error, 1)}
 	g.m = NewLinuxMetrics(g.reg)
 	g.s = New(Config{Protocol: ProtocolLinux, SysRoot: sys, Kmsg: kmsg, Metrics: g.m,
@@ -185,6 +187,33 @@ func (g *fakeGuest) waitReceiving(l *fakeLinks) {
 		g.t.Fatalf("timed out waiting for a receive\n%s", g.logs)
 	}
 	g.sync()
+}
+
+// set replaces the links a dump lists.
+func (k *fakeKernel) set(links ...LinkUpdate) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.links = links
+}
+
+// hnSeries counts the series of every family labelled hn=hn.
+func (g *fakeGuest) hnSeries(hn string) int {
+	g.t.Helper()
+	fams, err := g.reg.Gather()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	n := 0
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "hn" && l.GetValue() == hn {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // push hands Run link events on l and returns once they are applied:
@@ -336,5 +365,43 @@ func TestLinuxKernelEventsAbsentWithoutKmsg(t *testing.T) {
 		if got := g.info(); got != "eth0 enP1s1" {
 			t.Errorf("--vf.kmsg %q: info %q", kmsg, got)
 		}
+	}
+}
+
+// A synthetic interface that goes away takes its series with it: on
+// removal, under its old name on a rename, and when a fresh dump no
+// longer lists it. A hot-removed NIC must not keep datapath_vf at 0.
+func TestLinuxGoneInterfacesForgotten(t *testing.T) {
+	eth1 := LinkUpdate{Index: 4, Name: "eth1", Up: true}
+	k := newFakeKernel(fakeEth0, fakeVFUp, eth1)
+	g := startFake(t, k)
+	l := g.next(k)
+	g.waitReceiving(l)
+	if g.hnSeries("eth0") == 0 || g.hnSeries("eth1") == 0 {
+		t.Fatalf("no series for eth0 or eth1 at start\n%s", g.logs)
+	}
+
+	// Hot removal: the VF goes, then eth0.
+	g.push(l, LinkUpdate{Index: 7, Name: "enP1s1", Master: 3, Deleted: true})
+	g.push(l, LinkUpdate{Index: 3, Name: "eth0", Deleted: true})
+	if n := g.hnSeries("eth0"); n != 0 {
+		t.Errorf("%d series of the removed eth0: %q", n, g.series("hvagent_vf_datapath_vf"))
+	}
+
+	// A rename: eth1's series go, eth2's come.
+	g.push(l, LinkUpdate{Index: 4, Name: "eth2", Up: true})
+	if n := g.hnSeries("eth1"); n != 0 {
+		t.Errorf("%d series of the old name eth1", n)
+	}
+	if g.hnSeries("eth2") == 0 {
+		t.Error("no series of eth2")
+	}
+
+	// A dump (after an overrun) that no longer lists eth2.
+	k.set()
+	l.q <- linkRecv{err: errOverrun}
+	g.waitReceiving(g.next(k))
+	if n := g.hnSeries("eth2"); n != 0 {
+		t.Errorf("%d series of eth2, which the dump does not list", n)
 	}
 }

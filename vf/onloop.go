@@ -111,6 +111,10 @@ func (s *Subsystem) Refresh(env *agent.Env) {
 // manager. Runs on the loop.
 func (s *Subsystem) observe(obs []Observation, trig []trigger) {
 	for _, o := range obs {
+		if o.Gone {
+			s.tracker.Forget(o.HN)
+			continue
+		}
 		s.tracker.Observe(o)
 		if o.Transparent && o.state() == VFAttached && s.cfg.Protocol == ProtocolFreeBSD {
 			s.recheckLater(o.HN)

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // State is where hnN stands.
@@ -26,6 +28,9 @@ type Observation struct {
 	Datapath    bool   // traffic on the VF
 	Transparent bool
 	At          time.Time
+	// Gone: the interface itself went away (removed, or renamed from
+	// HN); its series are deleted (Tracker.Forget).
+	Gone bool
 }
 
 func (o Observation) state() State {
@@ -191,6 +196,28 @@ func (t *Tracker) Observe(o Observation) string {
 		s.degradedSince = time.Time{}
 	}
 	return DirToVF
+}
+
+// Forget drops hn, which went away or was renamed, and deletes every
+// series labelled with it: a removed interface must not keep
+// datapath_vf at 0 (an alert on a missing VF would fire forever), nor a
+// renamed one its old name's series.
+func (t *Tracker) Forget(hn string) {
+	if _, ok := t.hns[hn]; !ok {
+		return
+	}
+	delete(t.hns, hn)
+	l := prometheus.Labels{"hn": hn}
+	m := t.m
+	m.Datapath.DeletePartialMatch(l)
+	m.Info.DeletePartialMatch(l)
+	m.Transitions.DeletePartialMatch(l)
+	m.LastTransition.DeletePartialMatch(l)
+	m.Degraded.DeletePartialMatch(l)
+	m.LaggActions.DeletePartialMatch(l)
+	m.HeldBack.DeletePartialMatch(l)
+	m.KernelEvents.DeletePartialMatch(l)
+	t.log.Info("interface gone; its VF series removed", "hn", hn)
 }
 
 // vfAttr is the "vf" attribute, none when there is no VF.
