@@ -1,7 +1,9 @@
 package vf
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,12 +74,28 @@ const DefaultSysRoot = "/sys"
 // /sys/class/net/NAME/device/driver (Documentation/ABI/testing/
 // sysfs-class-net; the link points at /sys/bus/vmbus/drivers/hv_netvsc).
 // Interfaces without a device (bridges, veth, lo) are not.
-func isNetvsc(sysRoot, name string) bool {
+//
+// The name is the one the link event carried; by the time sysfs is read
+// a udev rename swap may have given it to another device, so
+// /sys/class/net/NAME/ifindex (Documentation/ABI/testing/
+// sysfs-class-net) must be index too; if not, the link counts as not
+// synthetic until its next event. A stand-in without an ifindex file
+// (the demo's) skips that comparison.
+func isNetvsc(sysRoot, name string, index uint32) bool {
 	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
 		return false
 	}
-	target, err := os.Readlink(filepath.Join(sysRoot, "class", "net", name, "device", "driver"))
-	return err == nil && filepath.Base(target) == NetvscDriver
+	dir := filepath.Join(sysRoot, "class", "net", name)
+	target, err := os.Readlink(filepath.Join(dir, "device", "driver"))
+	if err != nil || filepath.Base(target) != NetvscDriver {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ifindex"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
+	return err == nil && perr == nil && uint32(n) == index
 }
 
 // LinkUpdate is what one rtnetlink link message says about a link.
@@ -99,14 +117,14 @@ type linuxLink struct {
 // and kept current from link events. It belongs to the goroutine that
 // reads rtnetlink.
 type linuxTopo struct {
-	synthetic func(name string) bool
+	synthetic func(name string, index uint32) bool
 	log       *slog.Logger
 	links     map[uint32]linuxLink
 	synth     map[uint32]string // synthetic ifindex -> name
 	bad       map[uint32]string // links skipped for their name, as last logged
 }
 
-func newLinuxTopo(synthetic func(string) bool, log *slog.Logger) *linuxTopo {
+func newLinuxTopo(synthetic func(string, uint32) bool, log *slog.Logger) *linuxTopo {
 	return &linuxTopo{synthetic: synthetic, log: log, links: map[uint32]linuxLink{}, synth: map[uint32]string{},
 		bad: map[uint32]string{}}
 }
@@ -182,7 +200,7 @@ func (t *linuxTopo) learn(u LinkUpdate) (renamed string) {
 	if known && synth && prev.name == u.Name {
 		return ""
 	}
-	if t.synthetic(u.Name) {
+	if t.synthetic(u.Name, u.Index) {
 		t.synth[u.Index] = u.Name
 	} else {
 		delete(t.synth, u.Index)

@@ -20,7 +20,7 @@ import (
 // path is on it while it is up.
 func TestLinuxTopo(t *testing.T) {
 	at := time.Unix(1_800_000_000, 0)
-	synthetic := func(name string) bool { return strings.HasPrefix(name, "eth") }
+	synthetic := func(name string, _ uint32) bool { return strings.HasPrefix(name, "eth") }
 	obs := func(hn, vf string, dp bool) Observation {
 		return Observation{HN: hn, VF: vf, Datapath: dp, Transparent: true, At: at}
 	}
@@ -75,8 +75,18 @@ func TestIsNetvsc(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]bool{"eth0": true, "enP1s1": false, "br0": false, "": false, "..": false, "a/b": false} {
-		if got := isNetvsc(root, name); got != want {
+		if got := isNetvsc(root, name, 3); got != want {
 			t.Errorf("isNetvsc(%q) = %v, want %v", name, got, want)
+		}
+	}
+	// During a udev rename swap eth0 may, in sysfs, already be another
+	// device than the link the event was about: the ifindex tells.
+	if err := os.WriteFile(filepath.Join(root, "class", "net", "eth0", "ifindex"), []byte("3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for index, want := range map[uint32]bool{3: true, 4: false} {
+		if got := isNetvsc(root, "eth0", index); got != want {
+			t.Errorf("isNetvsc(eth0, ifindex %d) with sysfs ifindex 3 = %v, want %v", index, got, want)
 		}
 	}
 }

@@ -43,7 +43,7 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 		}
 	}()
 
-	topo := newLinuxTopo(func(name string) bool { return isNetvsc(s.cfg.SysRoot, name) }, env.Log)
+	topo := newLinuxTopo(func(name string, index uint32) bool { return isNetvsc(s.cfg.SysRoot, name, index) }, env.Log)
 	dump, err := src.dump()
 	if err != nil {
 		return fmt.Errorf("vf: rtnetlink link dump: %w", err)
