@@ -400,8 +400,6 @@ func TestContractLinuxVF(t *testing.T) {
 		{"IFLA_MASTER", unix.IFLA_MASTER, 10},
 		// drivers/net/hyperv/netvsc_drv.c: netvsc_drv.name = KBUILD_MODNAME.
 		{"driver", NetvscDriver, "hv_netvsc"},
-		// include/linux/printk.h: CONSOLE_EXT_LOG_MAX = 8192.
-		{"kmsg buffer", kmsgBufSize, 8192},
 		{"kmsg path", DefaultKmsg, "/dev/kmsg"},
 		{"sysfs", DefaultSysRoot, "/sys"},
 	} {

@@ -101,8 +101,10 @@ func kmsgIfName(s string) bool {
 
 // kmsgBufSize holds the longest record /dev/kmsg returns: a read
 // shorter than the record fails with EINVAL (kernel/printk/printk.c,
-// devkmsg_read), and records are at most CONSOLE_EXT_LOG_MAX = 8192
-// bytes (include/linux/printk.h).
+// devkmsg_read). Records are at most CONSOLE_EXT_LOG_MAX = 8192 bytes
+// before Linux 6.2 (include/linux/printk.h), and PRINTK_MESSAGE_MAX =
+// 2048 since, when CONSOLE_EXT_LOG_MAX was removed
+// (kernel/printk/internal.h); 8192 holds both.
 const kmsgBufSize = 8192
 
 // readKmsg passes each line r yields to fn until r ends. /dev/kmsg
