@@ -67,6 +67,8 @@ type linuxGuest struct {
 	sys    string   // the sysfs stand-in
 	now    atomic.Int64
 	wakes  atomic.Int64 // rtnetlink receives returned
+	dumps  atomic.Int64 // rtnetlink dumps
+	reads  atomic.Int64 // sysfs driver checks
 	logs   *lockedBuf
 	runErr chan error
 }
@@ -118,6 +120,8 @@ func (g *linuxGuest) startWith(mark bool) {
 	s := New(Config{Protocol: ProtocolLinux, SysRoot: dir, Kmsg: fifo, Metrics: g.m,
 		Now: func() time.Time { return time.Unix(0, g.now.Load()) }})
 	s.received = func() { g.wakes.Add(1) }
+	s.dumped = func() { g.dumps.Add(1) }
+	s.sysRead = func() { g.reads.Add(1) }
 	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	loop := agent.NewLoop(log, 256)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -340,10 +344,16 @@ func TestLinuxNetnsNoPeriodicWork(t *testing.T) {
 	g.ip("link", "set", "vf0", "up")
 	g.start()
 	g.waitFor("the VF", g.state("vf0", 1))
-	before := g.wakes.Load()
+	before, dumps, reads := g.wakes.Load(), g.dumps.Load(), g.reads.Load()
 	time.Sleep(1500 * time.Millisecond) // idle: nothing changes
 	if idle := g.wakes.Load() - before; idle != 0 {
 		t.Fatalf("%d rtnetlink wake-ups while nothing changed\n%s", idle, g.logs)
+	}
+	if d, r := g.dumps.Load()-dumps, g.reads.Load()-reads; d != 0 || r != 0 {
+		t.Fatalf("%d rtnetlink dumps and %d sysfs reads while nothing changed\n%s", d, r, g.logs)
+	}
+	if dumps == 0 || reads == 0 {
+		t.Fatalf("no dump (%d) or sysfs read (%d) at start: the counters do not count", dumps, reads)
 	}
 	g.ip("link", "set", "vf0", "down")
 	g.waitFor("the change", g.state("vf0", 0))

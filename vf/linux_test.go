@@ -16,8 +16,9 @@ import (
 )
 
 // The Linux topology: the VF is the link whose IFLA_MASTER is a
-// synthetic interface, never one that merely shares its MAC; the data
-// path is on it while it is up.
+// synthetic interface (a LinkUpdate carries no address, so sharing the
+// synthetic interface's MAC cannot make a link its VF; veth0 here is a
+// port of another master); the data path is on it while it is up.
 func TestLinuxTopo(t *testing.T) {
 	at := time.Unix(1_800_000_000, 0)
 	synthetic := func(name string, _ uint32) bool { return strings.HasPrefix(name, "eth") }

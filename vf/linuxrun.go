@@ -43,8 +43,13 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 		}
 	}()
 
-	topo := newLinuxTopo(func(name string, index uint32) bool { return isNetvsc(s.cfg.SysRoot, name, index) }, env.Log)
-	dump, err := src.dump()
+	topo := newLinuxTopo(func(name string, index uint32) bool {
+		if s.sysRead != nil {
+			s.sysRead()
+		}
+		return isNetvsc(s.cfg.SysRoot, name, index)
+	}, env.Log)
+	dump, err := s.dump(src)
 	if err != nil {
 		return fmt.Errorf("vf: rtnetlink link dump: %w", err)
 	}
@@ -94,7 +99,7 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 			if src, err = s.openLinks(ctx); err != nil {
 				return fmt.Errorf("vf: rtnetlink: subscribe again: %w", err)
 			}
-			if dump, err = src.dump(); err != nil {
+			if dump, err = s.dump(src); err != nil {
 				return fmt.Errorf("vf: rtnetlink link dump: %w", err)
 			}
 			obs = topo.load(dump, s.cfg.Now())
@@ -107,6 +112,13 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 			env.Loop.Post(func() { s.observe(obs, nil) })
 		}
 	}
+}
+
+func (s *Subsystem) dump(src linkSource) ([]LinkUpdate, error) {
+	if s.dumped != nil {
+		defer s.dumped()
+	}
+	return src.dump()
 }
 
 // openLinks subscribes to link events; the source is closed when ctx

@@ -86,6 +86,10 @@ type Subsystem struct {
 	// received, if set, runs after each wake-up of the Linux observer's
 	// rtnetlink receive (a seam for the test that nothing polls).
 	received func()
+	// dumped and sysRead, if set, run after each rtnetlink dump and
+	// before each sysfs driver check of the Linux observer (the same
+	// test's seams: an idle observer does neither).
+	dumped, sysRead func()
 	// dialLinks subscribes to rtnetlink's link events (linux_linux.go;
 	// a fake in tests).
 	dialLinks func() (linkSource, error)
