@@ -17,7 +17,8 @@
 // library: hvagent_<version>-1_<arch>.deb and
 // hvagent-<version>-1.<rpmarch>.rpm, from packaging/linux (the unit,
 // /etc/default/hvagent, the copyright file, changelog.yml, the maintainer
-// scripts in scripts/) and the man page and examples of the tree:
+// scripts in scripts/, the .rpm's systemd preset) and the man page and
+// examples of the tree:
 //
 //	mkpkg -linux -bin dist/linux-amd64/hvagent -arch amd64 -version 0.1.0 -o dist
 //

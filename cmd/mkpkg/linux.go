@@ -18,7 +18,7 @@ import (
 
 // linuxDir is where the Linux packages' own files are, relative to the
 // source tree: the unit, /etc/default/hvagent, the copyright file, the
-// changelog and the maintainer scripts.
+// changelog, the .rpm's preset and the maintainer scripts.
 const linuxDir = "packaging/linux"
 
 // The Linux packages' formats, as nfpm names them.
@@ -32,11 +32,12 @@ var linuxPackagers = map[string]nfpm.Packager{formatDeb: deb.Default, formatRPM:
 
 // Maintainer scripts: nfpm's name for each, and the script of the format
 // and action in packaging/linux/scripts (deb-postinst(5); RPM's %pre,
-// %post, %preun and %postun).
+// %post, %preun and %postun), "" for none. The .rpm has no %pre: its
+// takeover is in %post, after the files are in place.
 var linuxScripts = map[string][4]string{
 	// preinstall, postinstall, preremove, postremove
 	formatDeb: {"deb/preinst", "deb/postinst", "deb/prerm", "deb/postrm"},
-	formatRPM: {"rpm/pre", "rpm/post", "rpm/preun", "rpm/postun"},
+	formatRPM: {"", "rpm/post", "rpm/preun", "rpm/postun"},
 }
 
 // linuxFile is one file of the Linux packages: where it goes, where it
@@ -51,9 +52,9 @@ type linuxFile struct {
 
 // linuxFiles lists the packages' files. The systemd unit goes to
 // /usr/lib/systemd/system, where Debian (since the /usr merge; debhelper
-// compat 14), Fedora and RHEL install units; EnvironmentFile= in the unit
-// names /etc/default/hvagent, so the RPM ships the same path rather than
-// /etc/sysconfig. Examples go to /usr/share/doc/hvagent/examples (Debian
+// compat 14), Fedora and RHEL install units; the unit reads
+// /etc/default/hvagent, then /etc/sysconfig/hvagent if there is one, so
+// the RPM ships the same file as the .deb. Examples go to /usr/share/doc/hvagent/examples (Debian
 // policy 12.6); the FreeBSD package's /usr/local/etc/hvagent has no
 // counterpart, since nothing is configuration there but the web-config
 // sample, which is an example here.
@@ -63,17 +64,35 @@ func linuxFiles(bin, manGz string) []linuxFile {
 		{dst: "/usr/sbin/hvagent", src: bin, mode: 0o755},
 		{dst: "/usr/lib/systemd/system/hvagent.service", src: linuxDir + "/hvagent.service", mode: 0o644},
 		{dst: "/etc/default/hvagent", src: linuxDir + "/hvagent.default", mode: 0o644, typ: files.TypeConfigNoReplace},
-		{dst: "/usr/share/man/man8/hvagent.8.gz", src: manGz, mode: 0o644},
-		{dst: doc + "/examples/web-config.yml.sample", src: "packaging/web-config.yml.sample", mode: 0o644},
-		{dst: doc + "/examples/vss.d/50-postgresql-checkpoint.sample", src: "packaging/vss.d/50-postgresql-checkpoint.sample", mode: 0o644},
-		{dst: doc + "/examples/prometheus/hvagent-alerts.yml", src: "packaging/prometheus/hvagent-alerts.yml", mode: 0o644},
-		{dst: doc + "/examples/grafana/hvagent-dashboard.json", src: "packaging/grafana/hvagent-dashboard.json", mode: 0o644},
+		// Documentation: %doc in the .rpm, as rpmbuild marks what it
+		// installs under %{_mandir} and %{_docdir}, so that
+		// "rpm --excludedocs" and tsflags=nodocs leave it out; plain files
+		// in the .deb (files.TypeRPMDoc is not a .deb's type).
+		{dst: "/usr/share/man/man8/hvagent.8.gz", src: manGz, mode: 0o644, typ: files.TypeRPMDoc},
+		{dst: doc + "/examples/web-config.yml.sample", src: "packaging/web-config.yml.sample", mode: 0o644, typ: files.TypeRPMDoc},
+		{dst: doc + "/examples/vss.d/50-postgresql-checkpoint.sample", src: "packaging/vss.d/50-postgresql-checkpoint.sample", mode: 0o644, typ: files.TypeRPMDoc},
+		{dst: doc + "/examples/prometheus/hvagent-alerts.yml", src: "packaging/prometheus/hvagent-alerts.yml", mode: 0o644, typ: files.TypeRPMDoc},
+		{dst: doc + "/examples/grafana/hvagent-dashboard.json", src: "packaging/grafana/hvagent-dashboard.json", mode: 0o644, typ: files.TypeRPMDoc},
+		// Fedora and RHEL: "systemctl preset" (an image build's
+		// preset-all included) enables the agent, as the scriptlets do.
+		// Debian's packages ship no presets (debhelper's scripts enable
+		// units themselves), so the .deb has none either.
+		{dst: "/usr/lib/systemd/system-preset/50-hvagent.preset", src: linuxDir + "/50-hvagent.preset", mode: 0o644, packager: formatRPM},
 		// Debian: the licence as a machine-readable copyright file
 		// (policy 12.5); RPM: the licence as %license.
 		{dst: doc + "/copyright", src: linuxDir + "/copyright", mode: 0o644, packager: formatDeb},
 		{dst: "/usr/share/licenses/hvagent/LICENSE", src: "LICENSE", mode: 0o644, typ: files.TypeRPMLicense, packager: formatRPM},
 		// The one override, and why, is in the file.
 		{dst: "/usr/share/lintian/overrides/hvagent", src: linuxDir + "/lintian-overrides", mode: 0o644, packager: formatDeb},
+		// RPM removes on erase only the directories a package owns
+		// (nfpm lists no others in the .rpm); dpkg removes, once empty,
+		// every directory a .deb holds, which are all of them.
+		{dst: doc, mode: 0o755, typ: files.TypeDir, packager: formatRPM},
+		{dst: doc + "/examples", mode: 0o755, typ: files.TypeDir, packager: formatRPM},
+		{dst: doc + "/examples/grafana", mode: 0o755, typ: files.TypeDir, packager: formatRPM},
+		{dst: doc + "/examples/prometheus", mode: 0o755, typ: files.TypeDir, packager: formatRPM},
+		{dst: doc + "/examples/vss.d", mode: 0o755, typ: files.TypeDir, packager: formatRPM},
+		{dst: "/usr/share/licenses/hvagent", mode: 0o755, typ: files.TypeDir, packager: formatRPM},
 	}
 }
 
@@ -145,14 +164,26 @@ func buildLinux(o linuxOptions) ([]string, error) {
 // linuxInfo is nfpm's description of the package in one format.
 func linuxInfo(o linuxOptions, format, maintainer, descr, changelog, manPath string, scripts nfpm.Scripts) *nfpm.Info {
 	mtime := time.Unix(o.mtime, 0).UTC()
+	// descr: the summary, its first line, then the long description.
+	// dpkg takes them as one field (synopsis, then extended description);
+	// RPM has Summary and %description apart, and %description does not
+	// repeat the summary.
+	summary, long := firstLine(descr), descr
+	if format == formatRPM {
+		_, long, _ = strings.Cut(strings.TrimSpace(descr), "\n")
+	}
 	var contents files.Contents
 	for _, f := range linuxFiles(o.bin, manPath) {
 		src := f.src
-		if !filepath.IsAbs(src) {
+		if src != "" && !filepath.IsAbs(src) {
 			src = filepath.Join(o.root, filepath.FromSlash(src))
 		}
+		typ := f.typ
+		if typ == files.TypeRPMDoc && format != formatRPM {
+			typ = "" // nfpm would leave it out of the .deb
+		}
 		contents = append(contents, &files.Content{
-			Source: src, Destination: f.dst, Type: f.typ, Packager: f.packager,
+			Source: src, Destination: f.dst, Type: typ, Packager: f.packager,
 			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: f.mode, MTime: mtime},
 		})
 	}
@@ -165,7 +196,7 @@ func linuxInfo(o linuxOptions, format, maintainer, descr, changelog, manPath str
 		Section:     "admin",
 		Priority:    "optional",
 		Maintainer:  maintainer,
-		Description: strings.TrimSpace(descr),
+		Description: strings.TrimSpace(long),
 		Vendor:      "hvagent",
 		Homepage:    "https://github.com/hvagent/hvagent",
 		License:     "BSD-2-Clause",
@@ -182,7 +213,7 @@ func linuxInfo(o linuxOptions, format, maintainer, descr, changelog, manPath str
 				// same bytes wherever they run.
 				BuildHost:   "reproducible",
 				Group:       "System Environment/Daemons",
-				Summary:     firstLine(descr),
+				Summary:     summary,
 				Compression: "xz",
 				Packager:    maintainer,
 			},
@@ -193,7 +224,7 @@ func linuxInfo(o linuxOptions, format, maintainer, descr, changelog, manPath str
 }
 
 // writeLinuxPackage writes the package under the name its format's
-// conventions give it (hvagent_0.1.0_amd64.deb, hvagent-0.1.0-1.x86_64.rpm)
+// conventions give it (hvagent_0.1.0-1_amd64.deb, hvagent-0.1.0-1.x86_64.rpm)
 // and returns its path.
 func writeLinuxPackage(info *nfpm.Info, format, outDir string) (string, error) {
 	pkgr := linuxPackagers[format]
@@ -245,6 +276,9 @@ func writeScripts(root, dir, format string) (nfpm.Scripts, error) {
 	lib = append(append(lib, "# "+format+"/common.sh\n"...), common...)
 	var paths [4]string
 	for i, name := range linuxScripts[format] {
+		if name == "" {
+			continue
+		}
 		body, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(name)))
 		if err != nil {
 			return nfpm.Scripts{}, err

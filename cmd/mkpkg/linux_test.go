@@ -81,6 +81,17 @@ var wantLinuxFiles = []string{
 	"/usr/share/man/man8/hvagent.8.gz",
 }
 
+// wantRPMDirs are the directories the .rpm owns, so that an erase
+// removes them: those it makes and no other package does.
+var wantRPMDirs = []string{
+	"/usr/share/doc/hvagent",
+	"/usr/share/doc/hvagent/examples",
+	"/usr/share/doc/hvagent/examples/grafana",
+	"/usr/share/doc/hvagent/examples/prometheus",
+	"/usr/share/doc/hvagent/examples/vss.d",
+	"/usr/share/licenses/hvagent",
+}
+
 // TestLinuxPackages builds the .deb and the .rpm for each architecture
 // twice, as "make package" does, and checks that the two builds are the
 // same bytes, what dpkg-deb, rpm and lintian read in them.
@@ -178,8 +189,16 @@ func checkRPM(t *testing.T, path, arch string) {
 			t.Errorf("rpm -qip: no %q\n%s", field, info)
 		}
 	}
+	// %description does not repeat the summary.
+	summary := strings.TrimSpace(command(t, "rpm", "-qp", "--queryformat", "%{SUMMARY}", path))
+	descr := command(t, "rpm", "-qp", "--queryformat", "%{DESCRIPTION}", path)
+	if summary == "" || strings.HasPrefix(descr, summary) || len(descr) < 2*len(summary) {
+		t.Errorf("rpm: summary %q, description %q: want the long description alone", summary, descr)
+	}
 	got := strings.Fields(command(t, "rpm", "-qlp", path))
-	want := append(slices.Clone(wantLinuxFiles), "/usr/share/licenses/hvagent/LICENSE")
+	want := append(slices.Clone(wantLinuxFiles), "/usr/share/licenses/hvagent/LICENSE",
+		"/usr/lib/systemd/system-preset/50-hvagent.preset")
+	want = append(want, wantRPMDirs...)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("rpm -qlp:\n got %q\nwant %q", got, want)
@@ -187,18 +206,149 @@ func checkRPM(t *testing.T, path, arch string) {
 	if lic := command(t, "rpm", "-qp", "--licensefiles", path); strings.TrimSpace(lic) != "/usr/share/licenses/hvagent/LICENSE" {
 		t.Errorf("rpm --licensefiles = %q", lic)
 	}
+	// The man page and the examples are documentation (rpm
+	// --excludedocs, dnf's tsflags=nodocs).
+	var wantDocs []string
+	for _, f := range wantLinuxFiles {
+		if strings.HasPrefix(f, "/usr/share/doc/") || strings.HasPrefix(f, "/usr/share/man/") {
+			wantDocs = append(wantDocs, f)
+		}
+	}
+	if docs := strings.Fields(command(t, "rpm", "-qp", "--docfiles", path)); !slices.Equal(docs, wantDocs) {
+		t.Errorf("rpm --docfiles:\n got %q\nwant %q", docs, wantDocs)
+	}
 	if conf := command(t, "rpm", "-qcp", path); strings.TrimSpace(conf) != "/etc/default/hvagent" {
 		t.Errorf("rpm -qcp = %q, want /etc/default/hvagent", conf)
 	}
 	scripts := command(t, "rpm", "-qp", "--scripts", path)
-	for _, s := range []string{"preinstall scriptlet", "postinstall scriptlet", "preuninstall scriptlet",
+	for _, s := range []string{"postinstall scriptlet", "preuninstall scriptlet",
 		"postuninstall scriptlet", "hypervkvpd.service hypervvssd.service"} {
 		if !strings.Contains(scripts, s) {
 			t.Errorf("rpm --scripts: no %q", s)
 		}
 	}
+	// The takeover is in %post: a transaction that fails earlier leaves
+	// nothing masked.
+	if strings.Contains(scripts, "preinstall scriptlet") {
+		t.Errorf("rpm --scripts: a preinstall scriptlet (%s)", "%pre")
+	}
 	if deps := command(t, "rpm", "-qp", "--conflicts", "--obsoletes", path); strings.TrimSpace(deps) != "" {
 		t.Errorf("rpm: conflicts or obsoletes %q", deps)
+	}
+}
+
+// TestRPMInstallErase installs the .rpm with the real rpm into a root
+// and a database the test makes, without its scriptlets (they would run
+// chrooted into a root with no shell), and erases it: the erase leaves
+// nothing behind, no directory included.
+func TestRPMInstallErase(t *testing.T) {
+	needTool(t, "rpm", "rpm")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("rpm installs files owned by root, and CI runs as root")
+		}
+		t.Skip("rpm installs files owned by root")
+	}
+	bin := buildLinuxAgent(t, runtime.GOARCH, agent.Version)
+	_, rpmPath := mkLinux(t, bin, runtime.GOARCH, agent.Version, "", t.TempDir())
+	r := t.TempDir()
+	// --dbpath is inside --root.
+	rpmArgs := []string{"--root", r, "--dbpath", "/rpmdb"}
+	command(t, "rpm", append(rpmArgs, "--initdb")...)
+	before := snapshot(t, r)
+	command(t, "rpm", append(rpmArgs, "-i", "--noscripts", "--nodeps", rpmPath)...)
+	for _, f := range append(slices.Clone(wantLinuxFiles), wantRPMDirs...) {
+		if _, err := os.Stat(filepath.Join(r, f)); err != nil {
+			t.Errorf("after install: %v", err)
+		}
+	}
+	command(t, "rpm", append(rpmArgs, "-e", "--noscripts", "--nodeps", "hvagent")...)
+	// Directories other packages own (/usr, /usr/share/doc, ...) are
+	// left, empty, as they would be on a real system.
+	var left []string
+	for _, p := range snapshot(t, r) {
+		if !slices.Contains(before, p) && !isParentOf(p, "usr/share/doc", "usr/share/licenses",
+			"usr/share/man/man8", "usr/lib/systemd/system", "usr/lib/systemd/system-preset", "usr/sbin", "etc/default") {
+			left = append(left, p)
+		}
+	}
+	if len(left) != 0 {
+		t.Errorf("after erase, left behind: %q", left)
+	}
+}
+
+// isParentOf says whether dir is one of the paths or a parent of one.
+func isParentOf(dir string, paths ...string) bool {
+	for _, p := range paths {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRPMScripts runs the .rpm's scriptlets, as mkpkg makes them, with
+// the arguments RPM gives them on a first install, an upgrade and an
+// erase, on a root the test makes (DPKG_ROOT, which lib.sh honours for
+// any format; there, as in an image build, they only make and remove
+// symlinks): the takeover happens in %post, the erase undoes it, and a
+// mask the administrator made before stays.
+func TestRPMScripts(t *testing.T) {
+	s, err := writeScripts(root, t.TempDir(), formatRPM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PreInstall != "" {
+		t.Errorf("the .rpm has a %s scriptlet: %s", "%pre", s.PreInstall)
+	}
+	r := t.TempDir()
+	etc := filepath.Join(r, "etc/systemd/system")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(etc, "hypervvssd.service")); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, r)
+	scriptlet := func(path, arg string) {
+		t.Helper()
+		cmd := exec.Command("sh", path, arg)
+		cmd.Env = append(os.Environ(), "DPKG_ROOT="+r)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(path), arg, err, out)
+		}
+	}
+
+	scriptlet(s.PostInstall, "1")
+	want := append(slices.Clone(before),
+		"etc/systemd/system/hypervkvpd.service -> /dev/null",
+		"etc/systemd/system/multi-user.target.wants",
+		"etc/systemd/system/multi-user.target.wants/hvagent.service -> /usr/lib/systemd/system/hvagent.service",
+		"var/lib/hvagent", "var/lib/hvagent/masked", "var/lib/hvagent/masked/hypervkvpd.service")
+	slices.Sort(want)
+	if got := snapshot(t, r); !slices.Equal(got, want) {
+		t.Errorf("after %s 1:\n got %q\nwant %q", "%post", got, want)
+	}
+
+	// An upgrade: the new version's %post, then the old one's %preun
+	// and %postun. The administrator had unmasked hypervkvpd.service.
+	if err := os.Remove(filepath.Join(etc, "hypervkvpd.service")); err != nil {
+		t.Fatal(err)
+	}
+	scriptlet(s.PostInstall, "2")
+	scriptlet(s.PreRemove, "1")
+	scriptlet(s.PostRemove, "1")
+	if _, err := os.Lstat(filepath.Join(etc, "hypervkvpd.service")); err == nil {
+		t.Error("the upgrade masked hypervkvpd.service again, which the administrator had unmasked")
+	}
+	if _, err := os.Lstat(filepath.Join(etc, "multi-user.target.wants/hvagent.service")); err != nil {
+		t.Errorf("the upgrade disabled the agent: %v", err)
+	}
+
+	scriptlet(s.PreRemove, "0")
+	scriptlet(s.PostRemove, "0")
+	if got := snapshot(t, r); !slices.Equal(got, before) {
+		t.Errorf("after the erase:\n got %q\nwant %q", got, before)
 	}
 }
 
@@ -207,7 +357,8 @@ func checkRPM(t *testing.T, path, arch string) {
 // test makes (its own admin directory; DPKG_ROOT for the maintainer
 // scripts, which run outside a chroot, as dpkg --force-script-chrootless
 // runs them): the takeover's symlinks come and go, the administrator's
-// changes survive the upgrade, and nothing is left behind but the kept
+// changes survive the upgrade, a mask the administrator made before the
+// install survives the purge, and nothing is left behind but the kept
 // configuration, then nothing.
 func TestDebInstallUpgradePurge(t *testing.T) {
 	needTool(t, "dpkg", "dpkg")
@@ -248,6 +399,11 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(admin, "status"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The administrator masked the KVP daemon before installing: the
+	// mask is theirs, and stays after the package is gone.
+	if err := os.Symlink("/dev/null", filepath.Join(r, "etc/systemd/system/hv-kvp-daemon.service")); err != nil {
+		t.Fatal(err)
+	}
 	before := snapshot(t, r)
 	dpkg := func(args ...string) {
 		t.Helper()
@@ -277,6 +433,10 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 			t.Errorf("after install: %s -> %q (%v), want -> %s", link, got, err, target)
 		}
 	}
+	// The record of the one mask the package made.
+	if got, _ := filepath.Glob(filepath.Join(r, "var/lib/hvagent/masked/*")); len(got) != 1 || filepath.Base(got[0]) != "hv-vss-daemon.service" {
+		t.Errorf("after install, masks recorded: %q, want hv-vss-daemon.service alone", got)
+	}
 	for _, f := range wantLinuxFiles {
 		if _, err := os.Stat(filepath.Join(r, f)); err != nil {
 			t.Errorf("after install: %v", err)
@@ -305,6 +465,16 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(r, "usr/sbin/hvagent")); !bytes.Equal(got, mustRead(t, newBin)) {
 		t.Error("after upgrade, /usr/sbin/hvagent is not the new version's binary")
+	}
+
+	// The administrator enables the agent again with a systemctl that
+	// names /lib/systemd/system (Debian bookworm); removal knows the link.
+	enable := filepath.Join(r, "etc/systemd/system/multi-user.target.wants/hvagent.service")
+	if err := os.Remove(enable); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/lib/systemd/system/hvagent.service", enable); err != nil {
+		t.Fatal(err)
 	}
 
 	dpkg("-r", "hvagent")
@@ -404,6 +574,9 @@ func TestLinuxScriptsShellcheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range []string{s.PreInstall, s.PostInstall, s.PreRemove, s.PostRemove} {
+			if p == "" {
+				continue
+			}
 			if out, err := exec.Command("shellcheck", "-s", "sh", "-S", "warning", p).CombinedOutput(); err != nil {
 				t.Errorf("shellcheck %s: %v\n%s", filepath.Base(p), err, out)
 			}

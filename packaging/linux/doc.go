@@ -10,6 +10,7 @@
 //
 // The .deb and .rpm packages (cmd/mkpkg -linux) also take from here
 // the copyright file, the changelog (changelog.yml), the description,
-// the lintian overrides and the maintainer scripts (scripts/); their
+// the lintian overrides, the .rpm's systemd preset (50-hvagent.preset)
+// and the maintainer scripts (scripts/); their
 // tests are cmd/mkpkg's.
 package linuxunit

@@ -9,9 +9,3 @@ invoke() {
 	deb-systemd-invoke "$@"
 }
 
-# start_daemons: udev starts Debian's daemons (they are static units, which
-# deb-systemd-invoke does not start); say how to start them now.
-start_daemons() {
-	echo "hvagent: $taken_over are unmasked; udev starts them at the next boot, or now: systemctl start $taken_over" >&2
-}
-

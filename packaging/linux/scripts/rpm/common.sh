@@ -7,11 +7,3 @@ invoke() {
 	systemctl "$@"
 }
 
-# start_daemons starts the unmasked daemons, as udev would at the next
-# boot (one not installed fails to start, quietly).
-start_daemons() {
-	for u in $taken_over; do
-		invoke start "$u" 2>/dev/null || true
-	done
-}
-
