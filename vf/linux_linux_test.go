@@ -461,3 +461,41 @@ func TestLinuxKernelEventsOnlyKnownHNs(t *testing.T) {
 		}
 	}
 }
+
+// A FIFO without a writer as --vf.kmsg (a misconfiguration) does not
+// hold Run in its open (fs/pipe.c, fifo_open waits for a writer unless
+// O_NONBLOCK): links are followed, and the kernel log, which ends at
+// once, is reported as not read (the family absent) rather than left
+// registered with nothing counting.
+func TestLinuxKmsgFIFONoWriter(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kmsg")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := newFakeKernel(fakeEth0)
+	g := startFakeKmsg(t, k, fifo)
+	// Runs before startFakeKmsg's cleanup: should the open block, a
+	// writer lets it return, so a failure does not hang the test.
+	t.Cleanup(func() {
+		if w, err := os.OpenFile(fifo, os.O_RDWR, 0); err == nil {
+			w.Close()
+		}
+	})
+	l := g.next(k)
+	g.waitReceiving(l)
+	g.push(l, fakeVFUp)
+	if got := g.info(); got != "eth0 enP1s1" {
+		t.Errorf("info after the VF's event: %q, want eth0 enP1s1", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(g.logs.String(), "kernel log reading ended") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel log's end was not logged\n%s", g.logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	g.sync()
+	if got := g.series("hvagent_vf_kernel_events_total"); got != nil {
+		t.Errorf("kernel events exported after the kernel log ended: %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/hvagent/hvagent/agent"
 )
@@ -153,11 +154,18 @@ func (s *Subsystem) applyLinux(log *slog.Logger, obs []Observation) {
 // from now on, kernel/printk/printk.c devkmsg_llseek; a pipe cannot
 // seek and starts where it is). Without it the observer still works
 // from rtnetlink alone, so failure is logged, not returned.
+//
+// O_NONBLOCK: a FIFO given as --vf.kmsg would otherwise block the open
+// until a writer comes (fs/pipe.c, fifo_open), and Run with it. The
+// descriptor stays non-blocking and the runtime's poller waits for
+// reads, which Close interrupts; /dev/kmsg returns EAGAIN when it has
+// no record for a non-blocking reader (devkmsg_read) and supports poll
+// (devkmsg_poll).
 func (s *Subsystem) openKmsg(log *slog.Logger) io.ReadCloser {
 	if s.cfg.Kmsg == "" {
 		return nil
 	}
-	f, err := os.Open(s.cfg.Kmsg)
+	f, err := os.OpenFile(s.cfg.Kmsg, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		log.Info("kernel log not readable: VF data path switches are followed without its confirmations and failure counts",
 			"path", s.cfg.Kmsg, "err", err)
@@ -174,10 +182,16 @@ func (s *Subsystem) followKmsg(k io.Reader, env *agent.Env) {
 			env.Loop.Post(func() { s.kernelEvent(e, env.Log) })
 		}
 	})
-	if err != nil && !errors.Is(err, os.ErrClosed) {
-		env.Log.Info("kernel log reading ended; its events are not counted any more", "path", s.cfg.Kmsg, "err", err)
-		env.Loop.Post(func() { s.cfg.Metrics.setKernelLog(false, nil) })
+	if errors.Is(err, os.ErrClosed) { // closed by Run
+		return
 	}
+	if err == nil {
+		// /dev/kmsg never ends; a FIFO ends when its last writer
+		// closes, or at once when it has none (fs/pipe.c, pipe_read).
+		err = io.EOF
+	}
+	env.Log.Info("kernel log reading ended; its events are not counted any more", "path", s.cfg.Kmsg, "err", err)
+	env.Loop.Post(func() { s.cfg.Metrics.setKernelLog(false, nil) })
 }
 
 // kernelEvent counts e if its interface is a synthetic one the tracker

@@ -60,8 +60,8 @@ func NewLinuxMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // setKernelLog registers KernelEvents, with every event of hns at zero,
-// when the kernel log is open, and unregisters it when reading it ended
-// with an error. Runs on the loop.
+// when the kernel log is open, and unregisters it when reading it ended.
+// Runs on the loop.
 func (m *Metrics) setKernelLog(open bool, hns []string) {
 	if m.reg == nil || open == m.kernelLog {
 		return
