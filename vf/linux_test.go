@@ -197,6 +197,46 @@ func TestReadKmsg(t *testing.T) {
 	}
 }
 
+// A line longer than any record is dropped whole, however the reads
+// split it, and the next line is intact: neither its first kmsgBufSize
+// bytes nor its start glued to its end come out as a line.
+func TestReadKmsgOverlong(t *testing.T) {
+	long := "AAAA" + strings.Repeat("B", kmsgBufSize+100) + "CCC"
+	in := "short\n" + long + "\nnext\n"
+	want := []string{"short", "next"}
+	for name, r := range map[string]io.Reader{
+		"one byte": iotest.OneByteReader(strings.NewReader(in)),
+		"half":     iotest.HalfReader(strings.NewReader(in)),
+		// "short\nAAAA", then B… in reads of kmsgBufSize and 100, then
+		// "CCC\nnext\n".
+		"pieces": io.MultiReader(strings.NewReader("short\nAAAA"),
+			strings.NewReader(strings.Repeat("B", kmsgBufSize+100)), strings.NewReader("CCC\nnext\n")),
+		"one byte over":    iotest.HalfReader(strings.NewReader("short\n" + strings.Repeat("x", kmsgBufSize+1) + "\nnext\n")),
+	} {
+		var got []string
+		if err := readKmsg(r, func(b []byte) { got = append(got, string(b)) }); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			for i := range got {
+				if len(got[i]) > 20 {
+					got[i] = fmt.Sprintf("%.10s…(%d bytes)", got[i], len(got[i]))
+				}
+			}
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+	// A line of exactly kmsgBufSize bytes is a record and comes out.
+	full := strings.Repeat("y", kmsgBufSize)
+	var got []string
+	if err := readKmsg(iotest.OneByteReader(strings.NewReader(full+"\nnext\n")), func(b []byte) { got = append(got, string(b)) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != full || got[1] != "next" {
+		t.Errorf("a line of kmsgBufSize bytes: got %d lines", len(got))
+	}
+}
+
 type epipeOnce struct{ done bool }
 
 func (e *epipeOnce) Read([]byte) (int, error) {

@@ -109,29 +109,40 @@ const kmsgBufSize = 8192
 
 // readKmsg passes each line r yields to fn until r ends. /dev/kmsg
 // returns one record per read; other sources (a pipe in tests) may
-// split or join lines, so lines are reassembled. EPIPE means records
-// were overwritten before they were read (devkmsg_read): reading goes
-// on from the oldest left.
+// split or join lines, so lines are reassembled. A line longer than
+// kmsgBufSize cannot be a record and is dropped whole, however the
+// reads split it; the next line is intact. EPIPE means records were
+// overwritten before they were read (devkmsg_read): reading goes on
+// from the oldest left.
 func readKmsg(r io.Reader, fn func([]byte)) error {
 	buf := make([]byte, kmsgBufSize)
-	var pending []byte
+	var pending []byte // the current line's start, read before
+	skip := false      // the current line is too long: drop it to its end
 	for {
 		n, err := r.Read(buf)
 		data := buf[:n]
 		for len(data) > 0 {
 			i := bytes.IndexByte(data, '\n')
+			piece := data
+			if i >= 0 {
+				piece = data[:i]
+			}
+			switch {
+			case skip:
+			case len(pending)+len(piece) > kmsgBufSize:
+				skip, pending = true, pending[:0]
+			case i < 0:
+				pending = append(pending, piece...)
+			case len(pending) > 0:
+				fn(append(pending, piece...))
+				pending = pending[:0]
+			default:
+				fn(piece)
+			}
 			if i < 0 {
-				if len(pending)+len(data) <= kmsgBufSize {
-					pending = append(pending, data...)
-				}
 				break
 			}
-			if len(pending) > 0 {
-				fn(append(pending, data[:i]...))
-				pending = pending[:0]
-			} else {
-				fn(data[:i])
-			}
+			skip = false
 			data = data[i+1:]
 		}
 		switch {
