@@ -211,7 +211,7 @@ func TestReadKmsgOverlong(t *testing.T) {
 		// "CCC\nnext\n".
 		"pieces": io.MultiReader(strings.NewReader("short\nAAAA"),
 			strings.NewReader(strings.Repeat("B", kmsgBufSize+100)), strings.NewReader("CCC\nnext\n")),
-		"one byte over":    iotest.HalfReader(strings.NewReader("short\n" + strings.Repeat("x", kmsgBufSize+1) + "\nnext\n")),
+		"one byte over": iotest.HalfReader(strings.NewReader("short\n" + strings.Repeat("x", kmsgBufSize+1) + "\nnext\n")),
 	} {
 		var got []string
 		if err := readKmsg(r, func(b []byte) { got = append(got, string(b)) }); err != nil {
