@@ -69,6 +69,7 @@ type linuxGuest struct {
 	wakes  atomic.Int64 // rtnetlink receives returned
 	dumps  atomic.Int64 // rtnetlink dumps
 	reads  atomic.Int64 // sysfs driver checks
+	seen   atomic.Int64 // observations applied on the loop
 	logs   *lockedBuf
 	runErr chan error
 }
@@ -122,6 +123,7 @@ func (g *linuxGuest) startWith(mark bool) {
 	s.received = func() { g.wakes.Add(1) }
 	s.dumped = func() { g.dumps.Add(1) }
 	s.sysRead = func() { g.reads.Add(1) }
+	s.observed = func() { g.seen.Add(1) }
 	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	loop := agent.NewLoop(log, 256)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,6 +221,25 @@ func TestLinuxNetnsVFStory(t *testing.T) {
 	g := newLinuxGuest(t, "story")
 	g.start()
 	g.waitFor("no VF", g.state("", 0))
+
+	// A link with eth0's MAC, up, but not enslaved to eth0 is not its VF:
+	// only IFLA_MASTER ties them. The stray link's events make no
+	// observation (no synthetic master); eth0's alias, set after them,
+	// does, and once the loop has applied it the stray link's events
+	// have been read (one socket, in order): the check is not vacuous.
+	g.ip("link", "add", "stray0", "type", "veth", "peer", "name", "straypeer")
+	for _, l := range []string{"stray0", "straypeer"} {
+		g.ip("link", "set", l, "addrgenmode", "none")
+	}
+	g.ip("link", "set", "stray0", "address", linuxMAC)
+	g.ip("link", "set", "stray0", "up")
+	seen := g.seen.Load()
+	g.ip("link", "set", "eth0", "alias", "synthetic")
+	g.waitFor("eth0's alias event applied", func() bool { return g.seen.Load() > seen })
+	if !g.state("", 0)() {
+		info, _ := testutil.CollectAndFormat(g.m.Info, expfmt.TypeTextPlain, "hvagent_vf_info")
+		t.Fatalf("a link with eth0's MAC, not enslaved, is taken for its VF:\n%s", info)
+	}
 
 	g.at(1)
 	g.addVF()
