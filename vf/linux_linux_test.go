@@ -520,3 +520,75 @@ func TestLinuxKmsgFIFONoWriter(t *testing.T) {
 		t.Errorf("kernel events exported after the kernel log ended: %q", got)
 	}
 }
+
+// A failed switch to the VF (netvsc_vf_changed, drivers/net/hyperv/
+// netvsc_drv.c) leaves the traffic on the synthetic path: datapath_vf
+// says 0 although the VF is up, through the VF's later link events,
+// until the kernel says the data path switched to the VF; also when the
+// failure line is read before the VF's up event.
+func TestLinuxSwitchToVFFailedHolds(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kmsg")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	k := newFakeKernel(fakeEth0, fakeVFUp)
+	g := startFakeKmsg(t, k, fifo)
+	l := g.next(k)
+	g.waitReceiving(l)
+	const prefix = "hv_netvsc 6045bdb8-0bd2-6045-bdb8-0bd26045bdb8 eth0: "
+	lines := 0
+	kmsg := func(l string) {
+		t.Helper()
+		lines++
+		if _, err := fmt.Fprintf(w, "6,%d,0,-;%s%s\n", lines, prefix, l); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n := 0.0
+			for _, e := range kernelEventNames {
+				n += testutil.ToFloat64(g.m.KernelEvents.WithLabelValues("eth0", e))
+			}
+			if int(n) == lines {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("line %q not counted\n%s", l, g.logs)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		g.sync()
+	}
+	datapath := func(step string, want float64) {
+		t.Helper()
+		if got := testutil.ToFloat64(g.m.Datapath.WithLabelValues("eth0")); got != want {
+			t.Errorf("%s: datapath_vf = %v, want %v", step, got, want)
+		}
+	}
+	vfDown := LinkUpdate{Index: 7, Name: "enP1s1", Master: 3}
+
+	datapath("VF up", 1)
+	kmsg("Data path failed to switch to VF: enP1s1, err: -5")
+	datapath("after the failure", 0)
+	g.push(l, fakeVFUp) // a change event of the VF, still up
+	datapath("a later VF event without a kernel line", 0)
+	kmsg("Data path switched to VF: enP1s1")
+	datapath("after the switch", 1)
+
+	// The failure line read before the VF's up event.
+	g.push(l, vfDown)
+	datapath("VF down", 0)
+	kmsg("Data path failed to switch to VF: enP1s1, err: -5")
+	g.push(l, fakeVFUp)
+	datapath("the VF's up event after the failure line", 0)
+	if got := g.info(); got != "eth0 enP1s1" {
+		t.Errorf("info while the switch failed: %q, want the VF still named", got)
+	}
+	kmsg("Data path switched to VF: enP1s1")
+	datapath("after the second switch", 1)
+}

@@ -110,7 +110,7 @@ func (s *Subsystem) runLinux(ctx context.Context, env *agent.Env) error {
 			obs = topo.apply(ups, s.cfg.Now())
 		}
 		if len(obs) > 0 {
-			env.Loop.Post(func() { s.observe(obs, nil) })
+			env.Loop.Post(func() { s.observeLinux(obs) })
 		}
 	}
 }
@@ -147,7 +147,7 @@ func (c *ctxLinks) Close() error {
 func (s *Subsystem) applyLinux(log *slog.Logger, obs []Observation) {
 	s.started = true
 	s.setMode(decision{why: "Linux: the kernel's " + NetvscDriver + " driver switches the data path itself"}, log)
-	s.observe(obs, nil)
+	s.observeLinux(obs)
 }
 
 // openKmsg opens the kernel log at its end (SEEK_END: only records
@@ -191,7 +191,10 @@ func (s *Subsystem) followKmsg(k io.Reader, env *agent.Env) {
 		err = io.EOF
 	}
 	env.Log.Info("kernel log reading ended; its events are not counted any more", "path", s.cfg.Kmsg, "err", err)
-	env.Loop.Post(func() { s.cfg.Metrics.setKernelLog(false, nil) })
+	env.Loop.Post(func() {
+		s.cfg.Metrics.setKernelLog(false, nil)
+		s.releaseHolds()
+	})
 }
 
 // kernelEvent counts e if its interface is a synthetic one the tracker
@@ -203,6 +206,7 @@ func (s *Subsystem) kernelEvent(e kernelEvent, log *slog.Logger) {
 		return
 	}
 	s.cfg.Metrics.KernelEvents.WithLabelValues(e.HN, e.Event).Inc()
+	s.switchResult(e)
 	switch e.Event {
 	case KernelSwitchToFailed, KernelSwitchFromFail:
 		log.Warn("kernel: VF data path switch failed", "hn", e.HN, "vf", e.VF, "event", e.Event)

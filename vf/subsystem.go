@@ -97,6 +97,11 @@ type Subsystem struct {
 	// without an hv_netvsc interface (Run's goroutine; Run restarts
 	// only after it returned).
 	noNetvscLogged bool
+	// linuxRaw is each synthetic interface's last observation from
+	// rtnetlink, and switchFailed the VF of each whose data path
+	// switch to the VF failed (linuxhold.go; loop-owned).
+	linuxRaw     map[string]Observation
+	switchFailed map[string]string
 }
 
 // New returns the subsystem with cfg's defaults filled in.
