@@ -108,15 +108,7 @@ func (g *linuxGuest) startWith(mark bool) {
 	if mark {
 		g.markNetvsc()
 	}
-	fifo := filepath.Join(dir, "kmsg")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Read-write: the subsystem's open does not wait for a writer.
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fifo, w := kmsgFIFO(t, dir)
 	g.kmsg = w
 	s := New(Config{Protocol: ProtocolLinux, SysRoot: dir, Kmsg: fifo, Metrics: g.m,
 		Now: func() time.Time { return time.Unix(0, g.now.Load()) }})
@@ -445,15 +437,7 @@ func TestContractLinuxVF(t *testing.T) {
 // interfaces the observer follows: a name in kernel text makes no
 // series of its own.
 func TestLinuxKernelEventsOnlyKnownHNs(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "kmsg")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	fifo, w := kmsgFIFO(t, t.TempDir())
 	k := newFakeKernel(fakeEth0, fakeVFUp)
 	g := startFakeKmsg(t, k, fifo)
 	g.waitReceiving(g.next(k))
@@ -527,15 +511,7 @@ func TestLinuxKmsgFIFONoWriter(t *testing.T) {
 // until the kernel says the data path switched to the VF; also when the
 // failure line is read before the VF's up event.
 func TestLinuxSwitchToVFFailedHolds(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "kmsg")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	fifo, w := kmsgFIFO(t, t.TempDir())
 	k := newFakeKernel(fakeEth0, fakeVFUp)
 	g := startFakeKmsg(t, k, fifo)
 	l := g.next(k)
@@ -591,4 +567,21 @@ func TestLinuxSwitchToVFFailedHolds(t *testing.T) {
 	}
 	kmsg("Data path switched to VF: enP1s1")
 	datapath("after the second switch", 1)
+}
+
+// kmsgFIFO makes a FIFO named kmsg in dir, the kernel log of a test, and
+// opens it read-write, so that the subsystem's open does not wait for a
+// writer and its reads never see EOF; the test writes the lines into it.
+func kmsgFIFO(t *testing.T, dir string) (string, *os.File) {
+	t.Helper()
+	fifo := filepath.Join(dir, "kmsg")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return fifo, w
 }
